@@ -1,0 +1,5 @@
+export * from './schema.js'
+export * from './load.js'
+export * from './connections.js'
+export * from './mask.js'
+export * from './identifiers.js'

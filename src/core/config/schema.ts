@@ -1,0 +1,71 @@
+import {z} from 'zod'
+
+import {IDENTIFIER, PREFIX, identifierRule, prefixRule} from './identifiers.js'
+
+const positiveMs = (what: string) =>
+  z.number({error: `expected ${what} in milliseconds (a positive integer)`}).int().positive()
+
+/** ioredis accepts a URL or an options object; both are kept as given and validated lightly. */
+const redisTarget = z.union([
+  z.string({error: 'expected a redis:// URL or an options object'}).regex(/^rediss?:\/\//, {
+    message: 'expected a URL starting with redis:// or rediss://',
+  }),
+  z.looseObject({
+    host: z.string().optional(),
+    port: z.number().int().positive().optional(),
+    path: z.string().optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    db: z.number().int().nonnegative().optional(),
+  }),
+])
+
+export const ipcSchema = z.strictObject({
+  driver: z.enum(['memory', 'redis'], {error: 'expected "memory" or "redis"'}).default('memory'),
+  redis: redisTarget.optional(),
+  prefix: z.string().regex(PREFIX, {message: `expected ${prefixRule}`}).default('wb'),
+  socket: z.string().min(1).default('./.wbc/wbc.sock'),
+  /** How long a request to the memory driver's primary (or to Redis) may take. */
+  requestTimeout: positiveMs('a timeout').default(5000),
+  /** How long connecting to Redis or the socket may take before the service counts as unreachable. */
+  connectTimeout: positiveMs('a timeout').default(3000),
+})
+
+/** A knex configuration object; `client` is required, the rest is passed to knex as it is. */
+const knexConfig = z.looseObject({
+  client: z.enum(['better-sqlite3', 'sqlite3', 'pg', 'postgres', 'postgresql', 'mysql', 'mysql2'], {
+    error: 'expected client "better-sqlite3", "pg" or "mysql2"',
+  }),
+  connection: z.unknown().optional(),
+})
+
+const connectionTarget = z.union([
+  z.string({error: 'expected a connection URL or a knex configuration object'}).min(1),
+  knexConfig,
+])
+
+export const bufferSchema = z.strictObject({
+  flushInterval: positiveMs('an interval').default(5000),
+  checkpointInterval: positiveMs('an interval').default(30000),
+  maxQueueSize: z.number().int().positive().default(10000),
+  primaryKey: z.string().regex(IDENTIFIER, {message: `expected a column name: ${identifierRule}`}).default('id'),
+  insertBatchSize: z.number().int().positive().max(100000).default(1000),
+  checkpointPath: z.string().min(1).default('./.wbc/checkpoint.lmdb'),
+})
+
+export const DEFAULT_SQLITE_FILE = './.wbc/wbc.sqlite'
+
+export const configSchema = z.strictObject({
+  $schema: z.string().optional(),
+  ipc: ipcSchema.prefault({}),
+  connections: z
+    .record(z.string().regex(IDENTIFIER, {message: `connection names use ${identifierRule}`}), connectionTarget)
+    .default({default: `sqlite:${DEFAULT_SQLITE_FILE}`}),
+  buffer: bufferSchema.prefault({}),
+})
+
+export type WbcConfigInput = z.input<typeof configSchema>
+export type WbcConfig = z.output<typeof configSchema>
+export type IpcConfig = z.output<typeof ipcSchema>
+export type BufferConfig = z.output<typeof bufferSchema>
+export type ConnectionTarget = z.output<typeof connectionTarget>

@@ -1,0 +1,49 @@
+import cluster from 'node:cluster'
+
+import type {IpcConfig} from '../config/schema.js'
+import {IpcClient} from './client.js'
+import {ClusterChannel, LocalChannel, SocketChannel} from './memory/channels.js'
+import {MemoryDriver} from './memory/driver.js'
+import {MemoryPrimary} from './memory/primary.js'
+import {RedisDriver, type RedisTarget} from './redis/driver.js'
+import type {Ipc} from './types.js'
+
+export interface CreateIpcOptions {
+  /**
+   * For the memory driver: `primary` holds the state in this process (and answers cluster workers),
+   * `worker` reaches the cluster primary, `socket` reaches a running application's primary over
+   * `ipc.socket` (what `wbc` does). `auto`: worker inside a cluster worker, else primary.
+   */
+  role?: 'auto' | 'primary' | 'worker' | 'socket'
+  /** For a memory primary: serve `ipc.socket` so that `wbc` can reach this state. Default true. */
+  serveSocket?: boolean
+}
+
+/** Opens the Ipc the config describes. Throws ServiceUnavailable when it cannot be reached. */
+export async function createIpc(config: IpcConfig, options: CreateIpcOptions = {}): Promise<Ipc> {
+  if (config.driver === 'redis') {
+    const driver = await RedisDriver.connect(config.redis as RedisTarget, {
+      connectTimeoutMs: config.connectTimeout,
+      commandTimeoutMs: config.requestTimeout,
+    })
+    return new IpcClient(driver)
+  }
+  const role = !options.role || options.role === 'auto' ? (cluster.isWorker ? 'worker' : 'primary') : options.role
+  if (role === 'socket') {
+    const channel = await SocketChannel.connect(config.socket, config.connectTimeout)
+    return new IpcClient(new MemoryDriver(channel, config.requestTimeout))
+  }
+  if (role === 'worker') return new IpcClient(new MemoryDriver(new ClusterChannel(), config.requestTimeout))
+
+  const primary = new MemoryPrimary()
+  primary.attachCluster()
+  if (options.serveSocket !== false) {
+    try {
+      await primary.serveSocket(config.socket)
+    } catch (error) {
+      await primary.close()
+      throw error
+    }
+  }
+  return new IpcClient(new MemoryDriver(new LocalChannel(primary), config.requestTimeout, () => primary.close()))
+}

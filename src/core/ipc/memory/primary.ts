@@ -1,0 +1,191 @@
+import cluster, {type Worker} from 'node:cluster'
+import {chmodSync, mkdirSync, unlinkSync} from 'node:fs'
+import {createConnection, createServer, type Server, type Socket} from 'node:net'
+import {dirname} from 'node:path'
+
+import {WbcError} from '../../errors.js'
+import type {Json} from '../types.js'
+import {isWbcMessage, runStoreOp, serializeError, type ClientMessage, type PrimaryMessage} from './protocol.js'
+import {MemoryStore} from './store.js'
+
+type Deliver = (message: PrimaryMessage) => void
+
+/**
+ * Holds the memory driver's state and answers requests one at a time: from its own process, from
+ * cluster workers (cluster IPC) and from separate processes such as `wbc` (a local socket).
+ */
+export class MemoryPrimary {
+  readonly store = new MemoryStore()
+  private readonly channels = new Map<string, Map<string, Deliver>>()
+  private readonly sweeper: NodeJS.Timeout
+  private server?: Server
+  private socketPath?: string
+  private readonly sockets = new Set<Socket>()
+  private clusterListener?: (worker: Worker, msg: unknown) => void
+  private exitListener?: (worker: Worker) => void
+
+  constructor() {
+    this.sweeper = setInterval(() => this.store.sweepExpired(), 1000)
+    this.sweeper.unref()
+  }
+
+  /** Handles one client message; `origin` names the connection for subscriptions. */
+  handle(msg: ClientMessage, origin: string, deliver: Deliver): void {
+    const reply = (ok: boolean, payload: unknown) =>
+      deliver(
+        ok
+          ? {wbc: 1, kind: 'res', cid: msg.cid, id: msg.id, ok: true, result: payload}
+          : {wbc: 1, kind: 'res', cid: msg.cid, id: msg.id, ok: false, error: serializeError(payload)},
+      )
+    try {
+      if (msg.kind === 'req') {
+        if (msg.op === 'publish') reply(true, this.publish(String(msg.args[0]), msg.args[1] as Json))
+        else {
+          const result = runStoreOp(this.store, msg.op, Array.isArray(msg.args) ? msg.args : [])
+          reply(true, result === undefined ? null : result)
+        }
+      } else {
+        const subscriber = `${origin}/${msg.cid}`
+        if (msg.kind === 'listen') this.listen(msg.channel, subscriber, deliver, msg.cid)
+        else this.unlisten(msg.channel, subscriber)
+        reply(true, null)
+      }
+    } catch (error) {
+      reply(false, error)
+    }
+  }
+
+  publish(channel: string, message: Json): number {
+    const subscribers = this.channels.get(channel)
+    if (!subscribers) return 0
+    for (const deliver of subscribers.values()) deliver({wbc: 1, kind: 'msg', cid: '', channel, message})
+    return subscribers.size
+  }
+
+  /** Answers cluster workers. Safe to call once per process; later calls are no-ops. */
+  attachCluster(): void {
+    if (this.clusterListener || !cluster.isPrimary) return
+    this.clusterListener = (worker, msg) => {
+      if (!isWbcMessage(msg)) return
+      this.handle(msg as ClientMessage, `worker:${worker.id}`, (reply) => {
+        if (worker.isConnected()) worker.send(reply)
+      })
+    }
+    this.exitListener = (worker) => this.dropOrigin(`worker:${worker.id}`)
+    cluster.on('message', this.clusterListener)
+    cluster.on('exit', this.exitListener)
+  }
+
+  /** Serves the request protocol as newline-delimited JSON on a socket only this user can open. */
+  async serveSocket(path: string): Promise<void> {
+    mkdirSync(dirname(path), {recursive: true, mode: 0o700})
+    await removeStaleSocket(path)
+    const server = createServer((socket) => this.accept(socket))
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(path, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    chmodSync(path, 0o600)
+    server.unref()
+    this.server = server
+    this.socketPath = path
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper)
+    if (this.clusterListener) cluster.off('message', this.clusterListener)
+    if (this.exitListener) cluster.off('exit', this.exitListener)
+    this.clusterListener = undefined
+    for (const socket of this.sockets) socket.destroy()
+    if (this.server) {
+      const server = this.server
+      this.server = undefined
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      try {
+        if (this.socketPath) unlinkSync(this.socketPath)
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket)
+    const origin = `socket:${socket.remoteAddress ?? ''}:${Math.random().toString(36).slice(2)}`
+    const deliver: Deliver = (reply) => {
+      if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`)
+    }
+    let buffered = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => {
+      buffered += chunk
+      let newline: number
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline)
+        buffered = buffered.slice(newline + 1)
+        if (!line) continue
+        let msg: unknown
+        try {
+          msg = JSON.parse(line)
+        } catch {
+          socket.destroy()
+          return
+        }
+        if (isWbcMessage(msg)) this.handle(msg as ClientMessage, origin, deliver)
+      }
+    })
+    socket.on('error', () => socket.destroy())
+    socket.on('close', () => {
+      this.sockets.delete(socket)
+      this.dropOrigin(origin)
+    })
+  }
+
+  private listen(channel: string, subscriber: string, deliver: Deliver, cid: string): void {
+    let subscribers = this.channels.get(channel)
+    if (!subscribers) {
+      subscribers = new Map()
+      this.channels.set(channel, subscribers)
+    }
+    subscribers.set(subscriber, (message) => deliver({...message, cid}))
+  }
+
+  private unlisten(channel: string, subscriber: string): void {
+    const subscribers = this.channels.get(channel)
+    subscribers?.delete(subscriber)
+    if (subscribers?.size === 0) this.channels.delete(channel)
+  }
+
+  private dropOrigin(origin: string): void {
+    for (const [channel, subscribers] of this.channels) {
+      for (const subscriber of subscribers.keys()) if (subscriber.startsWith(`${origin}/`)) subscribers.delete(subscriber)
+      if (subscribers.size === 0) this.channels.delete(channel)
+    }
+  }
+}
+
+/** A socket file left by a crashed primary is removed; one that answers belongs to a live one. */
+async function removeStaleSocket(path: string): Promise<void> {
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = createConnection(path)
+    probe.once('connect', () => {
+      probe.destroy()
+      resolve(true)
+    })
+    probe.once('error', () => resolve(false))
+  })
+  if (alive) {
+    throw new WbcError('SOCKET_IN_USE', `another process already serves the wbc socket at ${path}`, {
+      exitCode: 2,
+      hint: 'Stop that application first, or give this one its own "ipc.socket" path.',
+    })
+  }
+  try {
+    unlinkSync(path)
+  } catch {
+    // Nothing there.
+  }
+}

@@ -1,0 +1,69 @@
+import * as errors from '../../errors.js'
+import {WbcError} from '../../errors.js'
+import type {Json} from '../types.js'
+import type {MemoryStore} from './store.js'
+
+/** The store methods a client may call; anything else is refused. */
+export const STORE_OPS = [
+  'set', 'get', 'del', 'incrBy', 'hset', 'hgetall', 'rpush', 'lrange', 'llen', 'lrangeAndDel',
+  'sadd', 'smembers', 'srem', 'scard', 'scan', 'sscan', 'lock', 'renew', 'unlock', 'inspectLock',
+] as const
+export type StoreOp = (typeof STORE_OPS)[number]
+const isStoreOp = (op: unknown): op is StoreOp => (STORE_OPS as readonly unknown[]).includes(op)
+
+/**
+ * Messages between a client (cluster worker, socket peer, or the primary's own process) and the
+ * primary. `cid` names the client so that several clients in one worker each get their answers.
+ */
+export type ClientMessage =
+  | {wbc: 1; kind: 'req'; cid: string; id: number; op: StoreOp | 'publish'; args: unknown[]}
+  | {wbc: 1; kind: 'listen' | 'unlisten'; cid: string; id: number; channel: string}
+
+export type PrimaryMessage =
+  | {wbc: 1; kind: 'res'; cid: string; id: number; ok: true; result: unknown}
+  | {wbc: 1; kind: 'res'; cid: string; id: number; ok: false; error: SerializedError}
+  | {wbc: 1; kind: 'msg'; cid: string; channel: string; message: Json}
+
+export interface SerializedError {
+  name: string
+  code: string
+  message: string
+  hint?: string
+  exitCode: number
+  fields?: Record<string, unknown>
+}
+
+export const isWbcMessage = (msg: unknown): msg is {wbc: 1; kind: string} =>
+  Boolean(msg) && typeof msg === 'object' && (msg as {wbc?: unknown}).wbc === 1
+
+export function runStoreOp(store: MemoryStore, op: unknown, args: unknown[]): unknown {
+  if (!isStoreOp(op)) throw new WbcError('UNKNOWN_OPERATION', `unknown operation "${String(op)}"`, {exitCode: errors.ExitCode.usage})
+  return (store[op] as (...a: unknown[]) => unknown).apply(store, args)
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof WbcError) {
+    const {name, code, message, hint, exitCode, stack: _stack, cause: _cause, ...fields} = error as WbcError & Record<string, unknown>
+    return {name, code, message, hint, exitCode, fields}
+  }
+  const e = error instanceof Error ? error : new Error(String(error))
+  return {name: 'WbcError', code: 'INTERNAL', message: e.message, exitCode: errors.ExitCode.unexpected}
+}
+
+const ERROR_CLASSES: Record<string, unknown> = errors
+
+/** Rebuilds the error on the client's side as the same class, so `instanceof` works everywhere. */
+export function reviveError(serialized: SerializedError): WbcError {
+  const Class = ERROR_CLASSES[serialized.name]
+  const proto = typeof Class === 'function' && Class.prototype instanceof WbcError ? Class.prototype : WbcError.prototype
+  const error = Object.create(proto) as WbcError
+  Error.captureStackTrace?.(error, reviveError)
+  Object.assign(error, serialized.fields ?? {}, {
+    name: serialized.name,
+    code: serialized.code,
+    message: serialized.message,
+    hint: serialized.hint,
+    exitCode: serialized.exitCode,
+  })
+  return error
+}

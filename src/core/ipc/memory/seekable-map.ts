@@ -1,0 +1,77 @@
+/**
+ * A Map that can be walked page by page with a numeric cursor that stays valid while keys are
+ * added and removed (like Redis SCAN: whatever exists for the whole walk is returned once).
+ * Each key gets a sequence number when created; `order` keeps them ascending so a cursor is a
+ * binary search away. Deleted keys leave tombstones that are swept when they outnumber the live.
+ */
+export class SeekableMap<V> {
+  private readonly items = new Map<string, {seq: number; value: V}>()
+  private order: Array<{seq: number; key: string}> = []
+  private nextSeq = 1
+
+  get size(): number {
+    return this.items.size
+  }
+
+  get(key: string): V | undefined {
+    return this.items.get(key)?.value
+  }
+
+  has(key: string): boolean {
+    return this.items.has(key)
+  }
+
+  set(key: string, value: V): void {
+    const slot = this.items.get(key)
+    if (slot) {
+      slot.value = value
+      return
+    }
+    const seq = this.nextSeq++
+    this.items.set(key, {seq, value})
+    this.order.push({seq, key})
+  }
+
+  delete(key: string): boolean {
+    if (!this.items.delete(key)) return false
+    if (this.order.length > 1024 && this.order.length > 2 * this.items.size) {
+      this.order = this.order.filter(({seq, key: k}) => this.items.get(k)?.seq === seq)
+    }
+    return true
+  }
+
+  keys(): IterableIterator<string> {
+    return this.items.keys()
+  }
+
+  entries(): IterableIterator<[string, {seq: number; value: V}]> {
+    return this.items.entries()
+  }
+
+  /**
+   * Up to `count` live keys after `cursor` (0 = from the start), filtered by `accept`.
+   * Returns the cursor to continue from, 0 when the walk is done.
+   */
+  page(cursor: number, count: number, accept: (key: string, value: V) => boolean): {cursor: number; keys: string[]} {
+    let lo = 0
+    let hi = this.order.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.order[mid].seq <= cursor) lo = mid + 1
+      else hi = mid
+    }
+    const keys: string[] = []
+    let examined = 0
+    let i = lo
+    // Bound the work per page, as Redis COUNT does: tombstones count, at a discount.
+    const budget = count * 4
+    for (; i < this.order.length && examined < count && i - lo < budget; i++) {
+      const {seq, key} = this.order[i]
+      const slot = this.items.get(key)
+      if (!slot || slot.seq !== seq) continue
+      examined++
+      if (accept(key, slot.value)) keys.push(key)
+    }
+    return {cursor: i >= this.order.length ? 0 : this.order[i - 1].seq, keys}
+  }
+}

@@ -1,0 +1,226 @@
+import {WrongType} from '../../errors.js'
+import {toLease, toLeaseRecord, type StoredLease} from '../../locks/lease-record.js'
+import {fenceKeyOf, type LeaseClaim} from '../driver.js'
+import type {Json, Lease, LeaseRecord, ScanPage, UnlockResult} from '../types.js'
+import {globToRegExp} from './glob.js'
+import {SeekableMap} from './seekable-map.js'
+
+type Entry =
+  | {type: 'string'; value: Json; expireAt: number}
+  | {type: 'hash'; value: Map<string, Json>; expireAt: number}
+  | {type: 'list'; value: Json[]; expireAt: number}
+  | {type: 'set'; value: SeekableMap<true>; expireAt: number}
+
+type EntryOf<T extends Entry['type']> = Extract<Entry, {type: T}>
+
+/**
+ * The memory driver's state. Every method is synchronous, so one call is one atomic step: the
+ * primary runs requests one at a time, which is what makes claims and acks atomic on this driver.
+ * Semantics follow Redis (wrong types are errors, empty collections disappear, TTLs in ms).
+ */
+export class MemoryStore {
+  private readonly keyspace = new SeekableMap<Entry>()
+  private readonly expiring = new Set<string>()
+  private patternCache = new Map<string, RegExp>()
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  get size(): number {
+    return this.keyspace.size
+  }
+
+  set(key: string, value: Json, ttlMs: number): void {
+    this.write(key, {type: 'string', value, expireAt: ttlMs > 0 ? this.now() + ttlMs : 0})
+  }
+
+  get(key: string): Json | null {
+    const entry = this.typed(key, 'string')
+    return entry ? entry.value : null
+  }
+
+  del(keys: string[]): number {
+    let removed = 0
+    for (const key of keys) if (this.live(key) && this.remove(key)) removed++
+    return removed
+  }
+
+  incrBy(key: string, delta: number): number {
+    const entry = this.typed(key, 'string')
+    if (!entry) {
+      this.write(key, {type: 'string', value: delta, expireAt: 0})
+      return delta
+    }
+    if (typeof entry.value !== 'number') throw new WrongType(key, 'number', 'non-numeric value')
+    entry.value += delta
+    return entry.value
+  }
+
+  hset(key: string, fields: Record<string, Json>): number {
+    const entry = this.typed(key, 'hash') ?? this.write(key, {type: 'hash', value: new Map(), expireAt: 0})
+    let added = 0
+    for (const [field, value] of Object.entries(fields)) {
+      if (!entry.value.has(field)) added++
+      entry.value.set(field, value)
+    }
+    return added
+  }
+
+  hgetall(key: string): Record<string, Json> | null {
+    const entry = this.typed(key, 'hash')
+    return entry ? Object.fromEntries(entry.value) : null
+  }
+
+  rpush(key: string, items: Json[]): number {
+    const entry = this.typed(key, 'list') ?? this.write(key, {type: 'list', value: [], expireAt: 0})
+    for (const item of items) entry.value.push(item)
+    return entry.value.length
+  }
+
+  lrange(key: string, start: number, stop: number): Json[] {
+    const entry = this.typed(key, 'list')
+    if (!entry) return []
+    const len = entry.value.length
+    const from = Math.max(0, start < 0 ? len + start : start)
+    const to = Math.min(len - 1, stop < 0 ? len + stop : stop)
+    return from > to ? [] : entry.value.slice(from, to + 1)
+  }
+
+  llen(key: string): number {
+    return this.typed(key, 'list')?.value.length ?? 0
+  }
+
+  lrangeAndDel(key: string): Json[] {
+    const entry = this.typed(key, 'list')
+    if (!entry) return []
+    this.remove(key)
+    return entry.value
+  }
+
+  sadd(key: string, members: string[]): number {
+    const entry = this.typed(key, 'set') ?? this.write(key, {type: 'set', value: new SeekableMap<true>(), expireAt: 0})
+    let added = 0
+    for (const member of members) {
+      if (!entry.value.has(member)) {
+        entry.value.set(member, true)
+        added++
+      }
+    }
+    return added
+  }
+
+  smembers(key: string): string[] {
+    const entry = this.typed(key, 'set')
+    return entry ? [...entry.value.keys()] : []
+  }
+
+  srem(key: string, members: string[]): number {
+    const entry = this.typed(key, 'set')
+    if (!entry) return 0
+    let removed = 0
+    for (const member of members) if (entry.value.delete(member)) removed++
+    if (entry.value.size === 0) this.remove(key)
+    return removed
+  }
+
+  scard(key: string): number {
+    return this.typed(key, 'set')?.value.size ?? 0
+  }
+
+  scan(pattern: string, cursor: string, count: number): ScanPage<string> {
+    const regex = this.pattern(pattern)
+    const now = this.now()
+    const page = this.keyspace.page(Number(cursor), count, (key, entry) => !(entry.expireAt && entry.expireAt <= now) && regex.test(key))
+    return {cursor: String(page.cursor), items: page.keys}
+  }
+
+  sscan(key: string, cursor: string, count: number): ScanPage<string> {
+    const entry = this.typed(key, 'set')
+    if (!entry) return {cursor: '0', items: []}
+    const page = entry.value.page(Number(cursor), count, () => true)
+    return {cursor: String(page.cursor), items: page.keys}
+  }
+
+  lock(key: string, claim: LeaseClaim): Lease | null {
+    if (this.live(key)) return null
+    const fence = this.incrBy(fenceKeyOf(key), 1)
+    const stored: StoredLease = {token: claim.token, host: claim.host, pid: claim.pid, acquiredAt: this.now(), fence, ttlMs: claim.ttlMs}
+    this.set(key, stored as unknown as Json, claim.ttlMs)
+    return toLease(key, stored)
+  }
+
+  renew(key: string, token: string, ttlMs: number): boolean {
+    const entry = this.typed(key, 'string')
+    const value = entry?.value as unknown as StoredLease | undefined
+    if (!entry || !value || typeof value !== 'object' || value.token !== token) return false
+    entry.value = {...value, ttlMs} as unknown as Json
+    this.expireAt(key, entry, this.now() + ttlMs)
+    return true
+  }
+
+  unlock(key: string, token: string): UnlockResult {
+    const holder = this.inspectLock(key)
+    if (!holder) return {released: false, reason: 'not-held'}
+    if (holder.token !== token) return {released: false, reason: 'not-owner', holder}
+    this.remove(key)
+    return {released: true}
+  }
+
+  inspectLock(key: string): LeaseRecord | null {
+    const entry = this.live(key)
+    if (!entry) return null
+    if (entry.type !== 'string') throw new WrongType(key, 'lock', entry.type)
+    return toLeaseRecord(key, entry.value, entry.expireAt ? Math.max(0, entry.expireAt - this.now()) : null)
+  }
+
+  /** Drops expired keys; the primary calls it periodically (reads also drop them lazily). */
+  sweepExpired(): number {
+    let swept = 0
+    for (const key of this.expiring) {
+      if (!this.live(key)) swept++
+    }
+    return swept
+  }
+
+  private live(key: string): Entry | undefined {
+    const entry = this.keyspace.get(key)
+    if (entry && entry.expireAt && entry.expireAt <= this.now()) {
+      this.remove(key)
+      return undefined
+    }
+    return entry
+  }
+
+  private typed<T extends Entry['type']>(key: string, type: T): EntryOf<T> | undefined {
+    const entry = this.live(key)
+    if (!entry) return undefined
+    if (entry.type !== type) throw new WrongType(key, type, entry.type)
+    return entry as EntryOf<T>
+  }
+
+  private write<E extends Entry>(key: string, entry: E): E {
+    this.keyspace.set(key, entry)
+    this.expireAt(key, entry, entry.expireAt)
+    return entry
+  }
+
+  private expireAt(key: string, entry: Entry, at: number): void {
+    entry.expireAt = at
+    if (at) this.expiring.add(key)
+    else this.expiring.delete(key)
+  }
+
+  private remove(key: string): boolean {
+    this.expiring.delete(key)
+    return this.keyspace.delete(key)
+  }
+
+  private pattern(pattern: string): RegExp {
+    let regex = this.patternCache.get(pattern)
+    if (!regex) {
+      if (this.patternCache.size > 64) this.patternCache = new Map()
+      regex = globToRegExp(pattern)
+      this.patternCache.set(pattern, regex)
+    }
+    return regex
+  }
+}

@@ -1,0 +1,272 @@
+import {readFileSync} from 'node:fs'
+
+import {Redis, type RedisOptions} from 'ioredis'
+
+import {maskUrl} from '../../config/mask.js'
+import {CorruptValue, ServiceUnavailable, WbcError, WrongType} from '../../errors.js'
+import {toLease, toLeaseRecord, type StoredLease} from '../../locks/lease-record.js'
+import {fenceKeyOf, type IpcDriver, type LeaseClaim} from '../driver.js'
+import type {Json, Lease, LeaseRecord, ScanPage, UnlockResult} from '../types.js'
+
+const lua = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8')
+
+/** The Lua steps, one file each, loaded once per connection. */
+const SCRIPTS = {
+  wbcLock: {numberOfKeys: 2, lua: lua('lock')},
+  wbcRenew: {numberOfKeys: 1, lua: lua('renew')},
+  wbcUnlock: {numberOfKeys: 1, lua: lua('unlock')},
+}
+
+interface ScriptCommands {
+  wbcLock(lockKey: string, fenceKey: string, token: string, host: string, pid: number, ttlMs: number): Promise<string | null>
+  wbcRenew(lockKey: string, token: string, ttlMs: number): Promise<number>
+  wbcUnlock(lockKey: string, token: string): Promise<[number, string?, number?]>
+}
+
+export type RedisTarget = string | (RedisOptions & Record<string, unknown>)
+
+export interface RedisDriverOptions {
+  connectTimeoutMs: number
+  commandTimeoutMs: number
+}
+
+export function describeRedis(target: RedisTarget): string {
+  if (typeof target === 'string') return maskUrl(target)
+  if (target.path) return `unix:${String(target.path)}`
+  const auth = target.password ? `${target.username ?? ''}:***@` : ''
+  return `redis://${auth}${target.host ?? '127.0.0.1'}:${target.port ?? 6379}${target.db ? `/${target.db}` : ''}`
+}
+
+/** Values are stored as ODAC stores them: JSON strings, INCRBYFLOAT numbers, JSON per field and item. */
+export class RedisDriver implements IpcDriver {
+  readonly driver = 'redis' as const
+  private subscriber?: Redis
+  private readonly listeners = new Map<string, (message: Json) => void>()
+
+  private constructor(
+    private readonly redis: Redis & ScriptCommands,
+    readonly address: string,
+    private readonly options: RedisDriverOptions,
+  ) {}
+
+  static async connect(target: RedisTarget, options: RedisDriverOptions): Promise<RedisDriver> {
+    const address = describeRedis(target)
+    const redisOptions: RedisOptions = {
+      lazyConnect: true,
+      connectTimeout: options.connectTimeoutMs,
+      commandTimeout: options.commandTimeoutMs,
+      // Fail a command in bounded time while Redis is away instead of queueing it forever.
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+    }
+    const redis = (typeof target === 'string' ? new Redis(target, redisOptions) : new Redis({...target, ...redisOptions})) as Redis & ScriptCommands
+    for (const [name, script] of Object.entries(SCRIPTS)) redis.defineCommand(name, script)
+    redis.on('error', () => {
+      // Reported through the failing command; without a listener ioredis would log to stderr.
+    })
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([
+        redis.connect(),
+        new Promise((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error(`no connection within ${options.connectTimeoutMs} ms`)), options.connectTimeoutMs)
+        }),
+      ])
+    } catch (error) {
+      redis.disconnect()
+      throw new ServiceUnavailable('Redis', address, reasonOf(error), {cause: error})
+    } finally {
+      clearTimeout(timer)
+    }
+    return new RedisDriver(redis, address, options)
+  }
+
+  async set(key: string, value: Json, ttlMs: number): Promise<void> {
+    const encoded = JSON.stringify(value)
+    await this.run(key, () => (ttlMs > 0 ? this.redis.set(key, encoded, 'PX', ttlMs) : this.redis.set(key, encoded)))
+  }
+
+  async get(key: string): Promise<Json | null> {
+    const raw = await this.run(key, () => this.redis.get(key), 'string')
+    return raw === null ? null : decode(key, raw)
+  }
+
+  async del(keys: string[]): Promise<number> {
+    return this.run(keys[0], () => this.redis.del(...keys))
+  }
+
+  async incrBy(key: string, delta: number): Promise<number> {
+    return Number(await this.run(key, () => this.redis.incrbyfloat(key, delta), 'number'))
+  }
+
+  async hset(key: string, fields: Record<string, Json>): Promise<number> {
+    const encoded: Record<string, string> = {}
+    for (const [field, value] of Object.entries(fields)) encoded[field] = JSON.stringify(value)
+    return this.run(key, () => this.redis.hset(key, encoded), 'hash')
+  }
+
+  async hgetall(key: string): Promise<Record<string, Json> | null> {
+    const raw = await this.run(key, () => this.redis.hgetall(key), 'hash')
+    const fields = Object.entries(raw)
+    if (fields.length === 0) return null
+    return Object.fromEntries(fields.map(([field, value]) => [field, decode(`${key} (field ${field})`, value)]))
+  }
+
+  async rpush(key: string, items: Json[]): Promise<number> {
+    return this.run(key, () => this.redis.rpush(key, ...items.map((item) => JSON.stringify(item))), 'list')
+  }
+
+  async lrange(key: string, start: number, stop: number): Promise<Json[]> {
+    const raw = await this.run(key, () => this.redis.lrange(key, start, stop), 'list')
+    return raw.map((item, i) => decode(`${key}[${start + i}]`, item))
+  }
+
+  async llen(key: string): Promise<number> {
+    return this.run(key, () => this.redis.llen(key), 'list')
+  }
+
+  async lrangeAndDel(key: string): Promise<Json[]> {
+    const results = await this.run(key, () => this.redis.multi().lrange(key, 0, -1).del(key).exec(), 'list')
+    const [error, raw] = results?.[0] ?? [null, []]
+    if (error) throw await this.mapError(key, error, 'list')
+    return (raw as string[]).map((item, i) => decode(`${key}[${i}]`, item))
+  }
+
+  async sadd(key: string, members: string[]): Promise<number> {
+    return this.run(key, () => this.redis.sadd(key, ...members), 'set')
+  }
+
+  async smembers(key: string): Promise<string[]> {
+    return this.run(key, () => this.redis.smembers(key), 'set')
+  }
+
+  async srem(key: string, members: string[]): Promise<number> {
+    return this.run(key, () => this.redis.srem(key, ...members), 'set')
+  }
+
+  async scard(key: string): Promise<number> {
+    return this.run(key, () => this.redis.scard(key), 'set')
+  }
+
+  async scan(pattern: string, cursor: string, count: number): Promise<ScanPage<string>> {
+    const [next, keys] = await this.run(pattern, () => this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', count))
+    return {cursor: next, items: keys}
+  }
+
+  async sscan(key: string, cursor: string, count: number): Promise<ScanPage<string>> {
+    const [next, members] = await this.run(key, () => this.redis.sscan(key, cursor, 'COUNT', count), 'set')
+    return {cursor: next, items: members}
+  }
+
+  async lock(key: string, claim: LeaseClaim): Promise<Lease | null> {
+    const raw = await this.run(key, () => this.redis.wbcLock(key, fenceKeyOf(key), claim.token, claim.host, claim.pid, claim.ttlMs), 'lock')
+    return raw ? toLease(key, JSON.parse(raw) as StoredLease) : null
+  }
+
+  async renew(key: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.run(key, () => this.redis.wbcRenew(key, token, ttlMs), 'lock')) === 1
+  }
+
+  async unlock(key: string, token: string): Promise<UnlockResult> {
+    const [status, raw, pttl] = await this.run(key, () => this.redis.wbcUnlock(key, token), 'lock')
+    if (status === 1) return {released: true}
+    if (status === 0) return {released: false, reason: 'not-held'}
+    return {released: false, reason: 'not-owner', holder: toLeaseRecord(key, tryDecode(raw ?? ''), ttlOf(pttl ?? -1))}
+  }
+
+  async inspectLock(key: string): Promise<LeaseRecord | null> {
+    const results = await this.run(key, () => this.redis.multi().get(key).pttl(key).exec(), 'lock')
+    const [[getError, raw], [, pttl]] = results ?? [[null, null], [null, -2]]
+    if (getError) throw await this.mapError(key, getError, 'lock')
+    if (raw === null || raw === undefined) return null
+    return toLeaseRecord(key, tryDecode(raw as string), ttlOf(pttl as number))
+  }
+
+  async publish(channel: string, message: Json): Promise<number> {
+    return this.run(channel, () => this.redis.publish(channel, JSON.stringify(message)))
+  }
+
+  async listen(channel: string, listener: (message: Json) => void): Promise<void> {
+    if (!this.subscriber) {
+      const subscriber = this.redis.duplicate()
+      subscriber.on('error', () => {})
+      subscriber.on('message', (from: string, raw: string) => this.listeners.get(from)?.(tryDecode(raw)))
+      this.subscriber = subscriber
+    }
+    this.listeners.set(channel, listener)
+    await this.run(channel, () => this.subscriber!.subscribe(channel))
+  }
+
+  async unlisten(channel: string): Promise<void> {
+    this.listeners.delete(channel)
+    if (this.subscriber) await this.run(channel, () => this.subscriber!.unsubscribe(channel))
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear()
+    await Promise.all([quit(this.redis), this.subscriber ? quit(this.subscriber) : undefined])
+  }
+
+  /** Runs one command and turns Redis errors into typed ones. */
+  private async run<T>(key: string, command: () => Promise<T>, expected?: string): Promise<T> {
+    try {
+      return await command()
+    } catch (error) {
+      throw await this.mapError(key, error, expected)
+    }
+  }
+
+  private async mapError(key: string, error: unknown, expected?: string): Promise<Error> {
+    const message = error instanceof Error ? error.message : String(error)
+    if (message.startsWith('WRONGTYPE') || /not a valid float/.test(message)) {
+      let actual = 'non-numeric value'
+      if (message.startsWith('WRONGTYPE')) actual = await this.redis.type(key).catch(() => 'value of another type')
+      return new WrongType(key, expected ?? 'value', actual)
+    }
+    if (isConnectionError(error)) return new ServiceUnavailable('Redis', this.address, reasonOf(error), {cause: error})
+    return new WbcError('REDIS_ERROR', `Redis at ${this.address} refused the command on "${key}": ${message}`, {cause: error})
+  }
+}
+
+function decode(key: string, raw: string): Json {
+  try {
+    return JSON.parse(raw) as Json
+  } catch {
+    throw new CorruptValue(key, `not JSON: ${raw.length > 40 ? `${raw.slice(0, 40)}…` : raw}`)
+  }
+}
+
+const tryDecode = (raw: string): Json => {
+  try {
+    return JSON.parse(raw) as Json
+  } catch {
+    return raw
+  }
+}
+
+const ttlOf = (pttl: number) => (pttl >= 0 ? pttl : null)
+
+function isConnectionError(error: unknown): boolean {
+  const e = error as NodeJS.ErrnoException & {name?: string}
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'ENETUNREACH'].includes(String(e?.code)) ||
+    e?.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|Command timed out|Stream isn't writeable|enableOfflineQueue/.test(String(e?.message))
+  )
+}
+
+function reasonOf(error: unknown): string {
+  const e = error as NodeJS.ErrnoException
+  if (e?.code === 'ECONNREFUSED') return 'connection refused'
+  if (e?.name === 'MaxRetriesPerRequestError') return 'the connection was lost and the command could not be sent'
+  return maskUrl(String(e?.message ?? error))
+}
+
+async function quit(redis: Redis): Promise<void> {
+  try {
+    if (redis.status === 'ready') await redis.quit()
+    else redis.disconnect()
+  } catch {
+    redis.disconnect()
+  }
+}

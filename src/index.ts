@@ -1,0 +1,3 @@
+export * from './core/errors.js'
+export * from './core/config/index.js'
+export * from './core/ipc/index.js'

@@ -9,6 +9,5 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Suites share real services; files run in parallel, each with its own prefix and tables.
     pool: 'forks',
-    globalSetup: ['test/support/global-setup.ts'],
   },
 })

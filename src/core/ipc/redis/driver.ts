@@ -15,12 +15,14 @@ const SCRIPTS = {
   wbcLock: {numberOfKeys: 2, lua: lua('lock')},
   wbcRenew: {numberOfKeys: 1, lua: lua('renew')},
   wbcUnlock: {numberOfKeys: 1, lua: lua('unlock')},
+  wbcLrangeAndDel: {numberOfKeys: 1, lua: lua('lrange-and-del')},
 }
 
 interface ScriptCommands {
   wbcLock(lockKey: string, fenceKey: string, token: string, host: string, pid: number, ttlMs: number): Promise<string | null>
   wbcRenew(lockKey: string, token: string, ttlMs: number): Promise<number>
   wbcUnlock(lockKey: string, token: string): Promise<[number, string?, number?]>
+  wbcLrangeAndDel(listKey: string): Promise<string[]>
 }
 
 export type RedisTarget = string | (RedisOptions & Record<string, unknown>)
@@ -126,10 +128,8 @@ export class RedisDriver implements IpcDriver {
   }
 
   async lrangeAndDel(key: string): Promise<Json[]> {
-    const results = await this.run(key, () => this.redis.multi().lrange(key, 0, -1).del(key).exec(), 'list')
-    const [error, raw] = results?.[0] ?? [null, []]
-    if (error) throw await this.mapError(key, error, 'list')
-    return (raw as string[]).map((item, i) => decode(`${key}[${i}]`, item))
+    const raw = await this.run(key, () => this.redis.wbcLrangeAndDel(key), 'list')
+    return raw.map((item, i) => decode(`${key}[${i}]`, item))
   }
 
   async sadd(key: string, members: string[]): Promise<number> {

@@ -6,15 +6,19 @@ import {z} from 'zod'
 import {ConfigError} from '../errors.js'
 import {maskUrl} from './mask.js'
 import {fromOdac} from './odac.js'
+import {identifierRule} from './identifiers.js'
 import {configSchema, type WbcConfig, type WbcConfigInput} from './schema.js'
 
-export type ConfigSource = 'flag' | 'env' | 'file' | 'odac' | 'defaults' | 'object'
+/** Where the file came from: `--config`, `WBC_CONFIG`, found in the working directory, or none. */
+export type ConfigSource = 'flag' | 'env' | 'discovered' | 'defaults'
 
 export interface LoadedConfig {
   config: WbcConfig
   /** The file the config came from, if any. */
   file?: string
   source: ConfigSource
+  /** wbc's own format, or an ODAC `odac.json` read as it is. */
+  format: 'wbc' | 'odac'
   /** Environment variables that overrode the file. */
   overrides: string[]
 }
@@ -36,16 +40,17 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const cwd = options.cwd ?? process.cwd()
   const env = options.env ?? process.env
   const {file, source} = discover(cwd, options.configPath, env)
+  const format = file && /(^|[\\/])odac\.json$/.test(file) ? 'odac' : 'wbc'
 
   let input: WbcConfigInput = {}
   if (file) {
     const raw = readJson(file)
-    input = source === 'odac' ? fromOdac(raw, file) : (raw as WbcConfigInput)
+    input = format === 'odac' ? fromOdac(raw, file) : (raw as WbcConfigInput)
   }
   const overrides: string[] = []
   input = applyEnv(input, env, overrides)
   const config = parseConfig(input, file)
-  return {config: resolvePaths(config, file ? dirname(file) : cwd), file, source: file ? source : 'defaults', overrides}
+  return {config: resolvePaths(config, file ? dirname(file) : cwd), file, source, format, overrides}
 }
 
 /** Validates a config object (from a file or given to the library) and fills in the defaults. */
@@ -81,11 +86,11 @@ function discover(cwd: string, configPath: string | undefined, env: NodeJS.Proce
         hint: `Create it, or point ${from} at an existing wbc.config.json or odac.json.`,
       })
     }
-    return {file, source: /(^|[\\/])odac\.json$/.test(file) ? 'odac' : 'file'}
+    return {file, source: explicit.source}
   }
-  for (const [name, source] of [['wbc.config.json', 'file'], ['odac.json', 'odac']] as const) {
+  for (const name of ['wbc.config.json', 'odac.json']) {
     const file = resolve(cwd, name)
-    if (existsSync(file)) return {file, source}
+    if (existsSync(file)) return {file, source: 'discovered'}
   }
   return {source: 'defaults'}
 }
@@ -154,7 +159,9 @@ function configIssue(error: z.ZodError, file?: string): ConfigError {
   const issue = error.issues[0]
   const path = issue.path.map(String).join('.') || '(top level)'
   let message = issue.message
-  if (issue.code === 'unrecognized_keys') {
+  if (issue.code === 'invalid_key') {
+    message = `is not a valid name: use ${identifierRule}`
+  } else if (issue.code === 'unrecognized_keys') {
     message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}`
   }
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})` : ''

@@ -63,7 +63,10 @@ export function fromOdac(raw: unknown, file: string): WbcConfigInput {
     for (const [name, entry] of Object.entries(sql)) {
       if (isObject(entry)) connections[name] = odacConnection(entry, `database.${name}`, file)
     }
-    if (Object.keys(connections).length > 0) out.connections = connections as never
+    const names = Object.keys(connections)
+    // ODAC's first named connection is its default one when none is called "default".
+    if (names.length > 0 && !connections.default) connections.default = connections[names[0]]
+    if (names.length > 0) out.connections = connections as never
   }
 
   if (isObject(raw.buffer)) {

@@ -59,3 +59,24 @@ describe('memory socket', () => {
     await client.close()
   })
 })
+
+describe('memory requests that get no answer', () => {
+  it('fail with RequestTimeout naming the address after requestTimeout, and are not resent', async () => {
+    const {createServer} = await import('node:net')
+    const socket = join(mkdtempSync(join(tmpdir(), 'wbc-')), 'mute.sock')
+    const received: string[] = []
+    // A primary that accepts and reads but never answers (e.g. blocked).
+    const server = createServer((conn) => conn.on('data', (chunk) => received.push(chunk.toString())))
+    await new Promise<void>((resolve) => server.listen(socket, resolve))
+    const client = await createIpc(socketConfig(socket, {requestTimeout: 300}), {role: 'socket'})
+    const started = Date.now()
+    const error = await client.incrBy('k', 1).catch((e) => e)
+    expect(error).toMatchObject({name: 'RequestTimeout', code: 'REQUEST_TIMEOUT', exitCode: 3})
+    expect(error.message).toBe(`incrBy got no answer from unix:${socket} within 300 ms`)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290)
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    expect(received.join('').trim().split('\n')).toHaveLength(1)
+    await client.close()
+    server.close()
+  })
+})

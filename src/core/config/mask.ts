@@ -29,3 +29,26 @@ export function redact(text: string, secrets: Iterable<string>): string {
   }
   return out
 }
+
+/** Every password a config holds (in URLs or password fields), to scrub from any text shown. */
+export function secretsOf(value: unknown, found: Set<string> = new Set()): Set<string> {
+  if (typeof value === 'string') {
+    const password = /^[a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:([^@/?#]+)@/i.exec(value)?.[1]
+    if (password) {
+      found.add(password)
+      try {
+        found.add(decodeURIComponent(password))
+      } catch {
+        // Not percent-encoded.
+      }
+    }
+  } else if (Array.isArray(value)) {
+    for (const item of value) secretsOf(item, found)
+  } else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (SECRET_KEYS.test(key) && typeof item === 'string' && item) found.add(item)
+      else secretsOf(item, found)
+    }
+  }
+  return found
+}

@@ -1,0 +1,115 @@
+import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+
+import {loadConfig, type LoadedConfig} from '../core/config/load.js'
+import {redact, secretsOf} from '../core/config/mask.js'
+import {ExitCode, WbcError} from '../core/errors.js'
+import {colorWanted, createStyle, type Style} from '../ui/style.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/**
+ * Every wbc command: owns `--config`, `--json`, `--no-color`, the rendering of errors (message
+ * and hint; one JSON document with --json) and the exit codes. Commands parse, call one core
+ * function and render its result.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static enableJsonFlag = true
+
+  static baseFlags = {
+    config: Flags.string({
+      char: 'c',
+      summary: 'Config file (wbc.config.json or odac.json). Default: $WBC_CONFIG, ./wbc.config.json, ./odac.json.',
+      helpGroup: 'GLOBAL',
+    }),
+    color: Flags.boolean({
+      default: true,
+      allowNo: true,
+      summary: 'Colour the output (off under NO_COLOR and when piped).',
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  protected flags!: BaseFlags<T>
+  protected args!: BaseArgs<T>
+  protected style: Style = createStyle(colorWanted(true, process.stderr))
+  protected tty = Boolean(process.stdout.isTTY)
+  private loaded?: LoadedConfig
+  private secrets = new Set<string>()
+
+  async init(): Promise<void> {
+    await super.init()
+    const {flags, args} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as BaseArgs<T>
+    this.style = createStyle(colorWanted(this.flags.color))
+    // Secrets from the environment are scrubbed even before a config is loaded.
+    for (const name of ['WBC_REDIS_URL', 'DATABASE_URL']) secretsOf(process.env[name] ?? '', this.secrets)
+  }
+
+  /** The configuration, loaded once; its passwords are remembered so no output can show them. */
+  protected loadWbcConfig(): LoadedConfig {
+    if (!this.loaded) {
+      this.loaded = loadConfig({configPath: this.flags.config})
+      secretsOf(this.loaded.config, this.secrets)
+    }
+    return this.loaded
+  }
+
+  /** Progress and notes: stderr, so stdout stays one parseable document. */
+  protected note(message: string): void {
+    process.stderr.write(`${this.scrub(message)}\n`)
+  }
+
+  protected print(text: string): void {
+    this.log(this.scrub(text))
+  }
+
+  protected scrub(text: string): string {
+    return redact(text, this.secrets)
+  }
+
+  protected logJson(json: unknown): void {
+    process.stdout.write(`${this.scrub(JSON.stringify(json, null, 2))}\n`)
+  }
+
+  protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    if (err instanceof Errors.ExitError) throw err
+    const error = describeError(err)
+    if (this.jsonEnabled()) {
+      this.logJson({error})
+    } else {
+      process.stderr.write(`${this.style.red('Error:')} ${this.scrub(error.message)}\n`)
+      if (error.hint) process.stderr.write(`${this.style.dim('Hint:')} ${this.scrub(error.hint)}\n`)
+      if (error.exitCode === ExitCode.unexpected && process.env.DEBUG && err.stack) process.stderr.write(`${this.scrub(err.stack)}\n`)
+    }
+    this.exit(error.exitCode)
+  }
+}
+
+export interface ErrorReport {
+  code: string
+  message: string
+  hint?: string
+  exitCode: number
+}
+
+/** Typed errors keep their code; oclif's usage errors exit 2; anything else is unexpected (1). */
+export function describeError(err: Error & {oclif?: {exit?: number}}): ErrorReport {
+  if (err instanceof WbcError) return {code: err.code, message: err.message, hint: err.hint, exitCode: err.exitCode}
+  if (err instanceof Errors.CLIError || err?.oclif?.exit !== undefined) {
+    return {code: 'USAGE', message: err.message.replace(/\n\s*See more help with --help$/, ''), hint: 'See `wbc <command> --help`.', exitCode: ExitCode.usage}
+  }
+  return {
+    code: 'UNEXPECTED',
+    message: err?.message ?? String(err),
+    hint: 'This is a bug or an unhandled condition; run again with DEBUG=1 for the stack trace.',
+    exitCode: ExitCode.unexpected,
+  }
+}

@@ -1,3 +1,6 @@
 export * from './core/errors.js'
 export * from './core/config/index.js'
 export * from './core/ipc/index.js'
+export {createWriteBuffer, WriteBuffer, TableBuffer, RowBuffer, type WriteBufferOptions, type ProvidedResources} from './core/buffer/write-buffer.js'
+export type {FlushReport, TableFlushReport, FlushFilter} from './core/buffer/flusher.js'
+export type {DeadLetter} from './core/buffer/dead-letters.js'

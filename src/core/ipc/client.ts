@@ -35,6 +35,10 @@ export class IpcClient implements Ipc {
     return this.impl.address
   }
 
+  get steps() {
+    return this.impl.steps
+  }
+
   async set(key: string, value: Json, ttlSeconds?: number): Promise<void> {
     assertKey(key)
     assertJson(value, 'value')
@@ -68,6 +72,12 @@ export class IpcClient implements Ipc {
     assertKey(key)
     assertFields(fields)
     return this.impl.hset(key, fields)
+  }
+
+  async hdel(key: string, ...fields: string[]): Promise<number> {
+    assertKey(key)
+    assertStrings(fields, 'fields')
+    return this.impl.hdel(key, fields)
   }
 
   async hgetall<T extends Json = Json>(key: string): Promise<Record<string, T> | null> {

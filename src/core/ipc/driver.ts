@@ -1,3 +1,4 @@
+import type {BufferSteps} from '../buffer/steps.js'
 import type {Json, Lease, LeaseRecord, ScanPage, UnlockResult} from './types.js'
 
 /** Who asks for a lease. */
@@ -21,6 +22,7 @@ export interface IpcDriver {
   del(keys: string[]): Promise<number>
   incrBy(key: string, delta: number): Promise<number>
   hset(key: string, fields: Record<string, Json>): Promise<number>
+  hdel(key: string, fields: string[]): Promise<number>
   hgetall(key: string): Promise<Record<string, Json> | null>
   rpush(key: string, items: Json[]): Promise<number>
   lrange(key: string, start: number, stop: number): Promise<Json[]>
@@ -42,6 +44,9 @@ export interface IpcDriver {
   /** One listener per channel; the facade fans out to handlers. */
   listen(channel: string, listener: (message: Json) => void): Promise<void>
   unlisten(channel: string): Promise<void>
+
+  /** The write buffer's atomic steps. */
+  readonly steps: BufferSteps
 
   close(): Promise<void>
 }

@@ -1,3 +1,5 @@
+import type {BufferSteps} from '../buffer/steps.js'
+
 /** JSON values: what every Ipc value, hash field, list item and message is. */
 export type Json = null | boolean | number | string | Json[] | {[key: string]: Json}
 
@@ -55,6 +57,8 @@ export interface Ipc {
   decrBy(key: string, delta: number): Promise<number>
   /** Merges the fields into the hash; returns how many fields were new. */
   hset(key: string, fields: Record<string, Json>): Promise<number>
+  /** Removes fields from a hash; returns how many existed. */
+  hdel(key: string, ...fields: string[]): Promise<number>
   /** null when the hash does not exist. */
   hgetall<T extends Json = Json>(key: string): Promise<Record<string, T> | null>
   rpush(key: string, ...items: Json[]): Promise<number>
@@ -81,6 +85,9 @@ export interface Ipc {
   publish(channel: string, message: Json): Promise<number>
   subscribe(channel: string, handler: MessageHandler): Promise<void>
   unsubscribe(channel: string, handler?: MessageHandler): Promise<void>
+
+  /** The write buffer's atomic steps (one Lua script / one primary request each). */
+  readonly steps: BufferSteps
 
   close(): Promise<void>
 }

@@ -76,6 +76,10 @@ export function ipcContract(name: string, open: () => Promise<ContractTarget>): 
       expect(await peer.hset(k('h'), {b: 'y', c: {n: [1]}})).toBe(1)
       expect(await ipc.hgetall(k('h'))).toEqual({a: 1, b: 'y', c: {n: [1]}})
       expect(await ipc.hgetall(k('no-hash'))).toBeNull()
+      expect(await peer.hdel(k('h'), 'a', 'zz')).toBe(1)
+      expect(await ipc.hgetall(k('h'))).toEqual({b: 'y', c: {n: [1]}})
+      expect(await ipc.hdel(k('h'), 'b', 'c')).toBe(2)
+      expect(await ipc.hgetall(k('h'))).toBeNull()
     })
 
     it('rpush/lrange/llen follow Redis list semantics', async () => {

@@ -1,6 +1,7 @@
 import {randomUUID} from 'node:crypto'
 
 import {RequestTimeout, ServiceUnavailable} from '../../errors.js'
+import type {BufferSteps} from '../../buffer/steps.js'
 import type {IpcDriver, LeaseClaim} from '../driver.js'
 import type {Json, Lease, LeaseRecord, ScanPage, UnlockResult} from '../types.js'
 import type {Channel} from './channels.js'
@@ -53,6 +54,9 @@ export class MemoryDriver implements IpcDriver {
   hset(key: string, fields: Record<string, Json>) {
     return this.call<number>('hset', key, fields)
   }
+  hdel(key: string, fields: string[]) {
+    return this.call<number>('hdel', key, fields)
+  }
   hgetall(key: string) {
     return this.call<Record<string, Json> | null>('hgetall', key)
   }
@@ -100,6 +104,16 @@ export class MemoryDriver implements IpcDriver {
   }
   publish(channel: string, message: Json) {
     return this.call<number>('publish', channel, message)
+  }
+
+  readonly steps: BufferSteps = {
+    increment: (prefix, member, delta) => this.call('bufIncrement', prefix, member, delta),
+    update: (prefix, member, fields) => this.call('bufUpdate', prefix, member, fields),
+    insert: (prefix, table, rows) => this.call('bufInsert', prefix, table, rows),
+    claim: (prefix, request) => this.call('bufClaim', prefix, request),
+    ack: (prefix, batchId, deadMembers) => this.call('bufAck', prefix, batchId, deadMembers),
+    readCounter: (prefix, member) => this.call('bufReadCounter', prefix, member),
+    cacheBase: (prefix, member, generation, base, ttlMs) => this.call('bufCacheBase', prefix, member, generation, base, ttlMs),
   }
 
   async listen(channel: string, listener: (message: Json) => void): Promise<void> {

@@ -1,15 +1,17 @@
 import * as errors from '../../errors.js'
 import {WbcError} from '../../errors.js'
 import type {Json} from '../types.js'
+import {bufferSteps, type BufferStepName} from './buffer-steps.js'
 import type {MemoryStore} from './store.js'
 
 /** The store methods a client may call; anything else is refused. */
 export const STORE_OPS = [
-  'set', 'get', 'del', 'incrBy', 'hset', 'hgetall', 'rpush', 'lrange', 'llen', 'lrangeAndDel',
+  'set', 'get', 'del', 'incrBy', 'hset', 'hdel', 'hgetall', 'rpush', 'lrange', 'llen', 'lrangeAndDel',
   'sadd', 'smembers', 'srem', 'scard', 'scan', 'sscan', 'lock', 'renew', 'unlock', 'inspectLock',
 ] as const
-export type StoreOp = (typeof STORE_OPS)[number]
-const isStoreOp = (op: unknown): op is StoreOp => (STORE_OPS as readonly unknown[]).includes(op)
+export type StoreOp = (typeof STORE_OPS)[number] | BufferStepName
+const isStoreOp = (op: unknown): op is (typeof STORE_OPS)[number] => (STORE_OPS as readonly unknown[]).includes(op)
+const isBufferStep = (op: unknown): op is BufferStepName => typeof op === 'string' && Object.hasOwn(bufferSteps, op)
 
 /**
  * Messages between a client (cluster worker, socket peer, or the primary's own process) and the
@@ -37,6 +39,7 @@ export const isWbcMessage = (msg: unknown): msg is {wbc: 1; kind: string} =>
   Boolean(msg) && typeof msg === 'object' && (msg as {wbc?: unknown}).wbc === 1
 
 export function runStoreOp(store: MemoryStore, op: unknown, args: unknown[]): unknown {
+  if (isBufferStep(op)) return (bufferSteps[op] as (s: MemoryStore, ...a: unknown[]) => unknown)(store, ...args)
   if (!isStoreOp(op)) throw new WbcError('UNKNOWN_OPERATION', `unknown operation "${String(op)}"`, {exitCode: errors.ExitCode.usage})
   return (store[op] as (...a: unknown[]) => unknown).apply(store, args)
 }

@@ -70,6 +70,28 @@ export class MemoryStore {
     return entry ? Object.fromEntries(entry.value) : null
   }
 
+  hdel(key: string, fields: string[]): number {
+    const entry = this.typed(key, 'hash')
+    if (!entry) return 0
+    let removed = 0
+    for (const field of fields) if (entry.value.delete(field)) removed++
+    if (entry.value.size === 0) this.remove(key)
+    return removed
+  }
+
+  exists(key: string): boolean {
+    return this.live(key) !== undefined
+  }
+
+  /** Removes and returns up to `count` items from the head of a list. */
+  lpop(key: string, count: number): Json[] {
+    const entry = this.typed(key, 'list')
+    if (!entry) return []
+    const items = entry.value.splice(0, count)
+    if (entry.value.length === 0) this.remove(key)
+    return items
+  }
+
   rpush(key: string, items: Json[]): number {
     const entry = this.typed(key, 'list') ?? this.write(key, {type: 'list', value: [], expireAt: 0})
     for (const item of items) entry.value.push(item)

@@ -4,6 +4,8 @@ import {Redis, type RedisOptions} from 'ioredis'
 
 import {maskUrl} from '../../config/mask.js'
 import {CorruptValue, ServiceUnavailable, WbcError, WrongType} from '../../errors.js'
+import {KeySpace} from '../../buffer/keys.js'
+import {decodeBatch, type BufferSteps, type ClaimRequest, type CounterReading} from '../../buffer/steps.js'
 import {toLease, toLeaseRecord, type StoredLease} from '../../locks/lease-record.js'
 import {fenceKeyOf, type IpcDriver, type LeaseClaim} from '../driver.js'
 import type {Json, Lease, LeaseRecord, ScanPage, UnlockResult} from '../types.js'
@@ -16,6 +18,13 @@ const SCRIPTS = {
   wbcRenew: {numberOfKeys: 1, lua: lua('renew')},
   wbcUnlock: {numberOfKeys: 1, lua: lua('unlock')},
   wbcLrangeAndDel: {numberOfKeys: 1, lua: lua('lrange-and-del')},
+  wbcIncrement: {numberOfKeys: 4, lua: lua('buffer-increment')},
+  wbcUpdate: {numberOfKeys: 2, lua: lua('buffer-update')},
+  wbcInsert: {numberOfKeys: 2, lua: lua('buffer-insert')},
+  wbcClaim: {numberOfKeys: 7, lua: lua('buffer-claim')},
+  wbcAck: {numberOfKeys: 2, lua: lua('buffer-ack')},
+  wbcReadCounter: {numberOfKeys: 4, lua: lua('buffer-read-counter')},
+  wbcCacheBase: {numberOfKeys: 4, lua: lua('buffer-cache-base')},
 }
 
 interface ScriptCommands {
@@ -23,6 +32,13 @@ interface ScriptCommands {
   wbcRenew(lockKey: string, token: string, ttlMs: number): Promise<number>
   wbcUnlock(lockKey: string, token: string): Promise<[number, string?, number?]>
   wbcLrangeAndDel(listKey: string): Promise<string[]>
+  wbcIncrement(...args: Array<string | number>): Promise<[string, string | null, string]>
+  wbcUpdate(...args: Array<string | number>): Promise<number>
+  wbcInsert(...args: Array<string | number>): Promise<number>
+  wbcClaim(...args: Array<string | number>): Promise<string | null>
+  wbcAck(...args: Array<string | number>): Promise<number>
+  wbcReadCounter(...args: Array<string | number>): Promise<[string | null, string | null, string[], string | null]>
+  wbcCacheBase(...args: Array<string | number>): Promise<[number, string?, string?]>
 }
 
 export type RedisTarget = string | (RedisOptions & Record<string, unknown>)
@@ -105,6 +121,10 @@ export class RedisDriver implements IpcDriver {
     const encoded: Record<string, string> = {}
     for (const [field, value] of Object.entries(fields)) encoded[field] = JSON.stringify(value)
     return this.run(key, () => this.redis.hset(key, encoded), 'hash')
+  }
+
+  async hdel(key: string, fields: string[]): Promise<number> {
+    return this.run(key, () => this.redis.hdel(key, ...fields), 'hash')
   }
 
   async hgetall(key: string): Promise<Record<string, Json> | null> {
@@ -200,6 +220,54 @@ export class RedisDriver implements IpcDriver {
   async unlisten(channel: string): Promise<void> {
     this.listeners.delete(channel)
     if (this.subscriber) await this.run(channel, () => this.subscriber!.unsubscribe(channel))
+  }
+
+  readonly steps: BufferSteps = {
+    increment: async (prefix, member, delta) => {
+      const k = new KeySpace(prefix)
+      const [live, base, inflight] = await this.run(member, () => this.redis.wbcIncrement(k.counter(member), k.countersIndex, k.base(member), k.counterInflight(member), delta, member), 'number')
+      return {live: Number(live), base: base === null ? null : Number(base), inflight: Number(inflight)}
+    },
+    update: async (prefix, member, fields) => {
+      const k = new KeySpace(prefix)
+      const flat = Object.entries(fields).flatMap(([field, value]) => [field, JSON.stringify(value)])
+      await this.run(member, () => this.redis.wbcUpdate(k.update(member), k.updatesIndex, member, ...flat), 'hash')
+    },
+    insert: async (prefix, table, rows) => {
+      const k = new KeySpace(prefix)
+      return this.run(table, () => this.redis.wbcInsert(k.queue(table), k.queuesIndex, table, ...rows.map((row) => JSON.stringify(row))), 'list')
+    },
+    claim: async (prefix, request: ClaimRequest) => {
+      const k = new KeySpace(prefix)
+      const raw = await this.run(request.table, () =>
+        this.redis.wbcClaim(
+          k.countersIndex, k.updatesIndex, k.queuesIndex, k.inflightIndex, k.batch(request.batchId), k.generation(request.table), k.queue(request.table),
+          prefix, request.batchId, request.createdAt, request.table, request.maxInserts,
+          request.counters.length, ...request.counters, request.updates.length, ...request.updates,
+        ),
+      )
+      return raw ? decodeBatch(JSON.parse(raw)) : null
+    },
+    ack: async (prefix, batchId, deadMembers) => {
+      const k = new KeySpace(prefix)
+      return (await this.run(batchId, () => this.redis.wbcAck(k.batch(batchId), k.inflightIndex, prefix, batchId, ...deadMembers))) === 1
+    },
+    readCounter: async (prefix, member): Promise<CounterReading> => {
+      const k = new KeySpace(prefix)
+      const table = member.split(':', 2).join(':')
+      const [live, base, flat, generation] = await this.run(member, () => this.redis.wbcReadCounter(k.counter(member), k.base(member), k.counterInflight(member), k.generation(table)))
+      const inflight: Record<string, number> = {}
+      for (let i = 0; i < flat.length; i += 2) inflight[flat[i]] = Number(flat[i + 1])
+      return {live: Number(live ?? 0), base: base === null ? null : Number(base), inflight, generation: generation ?? '0'}
+    },
+    cacheBase: async (prefix, member, generation, base, ttlMs) => {
+      const k = new KeySpace(prefix)
+      const table = member.split(':', 2).join(':')
+      const [cached, live, inflight] = await this.run(member, () =>
+        this.redis.wbcCacheBase(k.generation(table), k.base(member), k.counter(member), k.counterInflight(member), generation, base, ttlMs),
+      )
+      return {cached: cached === 1, live: Number(live ?? 0), inflight: Number(inflight ?? 0)}
+    },
   }
 
   async close(): Promise<void> {

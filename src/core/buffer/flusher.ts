@@ -1,0 +1,373 @@
+import {randomBytes} from 'node:crypto'
+
+import type {BufferConfig} from '../config/schema.js'
+import {ConfigError} from '../errors.js'
+import {failpoint} from '../failpoints.js'
+import type {Ipc, Lease, LeaseRecord} from '../ipc/types.js'
+import {applyEntries, RowsNotFound} from '../sql/apply.js'
+import type {Database, Databases} from '../sql/databases.js'
+import {errorText, isTransient} from '../sql/errors.js'
+import {checkFence, ensureLedger, FencedOut, ledgerRanges, recordRange, type LedgerRange} from '../sql/ledger.js'
+import {DeadLetters} from './dead-letters.js'
+import {entriesOf, type Entry} from './entries.js'
+import {KeySpace, parseMember, parseTableMember} from './keys.js'
+import {decodeBatch, type StoredBatch} from './steps.js'
+
+export interface FlushFilter {
+  connection?: string
+  table?: string
+}
+
+export interface TableFlushReport {
+  connection: string
+  table: string
+  /** Rows whose counters were incremented. */
+  counters: number
+  /** Rows whose columns were updated. */
+  updates: number
+  /** Rows inserted. */
+  inserts: number
+  deadLettered: number
+  batches: number
+  /** Of those, batches a crashed flusher had left in flight. */
+  recovered: number
+  error?: string
+}
+
+export interface FlushReport {
+  /** ok: everything claimed was applied; partial: errors left batches in flight or entries were dead-lettered; skipped: another holder has the lease. */
+  status: 'ok' | 'partial' | 'skipped'
+  reason?: 'lease-held' | 'lease-lost'
+  holder?: LeaseRecord | null
+  startedAt: number
+  durationMs: number
+  fence: number | null
+  tables: TableFlushReport[]
+}
+
+export interface FlusherOptions {
+  leaseTtlMs: number
+  /** Attempts per batch on transient database errors before it is left in flight. */
+  retries: number
+  retryBaseMs: number
+  /** Rows moved into one in-flight batch. */
+  batchSize: number
+}
+
+const FENCE_NAME = 'flush'
+const SCAN_COUNT = 1000
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const newBatchId = () => `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(5).toString('hex')}`
+
+class AlreadyApplied extends Error {}
+
+/**
+ * The flush protocol: lease → finish batches left in flight → claim a bounded batch per table →
+ * one transaction per batch (fence check, set-based statements, ledger row) → acknowledge.
+ */
+export class Flusher {
+  private readonly keys: KeySpace
+  private readonly deadLetters: DeadLetters
+  private running: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    private readonly ipc: Ipc,
+    prefix: string,
+    private readonly dbs: Databases,
+    private readonly buffer: BufferConfig,
+    private readonly options: FlusherOptions,
+  ) {
+    this.keys = new KeySpace(prefix)
+    this.deadLetters = new DeadLetters(ipc, prefix, buffer.primaryKey)
+  }
+
+  /** Flushes now; a flush this process already runs finishes first (never two at once). */
+  flush(filter: FlushFilter = {}): Promise<FlushReport> {
+    const next = this.running.then(() => this.run(filter))
+    this.running = next.catch(() => {})
+    return next
+  }
+
+  private async run(filter: FlushFilter): Promise<FlushReport> {
+    const startedAt = Date.now()
+    const lease = await this.ipc.lock(this.keys.flushLock, this.options.leaseTtlMs / 1000)
+    if (!lease) {
+      const holder = await this.ipc.inspectLock(this.keys.flushLock)
+      return {status: 'skipped', reason: 'lease-held', holder, startedAt, durationMs: Date.now() - startedAt, fence: null, tables: []}
+    }
+    const run = new FlushRun(this, lease, filter)
+    const renewal = setInterval(() => {
+      this.ipc.renew(lease, this.options.leaseTtlMs / 1000).then(
+        (held) => {
+          if (!held) run.lost = true
+        },
+        () => {},
+      )
+    }, Math.max(100, this.options.leaseTtlMs / 3))
+    renewal.unref()
+    try {
+      await run.recoverInflight()
+      for (const kind of ['updates', 'counters'] as const) await run.claimKeyed(kind)
+      await run.claimQueues()
+    } finally {
+      clearInterval(renewal)
+      await this.ipc.unlock(this.keys.flushLock, lease.token).catch(() => {})
+    }
+    const report = run.report(startedAt)
+    await this.ipc.set(this.keys.lastFlush, {...report, tables: report.tables.length} as never).catch(() => {})
+    return report
+  }
+
+  /** @internal */ get parts() {
+    return {ipc: this.ipc, keys: this.keys, dbs: this.dbs, buffer: this.buffer, options: this.options, deadLetters: this.deadLetters}
+  }
+}
+
+/** The state of one flush: its lease, its filter and what it did per table. */
+class FlushRun {
+  lost = false
+  private readonly tables = new Map<string, TableFlushReport>()
+  /** Connections that failed transiently: nothing more is claimed for them in this flush. */
+  private readonly failing = new Set<string>()
+
+  constructor(
+    private readonly flusher: Flusher,
+    private readonly lease: Lease,
+    private readonly filter: FlushFilter,
+  ) {}
+
+  private get p() {
+    return this.flusher.parts
+  }
+
+  report(startedAt: number): FlushReport {
+    const tables = [...this.tables.values()].sort((a, b) => `${a.connection}:${a.table}`.localeCompare(`${b.connection}:${b.table}`))
+    const partial = this.lost || tables.some((t) => t.error || t.deadLettered > 0)
+    return {
+      status: partial ? 'partial' : 'ok',
+      ...(this.lost ? {reason: 'lease-lost' as const} : {}),
+      startedAt,
+      durationMs: Date.now() - startedAt,
+      fence: this.lease.fence,
+      tables,
+    }
+  }
+
+  private matches(connection: string, table: string): boolean {
+    return (!this.filter.connection || this.filter.connection === connection) && (!this.filter.table || this.filter.table === table)
+  }
+
+  private tableReport(connection: string, table: string): TableFlushReport {
+    const key = `${connection}:${table}`
+    let report = this.tables.get(key)
+    if (!report) {
+      report = {connection, table, counters: 0, updates: 0, inserts: 0, deadLettered: 0, batches: 0, recovered: 0}
+      this.tables.set(key, report)
+    }
+    return report
+  }
+
+  /** Batches a crashed (or fenced-out) flusher left, oldest first. */
+  async recoverInflight(): Promise<void> {
+    const ids: string[] = []
+    let cursor = '0'
+    do {
+      const page = await this.p.ipc.sscan(this.p.keys.inflightIndex, cursor, SCAN_COUNT)
+      ids.push(...page.items)
+      cursor = page.cursor
+    } while (cursor !== '0')
+    for (const id of [...new Set(ids)].sort()) {
+      if (this.lost) return
+      const raw = await this.p.ipc.get(this.p.keys.batch(id))
+      if (raw === null) {
+        await this.p.ipc.srem(this.p.keys.inflightIndex, id)
+        continue
+      }
+      await this.process(decodeBatch(raw), true)
+    }
+  }
+
+  /** Scans an index a page at a time and claims per table once enough keys are gathered. */
+  async claimKeyed(kind: 'updates' | 'counters'): Promise<void> {
+    const index = kind === 'counters' ? this.p.keys.countersIndex : this.p.keys.updatesIndex
+    const groups = new Map<string, string[]>()
+    let cursor = '0'
+    do {
+      if (this.lost) return
+      const page = await this.p.ipc.sscan(index, cursor, SCAN_COUNT)
+      cursor = page.cursor
+      for (const member of page.items) {
+        // Members that do not parse are never claimed: they would not be applied (doctor reports them).
+        const parsed = parseMember(member, kind === 'counters')
+        if (!parsed || !this.matches(parsed.connection, parsed.table) || this.failing.has(parsed.connection)) continue
+        const table = `${parsed.connection}:${parsed.table}`
+        const group = groups.get(table) ?? []
+        group.push(member)
+        groups.set(table, group)
+        if (group.length >= this.p.options.batchSize) {
+          groups.delete(table)
+          await this.claimAndProcess(table, kind === 'counters' ? group : [], kind === 'updates' ? group : [], 0)
+        }
+      }
+    } while (cursor !== '0')
+    for (const [table, group] of groups) {
+      if (this.lost) return
+      await this.claimAndProcess(table, kind === 'counters' ? group : [], kind === 'updates' ? group : [], 0)
+    }
+  }
+
+  async claimQueues(): Promise<void> {
+    const tables = new Set<string>()
+    let cursor = '0'
+    do {
+      const page = await this.p.ipc.sscan(this.p.keys.queuesIndex, cursor, SCAN_COUNT)
+      page.items.forEach((member) => tables.add(member))
+      cursor = page.cursor
+    } while (cursor !== '0')
+    for (const table of [...tables].sort()) {
+      const parsed = parseTableMember(table)
+      if (!parsed || !this.matches(parsed.connection, parsed.table)) continue
+      // Drain in bounded batches; rows queued meanwhile wait for the next flush.
+      const limit = Math.max(1, Math.ceil(((await this.p.ipc.llen(this.p.keys.queue(table))) || 1) / this.p.options.batchSize))
+      for (let i = 0; i < limit && !this.lost && !this.failing.has(parsed.connection); i++) {
+        if (!(await this.claimAndProcess(table, [], [], this.p.options.batchSize))) break
+      }
+    }
+  }
+
+  private async claimAndProcess(table: string, counters: string[], updates: string[], maxInserts: number): Promise<boolean> {
+    if (this.lost) return false
+    const batch = await this.p.ipc.steps.claim(this.p.keys.prefix, {batchId: newBatchId(), table, createdAt: Date.now(), counters, updates, maxInserts})
+    if (!batch) return false
+    failpoint('after-claim')
+    await this.process(batch, false)
+    return true
+  }
+
+  /** Applies one batch (retrying transient errors) and acknowledges it; errors stay in the report. */
+  private async process(batch: StoredBatch, recovered: boolean): Promise<void> {
+    const parsed = parseTableMember(batch.table)
+    if (!parsed) return
+    const report = this.tableReport(parsed.connection, parsed.table)
+    report.batches++
+    if (recovered) report.recovered++
+    let db: Database
+    try {
+      db = this.p.dbs.get(parsed.connection)
+    } catch (error) {
+      report.error = error instanceof ConfigError ? error.message : errorText(error)
+      this.failing.add(parsed.connection)
+      return
+    }
+    try {
+      await ensureLedger(db.knex, FENCE_NAME)
+      const entries = entriesOf(batch, this.p.buffer.primaryKey)
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.apply(db, parsed.table, batch.id, entries, report)
+          break
+        } catch (error) {
+          if (!isTransient(error) || attempt + 1 >= this.p.options.retries || this.lost) throw error
+          const backoff = Math.min(5000, this.p.options.retryBaseMs * 2 ** attempt)
+          await sleep(backoff / 2 + Math.random() * (backoff / 2))
+        }
+      }
+      failpoint('after-commit')
+      const dead = deadMembers(entries, await ledgerRanges(db.knex, batch.id))
+      await this.p.ipc.steps.ack(this.p.keys.prefix, batch.id, dead)
+    } catch (error) {
+      if (error instanceof FencedOut) this.lost = true
+      report.error = errorText(error)
+      if (isTransient(error)) this.failing.add(parsed.connection)
+    }
+  }
+
+  /** Applies the ranges of a batch that the ledger does not hold yet, isolating bad entries. */
+  private async apply(db: Database, table: string, batchId: string, entries: Entry[], report: TableFlushReport): Promise<void> {
+    const connection = db.name
+    let queue = pendingRanges(entries.length, await ledgerRanges(db.knex, batchId))
+    while (queue.length > 0) {
+      if (this.lost) throw new FencedOut(this.lease.fence, -1)
+      const range = queue.shift()!
+      try {
+        const counts = await db.knex.transaction(async (trx) => {
+          await checkFence(trx, FENCE_NAME, this.lease.fence)
+          if (overlaps(range, await ledgerRanges(trx, batchId))) throw new AlreadyApplied()
+          failpoint('mid-transaction')
+          const applied = await applyEntries(trx, db.dialect, table, entries.slice(range.lo, range.hi), this.p.buffer.insertBatchSize)
+          await recordRange(trx, batchId, {...range, outcome: 'applied'})
+          return applied
+        })
+        report.updates += counts.updates
+        report.counters += counts.counters
+        report.inserts += counts.inserts
+      } catch (error) {
+        if (error instanceof AlreadyApplied) {
+          queue = pendingRanges(entries.length, await ledgerRanges(db.knex, batchId))
+          continue
+        }
+        if (error instanceof FencedOut || isTransient(error)) throw error
+        if (range.hi - range.lo === 1) {
+          await this.p.deadLetters.add(connection, table, `${batchId}:${range.lo}`, entries[range.lo], deadLetterText(error))
+          await db.knex.transaction(async (trx) => {
+            await checkFence(trx, FENCE_NAME, this.lease.fence)
+            if (!overlaps(range, await ledgerRanges(trx, batchId))) await recordRange(trx, batchId, {...range, outcome: 'dead'})
+          })
+          report.deadLettered++
+          continue
+        }
+        queue = [...split(range, error instanceof RowsNotFound ? error.indexes.map((i) => range.lo + i) : null), ...queue]
+      }
+    }
+  }
+}
+
+function deadLetterText(error: unknown): string {
+  return error instanceof RowsNotFound ? 'no row matches this key (an UPDATE would change nothing)' : errorText(error)
+}
+
+/** Splits a failing range: around the known bad entries, else in halves. */
+function split(range: {lo: number; hi: number}, bad: number[] | null): Array<{lo: number; hi: number}> {
+  if (!bad || bad.length === 0) {
+    const mid = range.lo + Math.floor((range.hi - range.lo) / 2)
+    return [
+      {lo: range.lo, hi: mid},
+      {lo: mid, hi: range.hi},
+    ]
+  }
+  const parts: Array<{lo: number; hi: number}> = []
+  let start = range.lo
+  for (const index of bad) {
+    if (index > start) parts.push({lo: start, hi: index})
+    parts.push({lo: index, hi: index + 1})
+    start = index + 1
+  }
+  if (start < range.hi) parts.push({lo: start, hi: range.hi})
+  return parts
+}
+
+function pendingRanges(length: number, done: LedgerRange[]): Array<{lo: number; hi: number}> {
+  const sorted = [...done].sort((a, b) => a.lo - b.lo)
+  const pending: Array<{lo: number; hi: number}> = []
+  let at = 0
+  for (const range of sorted) {
+    if (range.lo > at) pending.push({lo: at, hi: range.lo})
+    at = Math.max(at, range.hi)
+  }
+  if (at < length) pending.push({lo: at, hi: length})
+  return pending
+}
+
+const overlaps = (range: {lo: number; hi: number}, done: LedgerRange[]) => done.some((d) => d.lo < range.hi && range.lo < d.hi)
+
+function deadMembers(entries: Entry[], ranges: LedgerRange[]): string[] {
+  const members: string[] = []
+  for (const range of ranges) {
+    if (range.outcome !== 'dead') continue
+    for (let i = range.lo; i < range.hi; i++) {
+      const entry = entries[i]
+      if (entry?.kind === 'counter') members.push(...entry.members)
+    }
+  }
+  return members
+}

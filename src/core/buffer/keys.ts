@@ -1,0 +1,139 @@
+import {IDENTIFIER, identifierRule} from '../config/identifiers.js'
+import {InvalidArgument} from '../errors.js'
+import {describe} from '../ipc/validate.js'
+
+/** A row address: a scalar primary key value, or a flat object of column → scalar. */
+export type Where = string | number | Record<string, string | number | boolean | null>
+export type WhereObject = Record<string, string | number | boolean | null>
+
+/**
+ * Every state key of the write buffer, under one prefix (ODAC's layout, plus wbc's own keys).
+ * Index members are the keys without their `{prefix}:{kind}:` head, as ODAC writes them.
+ */
+export class KeySpace {
+  constructor(readonly prefix: string) {}
+
+  counter = (member: string) => `${this.prefix}:c:${member}`
+  base = (member: string) => `${this.prefix}:b:${member}`
+  counterInflight = (member: string) => `${this.prefix}:ifc:${member}`
+  update = (member: string) => `${this.prefix}:u:${member}`
+  queue = (table: string) => `${this.prefix}:q:${table}`
+  generation = (table: string) => `${this.prefix}:gen:${table}`
+  deadLetters = (table: string) => `${this.prefix}:dl:${table}`
+  batch = (id: string) => `${this.prefix}:if:${id}`
+
+  get countersIndex() {
+    return `${this.prefix}:idx:counters`
+  }
+  get updatesIndex() {
+    return `${this.prefix}:idx:updates`
+  }
+  get queuesIndex() {
+    return `${this.prefix}:idx:queues`
+  }
+  get inflightIndex() {
+    return `${this.prefix}:idx:inflight`
+  }
+  get deadLettersIndex() {
+    return `${this.prefix}:idx:deadletters`
+  }
+  get flushLock() {
+    return `${this.prefix}:lock:flush`
+  }
+  get lastFlush() {
+    return `${this.prefix}:lastflush`
+  }
+}
+
+export const tableMember = (connection: string, table: string) => `${connection}:${table}`
+export const rowMember = (connection: string, table: string, where: string) => `${connection}:${table}:${where}`
+export const counterMember = (connection: string, table: string, where: string, column: string) => `${connection}:${table}:${where}:${column}`
+
+export interface ParsedMember {
+  connection: string
+  table: string
+  where: string
+  column?: string
+}
+
+/** Splits an index member back into its parts; null for members that do not parse. */
+export function parseMember(member: string, withColumn: boolean): ParsedMember | null {
+  const first = member.indexOf(':')
+  const second = member.indexOf(':', first + 1)
+  if (first <= 0 || second <= first + 1) return null
+  const connection = member.slice(0, first)
+  const table = member.slice(first + 1, second)
+  if (!IDENTIFIER.test(connection) || !IDENTIFIER.test(table)) return null
+  if (!withColumn) {
+    const where = member.slice(second + 1)
+    return where ? {connection, table, where} : null
+  }
+  const last = member.lastIndexOf(':')
+  if (last <= second + 1) return null
+  const column = member.slice(last + 1)
+  if (!IDENTIFIER.test(column)) return null
+  return {connection, table, where: member.slice(second + 1, last), column}
+}
+
+export function parseTableMember(member: string): {connection: string; table: string} | null {
+  const [connection, table, ...rest] = member.split(':')
+  return rest.length === 0 && IDENTIFIER.test(connection ?? '') && IDENTIFIER.test(table ?? '') ? {connection, table} : null
+}
+
+export function assertIdentifier(value: unknown, argument: string): asserts value is string {
+  if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
+    throw new InvalidArgument(argument, `expected a name made of ${identifierRule}, got ${describe(value)}`, 'Table, column and connection names are identifiers; quote-worthy names are not accepted.')
+  }
+}
+
+const isScalar = (value: unknown) =>
+  value === null || typeof value === 'boolean' || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))
+
+/**
+ * `{where}` as ODAC encodes it: String(id) for a scalar, key-sorted JSON for an object. An object
+ * with only the primary key is the same row as the scalar (`{id: 42}` is `42`).
+ */
+export function encodeWhere(where: unknown, primaryKey: string): string {
+  if (typeof where === 'number' || typeof where === 'string') return encodeScalar(where, 'where')
+  if (!where || typeof where !== 'object' || Array.isArray(where) || Object.getPrototypeOf(where) !== Object.prototype) {
+    throw new InvalidArgument('where', `expected a primary key value or a flat object of column values, got ${describe(where)}`)
+  }
+  const columns = Object.keys(where).sort()
+  if (columns.length === 0) throw new InvalidArgument('where', 'is an empty object; name at least one column')
+  const sorted: Record<string, unknown> = {}
+  for (const column of columns) {
+    assertIdentifier(column, `where.${column}`)
+    const value = (where as Record<string, unknown>)[column]
+    if (!isScalar(value) || value === null) {
+      throw new InvalidArgument(`where.${column}`, `expected a string, a finite number or a boolean, got ${describe(value)}`)
+    }
+    sorted[column] = value
+  }
+  if (columns.length === 1 && columns[0] === primaryKey) {
+    const value = sorted[primaryKey]
+    if (typeof value === 'number' || typeof value === 'string') return encodeScalar(value, `where.${primaryKey}`)
+  }
+  return JSON.stringify(sorted)
+}
+
+function encodeScalar(value: string | number, argument: string): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new InvalidArgument(argument, `expected a finite number, got ${describe(value)}`)
+  const text = String(value)
+  if (text.length === 0) throw new InvalidArgument(argument, 'is an empty string')
+  if (text.startsWith('{')) throw new InvalidArgument(argument, 'a key value may not start with "{" (it would read back as a composite key)')
+  if (text.length > 512) throw new InvalidArgument(argument, `is ${text.length} characters long; the limit is 512`)
+  return text
+}
+
+/** The where clause for SQL: the decoded object, or {primaryKey: value} for a scalar. */
+export function decodeWhere(encoded: string, primaryKey: string): WhereObject {
+  if (encoded.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(encoded) as unknown
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as WhereObject
+    } catch {
+      // Falls through to the scalar reading, as ODAC does.
+    }
+  }
+  return {[primaryKey]: encoded}
+}

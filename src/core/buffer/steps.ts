@@ -1,0 +1,79 @@
+import type {Json} from '../ipc/types.js'
+
+/** A batch moved out of the live state by one claim, exactly as stored while in flight. */
+export interface StoredBatch {
+  id: string
+  /** `{connection}:{table}`. */
+  table: string
+  createdAt: number
+  /** [counter member, delta] — the whole live delta of that key at claim time. */
+  counters: Array<[string, number]>
+  /** [update member, fields] — the whole pending hash of that row at claim time. */
+  updates: Array<[string, Record<string, Json>]>
+  /** Queued rows, in queue order. */
+  inserts: Json[]
+}
+
+export interface ClaimRequest {
+  batchId: string
+  table: string
+  createdAt: number
+  counters: string[]
+  updates: string[]
+  maxInserts: number
+}
+
+export interface CounterReading {
+  live: number
+  /** The cached DB base (the DB value without in-flight deltas); null when not cached. */
+  base: number | null
+  /** In-flight deltas of this key, per batch id. */
+  inflight: Record<string, number>
+  /** Changes at every claim and ack of the table; guards base caching. */
+  generation: string
+}
+
+/**
+ * The atomic steps of the write buffer. Each is one Lua script on redis and one request handled
+ * by the primary on memory, so no crash or concurrent writer can observe half of one.
+ */
+export interface BufferSteps {
+  /** INCRBYFLOAT + index; returns the live delta, the cached base and the in-flight sum. */
+  increment(prefix: string, member: string, delta: number): Promise<{live: number; base: number | null; inflight: number}>
+  update(prefix: string, member: string, fields: Record<string, Json>): Promise<void>
+  /** Appends rows to a table's queue; returns the queue length. */
+  insert(prefix: string, table: string, rows: Json[]): Promise<number>
+  /** Moves the given keys (and up to maxInserts queued rows) into a new in-flight batch. */
+  claim(prefix: string, request: ClaimRequest): Promise<StoredBatch | null>
+  /**
+   * Forgets an applied batch and moves its counter deltas into the cached bases, except those of
+   * `deadMembers` (dead-lettered: they never reached the database).
+   */
+  ack(prefix: string, batchId: string, deadMembers: string[]): Promise<boolean>
+  readCounter(prefix: string, member: string): Promise<CounterReading>
+  /** Caches a base if the table's generation is unchanged; returns the live and in-flight sums then. */
+  cacheBase(prefix: string, member: string, generation: string, base: number, ttlMs: number): Promise<{cached: boolean; live: number; inflight: number}>
+}
+
+export const emptyArray = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : [])
+
+/**
+ * A batch as read back from either driver. The redis driver keeps rows and field values as the
+ * JSON text they were queued as (`encoded`), and Lua encodes an empty list as `{}`.
+ */
+export function decodeBatch(raw: unknown): StoredBatch {
+  const batch = raw as StoredBatch & {encoded?: boolean}
+  const counters = emptyArray<[string, number]>(batch.counters).map(([member, delta]) => [member, Number(delta)] as [string, number])
+  let updates = emptyArray<[string, unknown]>(batch.updates)
+  let inserts = emptyArray<Json>(batch.inserts)
+  if (batch.encoded) {
+    updates = updates.map(([member, flat]) => {
+      const fields: Record<string, Json> = {}
+      const list = emptyArray<string>(flat)
+      for (let i = 0; i < list.length; i += 2) fields[list[i]] = JSON.parse(list[i + 1]) as Json
+      return [member, fields]
+    })
+    inserts = inserts.map((row) => JSON.parse(row as string) as Json)
+  }
+  return {id: batch.id, table: batch.table, createdAt: Number(batch.createdAt), counters, updates: updates as StoredBatch['updates'], inserts}
+}

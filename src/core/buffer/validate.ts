@@ -1,0 +1,26 @@
+import {InvalidArgument} from '../errors.js'
+import type {Json} from '../ipc/types.js'
+import {assertFiniteNumber, assertJson, describe} from '../ipc/validate.js'
+import {assertIdentifier} from './keys.js'
+
+/** One queued row or update may not exceed this once serialised; larger ones are refused at once. */
+export const MAX_ROW_BYTES = 1024 * 1024
+
+/** Rows and update fields: flat objects of column → JSON value, with column names as identifiers. */
+export function assertColumns(value: unknown, argument: string): asserts value is Record<string, Json> {
+  if (!value || typeof value !== 'object' || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) {
+    throw new InvalidArgument(argument, `expected a plain object of column values, got ${describe(value)}`)
+  }
+  const columns = Object.keys(value)
+  if (columns.length === 0) throw new InvalidArgument(argument, 'has no columns')
+  for (const column of columns) assertIdentifier(column, `${argument}.${column}`)
+  assertJson(value, argument)
+  const bytes = Buffer.byteLength(JSON.stringify(value))
+  if (bytes > MAX_ROW_BYTES) {
+    throw new InvalidArgument(argument, `is ${bytes} bytes as JSON; the limit is ${MAX_ROW_BYTES}`, 'Store large documents elsewhere and buffer a reference to them.')
+  }
+}
+
+export function assertDelta(delta: unknown): asserts delta is number {
+  assertFiniteNumber(delta, 'delta')
+}

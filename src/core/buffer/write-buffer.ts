@@ -1,0 +1,218 @@
+import cluster from 'node:cluster'
+
+import type {Knex} from 'knex'
+
+import {parseConfig} from '../config/load.js'
+import type {BufferConfig, WbcConfig, WbcConfigInput} from '../config/schema.js'
+import {WbcError} from '../errors.js'
+import {createIpc, type CreateIpcOptions} from '../ipc/create.js'
+import type {Ipc, Json} from '../ipc/types.js'
+import {Databases} from '../sql/databases.js'
+import {counterTotal} from './counter-total.js'
+import {DeadLetters} from './dead-letters.js'
+import {Flusher, type FlushFilter, type FlushReport} from './flusher.js'
+import {assertIdentifier, counterMember, encodeWhere, rowMember, tableMember, type Where} from './keys.js'
+import {assertColumns, assertDelta} from './validate.js'
+
+export interface WriteBufferOptions {
+  /** Flush every `flushInterval` (and when a queue reaches `maxQueueSize`). Default: on, except in cluster workers of the memory driver (their primary flushes). */
+  timers?: boolean
+  /** How the memory driver is reached (see createIpc). */
+  role?: CreateIpcOptions['role']
+  serveSocket?: boolean
+  /** Flush lease time; renewed while a flush runs. Default 30 s. */
+  leaseTtlMs?: number
+  /** How long a counter's DB base stays cached for get()/increment(). Default 5 min. */
+  baseCacheTtlMs?: number
+  /** Attempts per batch on transient DB errors within one flush. Default 5. */
+  retries?: number
+  /** Rows per in-flight batch. Default 5000. */
+  batchSize?: number
+}
+
+/** An application's own Ipc and knex instances instead of a config. */
+export interface ProvidedResources {
+  ipc: Ipc
+  connections: Record<string, Knex>
+  prefix?: string
+  buffer?: Partial<BufferConfig>
+}
+
+const isProvided = (input: unknown): input is ProvidedResources =>
+  Boolean(input) && typeof (input as ProvidedResources).ipc === 'object' && typeof (input as {ipc: Ipc}).ipc?.incrBy === 'function'
+
+/** Opens a write buffer from a config (file contents or object) or from an Ipc and knex instances. */
+export async function createWriteBuffer(input: WbcConfigInput | WbcConfig | ProvidedResources = {}, options: WriteBufferOptions = {}): Promise<WriteBuffer> {
+  if (isProvided(input)) {
+    const buffer = parseConfig({buffer: input.buffer ?? {}}).buffer
+    return new WriteBuffer(input.ipc, false, input.prefix ?? 'wb', new Databases({}, input.connections), buffer, options)
+  }
+  const config = parseConfig(input)
+  const ipc = await createIpc(config.ipc, {role: options.role, serveSocket: options.serveSocket})
+  return new WriteBuffer(ipc, true, config.ipc.prefix, new Databases(config.connections), config.buffer, options)
+}
+
+export class WriteBuffer {
+  readonly deadLetters: DeadLetters
+  private readonly flusher: Flusher
+  private readonly timer?: NodeJS.Timeout
+  private closed = false
+  private readonly pending = new Set<Promise<unknown>>()
+  private queueFlush?: Promise<unknown>
+  /** The last error of a timed flush (timers never throw; status and this say what failed). */
+  lastError?: Error
+
+  constructor(
+    readonly ipc: Ipc,
+    private readonly ownsIpc: boolean,
+    readonly prefix: string,
+    readonly databases: Databases,
+    readonly config: BufferConfig,
+    readonly settings: WriteBufferOptions,
+  ) {
+    const options = settings
+    this.deadLetters = new DeadLetters(ipc, prefix, config.primaryKey)
+    this.flusher = new Flusher(ipc, prefix, databases, config, {
+      leaseTtlMs: options.leaseTtlMs ?? 30_000,
+      retries: options.retries ?? 5,
+      retryBaseMs: 200,
+      batchSize: options.batchSize ?? 5000,
+    })
+    const timers = options.timers ?? !(ipc.driver === 'memory' && cluster.isWorker)
+    if (timers) {
+      this.timer = setInterval(() => void this.timedFlush(), config.flushInterval)
+      this.timer.unref()
+    }
+  }
+
+  table(table: string): TableBuffer {
+    return this.connection('default').table(table)
+  }
+
+  connection(connection: string): {table(table: string): TableBuffer} {
+    assertIdentifier(connection, 'connection')
+    return {table: (table: string) => new TableBuffer(this, connection, table)}
+  }
+
+  /** Flushes now (all tables, or those the filter names) and says what was written. */
+  flush(filter: FlushFilter = {}): Promise<FlushReport> {
+    return this.flusher.flush(filter)
+  }
+
+  /** Stops intake, waits for writes under way, flushes a last time, then closes what it opened. */
+  async close(): Promise<FlushReport | null> {
+    if (this.closed) return null
+    this.closed = true
+    if (this.timer) clearInterval(this.timer)
+    await Promise.allSettled([...this.pending])
+    let report: FlushReport | null = null
+    try {
+      report = await this.flush()
+    } catch (error) {
+      // The data stays in the state store (and its checkpoint); nothing is dropped.
+      this.lastError = error as Error
+    }
+    if (this.ownsIpc) await this.ipc.close()
+    await this.databases.close()
+    return report
+  }
+
+  /** @internal Tracks a write so that close() waits for it. */
+  track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) {
+      return Promise.reject(new WbcError('BUFFER_CLOSED', 'the write buffer is closed; nothing was buffered', {exitCode: 2, hint: 'Open a new write buffer.'}))
+    }
+    const promise = work()
+    this.pending.add(promise)
+    const done = () => this.pending.delete(promise)
+    promise.then(done, done)
+    return promise
+  }
+
+  /** @internal A queue reached maxQueueSize: flush that table soon (one at a time). */
+  queueFull(connection: string, table: string): void {
+    if (this.queueFlush || this.closed || this.timer === undefined) return
+    this.queueFlush = this.flush({connection, table})
+      .catch((error) => {
+        this.lastError = error as Error
+      })
+      .finally(() => {
+        this.queueFlush = undefined
+      })
+  }
+
+  private async timedFlush(): Promise<void> {
+    try {
+      await this.flush()
+    } catch (error) {
+      this.lastError = error as Error
+    }
+  }
+}
+
+export class TableBuffer {
+  constructor(
+    private readonly wb: WriteBuffer,
+    readonly connection: string,
+    readonly table: string,
+  ) {
+    assertIdentifier(table, 'table')
+  }
+
+  where(where: Where): RowBuffer {
+    return new RowBuffer(this.wb, this.connection, this.table, encodeWhere(where, this.wb.config.primaryKey))
+  }
+
+  /** Queues rows for a batched INSERT; returns the queue length. */
+  insert(rows: Record<string, Json> | Array<Record<string, Json>>): Promise<number> {
+    const list = Array.isArray(rows) ? rows : [rows]
+    if (list.length === 0) return Promise.resolve(0)
+    list.forEach((row, i) => assertColumns(row, Array.isArray(rows) ? `rows[${i}]` : 'row'))
+    return this.wb.track(async () => {
+      const length = await this.wb.ipc.steps.insert(this.wb.prefix, tableMember(this.connection, this.table), list)
+      if (length >= this.wb.config.maxQueueSize) this.wb.queueFull(this.connection, this.table)
+      return length
+    })
+  }
+
+  flush(): Promise<FlushReport> {
+    return this.wb.flush({connection: this.connection, table: this.table})
+  }
+}
+
+export class RowBuffer {
+  constructor(
+    private readonly wb: WriteBuffer,
+    readonly connection: string,
+    readonly table: string,
+    readonly where: string,
+  ) {}
+
+  /** Adds to a counter column; returns the current total (DB base + pending). */
+  increment(column: string, delta = 1): Promise<number> {
+    assertIdentifier(column, 'column')
+    assertDelta(delta)
+    const member = counterMember(this.connection, this.table, this.where, column)
+    return this.wb.track(async () => {
+      const r = await this.wb.ipc.steps.increment(this.wb.prefix, member, delta)
+      if (r.base !== null) return r.base + r.inflight + r.live
+      return this.total(member)
+    })
+  }
+
+  /** The current total of a counter column: DB base + pending, counted once. */
+  get(column: string): Promise<number> {
+    assertIdentifier(column, 'column')
+    return this.total(counterMember(this.connection, this.table, this.where, column))
+  }
+
+  /** Sets columns of this row at the next flush; the last value written for a column wins. */
+  update(fields: Record<string, Json>): Promise<void> {
+    assertColumns(fields, 'fields')
+    return this.wb.track(() => this.wb.ipc.steps.update(this.wb.prefix, rowMember(this.connection, this.table, this.where), fields))
+  }
+
+  private total(member: string): Promise<number> {
+    return counterTotal(this.wb.ipc, this.wb.prefix, this.wb.databases.get(this.connection), member, this.wb.config.primaryKey, this.wb.settings.baseCacheTtlMs ?? 300_000)
+  }
+}

@@ -1,0 +1,111 @@
+import {KeySpace} from '../../buffer/keys.js'
+import type {ClaimRequest, CounterReading, StoredBatch} from '../../buffer/steps.js'
+import type {Json} from '../types.js'
+import type {MemoryStore} from './store.js'
+
+/**
+ * The write buffer's atomic steps on the memory driver. Each runs synchronously inside the primary,
+ * so it is one indivisible step, mirroring the Lua scripts of the redis driver line for line.
+ */
+const sum = (values: Iterable<Json>) => {
+  let total = 0
+  for (const value of values) total += Number(value)
+  return total
+}
+
+const tableOf = (member: string) => member.split(':', 2).join(':')
+
+export const bufferSteps = {
+  bufIncrement(store: MemoryStore, prefix: string, member: string, delta: number) {
+    const keys = new KeySpace(prefix)
+    const live = store.incrBy(keys.counter(member), delta)
+    store.sadd(keys.countersIndex, [member])
+    const base = store.get(keys.base(member))
+    return {live, base: typeof base === 'number' ? base : null, inflight: sum(Object.values(store.hgetall(keys.counterInflight(member)) ?? {}))}
+  },
+
+  bufUpdate(store: MemoryStore, prefix: string, member: string, fields: Record<string, Json>) {
+    const keys = new KeySpace(prefix)
+    store.hset(keys.update(member), fields)
+    store.sadd(keys.updatesIndex, [member])
+  },
+
+  bufInsert(store: MemoryStore, prefix: string, table: string, rows: Json[]) {
+    const keys = new KeySpace(prefix)
+    const length = store.rpush(keys.queue(table), rows)
+    store.sadd(keys.queuesIndex, [table])
+    return length
+  },
+
+  bufClaim(store: MemoryStore, prefix: string, request: ClaimRequest): StoredBatch | null {
+    const keys = new KeySpace(prefix)
+    const batch: StoredBatch = {id: request.batchId, table: request.table, createdAt: request.createdAt, counters: [], updates: [], inserts: []}
+    for (const member of request.counters) {
+      const value = store.get(keys.counter(member))
+      if (value !== null && typeof value !== 'number') continue // Not a number: left for doctor to report.
+      store.srem(keys.countersIndex, [member])
+      if (value === null) continue
+      store.del([keys.counter(member)])
+      if (value === 0) continue
+      store.hset(keys.counterInflight(member), {[request.batchId]: value})
+      batch.counters.push([member, value])
+    }
+    for (const member of request.updates) {
+      const fields = store.hgetall(keys.update(member))
+      store.srem(keys.updatesIndex, [member])
+      if (!fields) continue
+      store.del([keys.update(member)])
+      batch.updates.push([member, fields])
+    }
+    if (request.maxInserts > 0) {
+      batch.inserts = store.lpop(keys.queue(request.table), request.maxInserts)
+      if (store.llen(keys.queue(request.table)) === 0) store.srem(keys.queuesIndex, [request.table])
+    }
+    if (batch.counters.length + batch.updates.length + batch.inserts.length === 0) return null
+    store.set(keys.batch(batch.id), batch as unknown as Json, 0)
+    store.sadd(keys.inflightIndex, [batch.id])
+    store.incrBy(keys.generation(request.table), 1)
+    return batch
+  },
+
+  bufAck(store: MemoryStore, prefix: string, batchId: string, deadMembers: string[]): boolean {
+    const keys = new KeySpace(prefix)
+    const batch = store.get(keys.batch(batchId)) as unknown as StoredBatch | null
+    if (!batch) {
+      store.srem(keys.inflightIndex, [batchId])
+      return false
+    }
+    const dead = new Set(deadMembers)
+    for (const [member, delta] of batch.counters) {
+      store.hdel(keys.counterInflight(member), [batchId])
+      if (!dead.has(member) && store.exists(keys.base(member))) store.incrBy(keys.base(member), delta)
+    }
+    store.del([keys.batch(batchId)])
+    store.srem(keys.inflightIndex, [batchId])
+    store.incrBy(keys.generation(batch.table), 1)
+    return true
+  },
+
+  bufReadCounter(store: MemoryStore, prefix: string, member: string): CounterReading {
+    const keys = new KeySpace(prefix)
+    const live = store.get(keys.counter(member))
+    const base = store.get(keys.base(member))
+    const inflight: Record<string, number> = {}
+    for (const [batchId, delta] of Object.entries(store.hgetall(keys.counterInflight(member)) ?? {})) inflight[batchId] = Number(delta)
+    const generation = store.get(keys.generation(tableOf(member)))
+    return {live: Number(live ?? 0), base: typeof base === 'number' ? base : null, inflight, generation: String(generation ?? 0)}
+  },
+
+  bufCacheBase(store: MemoryStore, prefix: string, member: string, generation: string, base: number, ttlMs: number) {
+    const keys = new KeySpace(prefix)
+    if (String(store.get(keys.generation(tableOf(member))) ?? 0) !== generation) return {cached: false, live: 0, inflight: 0}
+    store.set(keys.base(member), base, ttlMs)
+    return {
+      cached: true,
+      live: Number(store.get(keys.counter(member)) ?? 0),
+      inflight: sum(Object.values(store.hgetall(keys.counterInflight(member)) ?? {})),
+    }
+  },
+}
+
+export type BufferStepName = keyof typeof bufferSteps

@@ -1,0 +1,15 @@
+-- Adds a counter delta and indexes the key, then reads what the total needs, in one step.
+-- KEYS[1]  {prefix}:c:{member}    live delta
+-- KEYS[2]  {prefix}:idx:counters  counter index
+-- KEYS[3]  {prefix}:b:{member}    cached base
+-- KEYS[4]  {prefix}:ifc:{member}  in-flight deltas by batch id
+-- ARGV[1]  delta
+-- ARGV[2]  member ({connection}:{table}:{where}:{column})
+-- Returns {live, base or false, in-flight sum}, numbers as strings.
+local live = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+local inflight = 0
+for _, v in ipairs(redis.call('HVALS', KEYS[4])) do
+  inflight = inflight + tonumber(v)
+end
+return {live, redis.call('GET', KEYS[3]), tostring(inflight)}

@@ -26,14 +26,14 @@ export async function counterTotal(ipc: Ipc, prefix: string, db: Database, membe
     if (reading.base !== null) return reading.base + inflight + reading.live
     const batches = Object.keys(reading.inflight)
     const positions = await entryPositions(ipc, prefix, batches, member, primaryKey)
-    const {value, applied} = await readBase(db, parsed.table, parsed.column!, decodeWhere(parsed.where, primaryKey), positions)
+    const {value, applied} = await readBase(db, prefix, parsed.table, parsed.column!, decodeWhere(parsed.where, primaryKey), positions)
     const base = value - batches.filter((id, i) => applied[i]).reduce((sum, id) => sum + reading.inflight[id], 0)
     const cached = await ipc.steps.cacheBase(prefix, member, reading.generation, base, cacheTtlMs)
     if (cached.cached) return base + cached.inflight + cached.live
   }
   // The table was claimed or acked during every attempt; read once more without caching.
   const reading = await ipc.steps.readCounter(prefix, member)
-  const {value} = await readBase(db, parsed.table, parsed.column!, decodeWhere(parsed.where, primaryKey), [])
+  const {value} = await readBase(db, prefix, parsed.table, parsed.column!, decodeWhere(parsed.where, primaryKey), [])
   return value + reading.live + Object.values(reading.inflight).reduce((a, b) => a + b, 0)
 }
 
@@ -50,12 +50,13 @@ async function entryPositions(ipc: Ipc, prefix: string, batches: string[], membe
 
 async function readBase(
   db: Database,
+  prefix: string,
   table: string,
   column: string,
   where: Record<string, unknown>,
   positions: Array<{batchId: string; index: number}>,
 ): Promise<{value: number; applied: boolean[]}> {
-  if (positions.length > 0) await ensureLedger(db.knex, 'flush')
+  if (positions.length > 0) await ensureLedger(db.knex, prefix)
   const q = (name: string) => quote(db.dialect, name)
   const columns = Object.keys(where).sort()
   const bindings: unknown[] = columns.map((c) => bindValue(db.dialect, where[c] as never))

@@ -7,7 +7,7 @@ import type {Ipc, Lease, LeaseRecord} from '../ipc/types.js'
 import {applyEntries, RowsNotFound} from '../sql/apply.js'
 import type {Database, Databases} from '../sql/databases.js'
 import {errorText, isTransient} from '../sql/errors.js'
-import {checkFence, ensureLedger, FencedOut, ledgerRanges, recordRange, type LedgerRange} from '../sql/ledger.js'
+import {checkFence, ensureLedger, FencedOut, ledgerRanges, recordRange, storedFence, type LedgerRange} from '../sql/ledger.js'
 import {DeadLetters} from './dead-letters.js'
 import {entriesOf, type Entry} from './entries.js'
 import {KeySpace, parseMember, parseTableMember} from './keys.js'
@@ -54,7 +54,6 @@ export interface FlusherOptions {
   batchSize: number
 }
 
-const FENCE_NAME = 'flush'
 const SCAN_COUNT = 1000
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const newBatchId = () => `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(5).toString('hex')}`
@@ -97,7 +96,7 @@ export class Flusher {
     }
     const run = new FlushRun(this, lease, filter)
     const renewal = setInterval(() => {
-      this.ipc.renew(lease, this.options.leaseTtlMs / 1000).then(
+      this.ipc.renew(run.lease, this.options.leaseTtlMs / 1000).then(
         (held) => {
           if (!held) run.lost = true
         },
@@ -111,7 +110,7 @@ export class Flusher {
       await run.claimQueues()
     } finally {
       clearInterval(renewal)
-      await this.ipc.unlock(this.keys.flushLock, lease.token).catch(() => {})
+      await this.ipc.unlock(this.keys.flushLock, run.lease.token).catch(() => {})
     }
     const report = run.report(startedAt)
     await this.ipc.set(this.keys.lastFlush, {...report, tables: report.tables.length} as never).catch(() => {})
@@ -132,7 +131,7 @@ class FlushRun {
 
   constructor(
     private readonly flusher: Flusher,
-    private readonly lease: Lease,
+    public lease: Lease,
     private readonly filter: FlushFilter,
   ) {}
 
@@ -260,13 +259,14 @@ class FlushRun {
       return
     }
     try {
-      await ensureLedger(db.knex, FENCE_NAME)
+      await ensureLedger(db.knex, this.p.keys.prefix)
       const entries = entriesOf(batch, this.p.buffer.primaryKey)
       for (let attempt = 0; ; attempt++) {
         try {
           await this.apply(db, parsed.table, batch.id, entries, report)
           break
         } catch (error) {
+          if (error instanceof FencedOut && attempt === 0 && (await this.catchUpFence(db))) continue
           if (!isTransient(error) || attempt + 1 >= this.p.options.retries || this.lost) throw error
           const backoff = Math.min(5000, this.p.options.retryBaseMs * 2 ** attempt)
           await sleep(backoff / 2 + Math.random() * (backoff / 2))
@@ -282,6 +282,29 @@ class FlushRun {
     }
   }
 
+  /**
+   * Fenced out while still holding the lease: the state's fence counter is behind the database
+   * (a memory-driver application restarted). Move the counter past the database's fence and
+   * continue under a fresh lease; a holder that lost its lease stays fenced out.
+   */
+  private async catchUpFence(db: Database): Promise<boolean> {
+    const holder = await this.p.ipc.inspectLock(this.p.keys.flushLock)
+    if (holder?.token !== this.lease.token) return false
+    const stored = await storedFence(db.knex, this.p.keys.prefix)
+    const fenceKey = `${this.p.keys.flushLock}:fence`
+    const current = Number((await this.p.ipc.get(fenceKey)) ?? 0)
+    if (stored >= current) await this.p.ipc.incrBy(fenceKey, stored - current + 1)
+    const unlocked = await this.p.ipc.unlock(this.p.keys.flushLock, this.lease.token)
+    if (!unlocked.released) return false
+    const lease = await this.p.ipc.lock(this.p.keys.flushLock, this.p.options.leaseTtlMs / 1000)
+    if (!lease) {
+      this.lost = true
+      return false
+    }
+    this.lease = lease
+    return true
+  }
+
   /** Applies the ranges of a batch that the ledger does not hold yet, isolating bad entries. */
   private async apply(db: Database, table: string, batchId: string, entries: Entry[], report: TableFlushReport): Promise<void> {
     const connection = db.name
@@ -291,7 +314,7 @@ class FlushRun {
       const range = queue.shift()!
       try {
         const counts = await db.knex.transaction(async (trx) => {
-          await checkFence(trx, FENCE_NAME, this.lease.fence)
+          await checkFence(trx, this.p.keys.prefix, this.lease.fence)
           if (overlaps(range, await ledgerRanges(trx, batchId))) throw new AlreadyApplied()
           failpoint('mid-transaction')
           const applied = await applyEntries(trx, db.dialect, table, entries.slice(range.lo, range.hi), this.p.buffer.insertBatchSize)
@@ -310,7 +333,7 @@ class FlushRun {
         if (range.hi - range.lo === 1) {
           await this.p.deadLetters.add(connection, table, `${batchId}:${range.lo}`, entries[range.lo], deadLetterText(error))
           await db.knex.transaction(async (trx) => {
-            await checkFence(trx, FENCE_NAME, this.lease.fence)
+            await checkFence(trx, this.p.keys.prefix, this.lease.fence)
             if (!overlaps(range, await ledgerRanges(trx, batchId))) await recordRange(trx, batchId, {...range, outcome: 'dead'})
           })
           report.deadLettered++

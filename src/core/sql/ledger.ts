@@ -21,19 +21,33 @@ export interface LedgerRange {
   outcome: 'applied' | 'dead'
 }
 
-const ready = new WeakMap<Knex, Promise<void>>()
+const ready = new WeakMap<Knex, Map<string, Promise<void>>>()
 
-/** Creates `wbc_flush_ledger` and `wbc_fence` on first use (idempotent, safe under races). */
+/**
+ * Creates `wbc_flush_ledger` and `wbc_fence` on first use, and the fence row of this state (its
+ * key prefix): idempotent, safe under races, done once per connection and prefix.
+ */
 export function ensureLedger(knex: Knex, fenceName: string): Promise<void> {
-  let pending = ready.get(knex)
+  let names = ready.get(knex)
+  if (!names) {
+    names = new Map()
+    ready.set(knex, names)
+  }
+  let pending = names.get(fenceName)
   if (!pending) {
     pending = createTables(knex, fenceName).catch((error) => {
-      ready.delete(knex)
+      names.delete(fenceName)
       throw error
     })
-    ready.set(knex, pending)
+    names.set(fenceName, pending)
   }
   return pending
+}
+
+/** The highest fence that committed for this state. */
+export async function storedFence(knex: Knex, fenceName: string): Promise<number> {
+  const row = await knex(FENCE_TABLE).where({name: fenceName}).first('fence')
+  return Number(row?.fence ?? 0)
 }
 
 async function createTables(knex: Knex, fenceName: string): Promise<void> {

@@ -1,0 +1,39 @@
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {createWriteBuffer, type WriteBuffer, type WriteBufferOptions} from '../../src/core/buffer/write-buffer.js'
+import type {WbcConfigInput} from '../../src/core/config/schema.js'
+import {createIpc} from '../../src/core/ipc/create.js'
+import {parseConfig} from '../../src/core/config/load.js'
+import {available, uniquePrefix, urls} from './services.js'
+
+export type DriverName = 'memory' | 'redis'
+
+export const driversUp: Record<DriverName, boolean> = {memory: true, redis: await available('redis')}
+
+/** A config for one test: its own prefix (and socket/checkpoint under a temp folder). */
+export function engineConfig(driver: DriverName, dbUrl: string, prefix = uniquePrefix()): WbcConfigInput {
+  const dir = mkdtempSync(join(tmpdir(), 'wbc-engine-'))
+  return {
+    ipc: driver === 'redis' ? {driver, redis: urls.redis, prefix} : {driver, prefix, socket: join(dir, 'wbc.sock')},
+    connections: {default: dbUrl},
+    buffer: {flushInterval: 60_000, checkpointPath: join(dir, 'checkpoint.lmdb')},
+  }
+}
+
+export function openEngine(config: WbcConfigInput, options: WriteBufferOptions = {}): Promise<WriteBuffer> {
+  return createWriteBuffer(config, {timers: false, serveSocket: false, ...options})
+}
+
+/** Removes every Redis key under a test prefix (never anything else). */
+export async function cleanRedisPrefix(prefix: string): Promise<void> {
+  const ipc = await createIpc(parseConfig({ipc: {driver: 'redis', redis: urls.redis}}).ipc)
+  let cursor = '0'
+  do {
+    const page = await ipc.scan(`${prefix}:*`, cursor, 1000)
+    if (page.items.length) await ipc.del(...page.items)
+    cursor = page.cursor
+  } while (cursor !== '0')
+  await ipc.close()
+}

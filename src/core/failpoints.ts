@@ -4,6 +4,16 @@
  */
 export type Failpoint = 'after-claim' | 'mid-transaction' | 'after-commit' | 'during-checkpoint'
 
+/**
+ * `WBC_FAILPOINT=after-claim` kills the process there; `WBC_FAILPOINT=after-claim:stop` stops it
+ * (SIGSTOP) instead, to stand for a flusher paused past its lease (GC pause, VM freeze).
+ */
 export function failpoint(name: Failpoint): void {
-  if (process.env.WBC_FAILPOINT === name) process.kill(process.pid, 'SIGKILL')
+  const wanted = process.env.WBC_FAILPOINT
+  if (!wanted) return
+  if (wanted === name) process.kill(process.pid, 'SIGKILL')
+  else if (wanted === `${name}:stop`) {
+    delete process.env.WBC_FAILPOINT // Once: after SIGCONT the flusher carries on.
+    process.kill(process.pid, 'SIGSTOP')
+  }
 }

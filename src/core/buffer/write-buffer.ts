@@ -28,6 +28,8 @@ export interface WriteBufferOptions {
   retries?: number
   /** Rows per in-flight batch. Default 5000. */
   batchSize?: number
+  /** Memory driver: keep the LMDB checkpoint at `buffer.checkpointPath`. Default true (false: no crash safety). */
+  checkpoint?: boolean
 }
 
 /** An application's own Ipc and knex instances instead of a config. */
@@ -48,7 +50,11 @@ export async function createWriteBuffer(input: WbcConfigInput | WbcConfig | Prov
     return new WriteBuffer(input.ipc, false, input.prefix ?? 'wb', new Databases({}, input.connections), buffer, options)
   }
   const config = parseConfig(input)
-  const ipc = await createIpc(config.ipc, {role: options.role, serveSocket: options.serveSocket})
+  const ipc = await createIpc(config.ipc, {
+    role: options.role,
+    serveSocket: options.serveSocket,
+    checkpoint: options.checkpoint === false ? undefined : {path: config.buffer.checkpointPath, intervalMs: config.buffer.checkpointInterval},
+  })
   return new WriteBuffer(ipc, true, config.ipc.prefix, new Databases(config.connections), config.buffer, options)
 }
 

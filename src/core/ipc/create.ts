@@ -17,6 +17,8 @@ export interface CreateIpcOptions {
   role?: 'auto' | 'primary' | 'worker' | 'socket'
   /** For a memory primary: serve `ipc.socket` so that `wbc` can reach this state. Default true. */
   serveSocket?: boolean
+  /** For a memory primary: recover this LMDB checkpoint, then keep it (write-behind's crash safety). */
+  checkpoint?: {path: string; intervalMs: number}
 }
 
 /** Opens the Ipc the config describes. Throws ServiceUnavailable when it cannot be reached. */
@@ -36,14 +38,14 @@ export async function createIpc(config: IpcConfig, options: CreateIpcOptions = {
   if (role === 'worker') return new IpcClient(new MemoryDriver(new ClusterChannel(), config.requestTimeout))
 
   const primary = new MemoryPrimary()
-  primary.attachCluster()
-  if (options.serveSocket !== false) {
-    try {
-      await primary.serveSocket(config.socket)
-    } catch (error) {
-      await primary.close()
-      throw error
-    }
+  try {
+    // Recover before anyone can write: the checkpoint first, then workers and the socket.
+    if (options.checkpoint) primary.attachCheckpoint(options.checkpoint.path, config.prefix, options.checkpoint.intervalMs)
+    primary.attachCluster()
+    if (options.serveSocket !== false) await primary.serveSocket(config.socket)
+  } catch (error) {
+    await primary.close().catch(() => {})
+    throw error
   }
   return new IpcClient(new MemoryDriver(new LocalChannel(primary), config.requestTimeout, () => primary.close()))
 }

@@ -75,7 +75,9 @@ export class Databases {
             },
           }
         : {min: 0, max: 4}
-    const config: Knex.Config = {pool, acquireConnectionTimeout: 10000, ...resolved.knex}
+    const quiet = () => {}
+    // The core never prints: knex's own warnings would land on the application's console.
+    const config: Knex.Config = {pool, acquireConnectionTimeout: 10000, log: {warn: quiet, error: quiet, deprecate: quiet, debug: quiet}, ...resolved.knex}
     const db: Database = {name, dialect: resolved.dialect, knex: knexFactory(config), target: resolved.target}
     this.opened.set(name, db)
     this.owned.add(name)

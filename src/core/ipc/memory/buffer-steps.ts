@@ -1,4 +1,6 @@
 import {KeySpace} from '../../buffer/keys.js'
+import type {CheckpointContents} from '../../checkpoint/checkpoint.js'
+import {WbcError} from '../../errors.js'
 import type {ClaimRequest, CounterReading, StoredBatch} from '../../buffer/steps.js'
 import type {Json} from '../types.js'
 import type {MemoryStore} from './store.js'
@@ -38,7 +40,15 @@ export const bufferSteps = {
   },
 
   bufClaim(store: MemoryStore, prefix: string, request: ClaimRequest): StoredBatch | null {
+    if (store.journal && !store.journal.healthy) {
+      throw new WbcError('CHECKPOINT_UNHEALTHY', `the checkpoint at ${store.journal.path} could not be written; nothing is claimed until it can`, {
+        exitCode: 3,
+        hint: 'Free space or fix permissions of the checkpoint folder; the next checkpoint clears this.',
+      })
+    }
     const keys = new KeySpace(prefix)
+    const removedCounters: string[] = []
+    const removedUpdates: string[] = []
     const batch: StoredBatch = {id: request.batchId, table: request.table, createdAt: request.createdAt, counters: [], updates: [], inserts: []}
     for (const member of request.counters) {
       const value = store.get(keys.counter(member))
@@ -46,6 +56,7 @@ export const bufferSteps = {
       store.srem(keys.countersIndex, [member])
       if (value === null) continue
       store.del([keys.counter(member)])
+      removedCounters.push(member)
       if (value === 0) continue
       store.hset(keys.counterInflight(member), {[request.batchId]: value})
       batch.counters.push([member, value])
@@ -55,13 +66,16 @@ export const bufferSteps = {
       store.srem(keys.updatesIndex, [member])
       if (!fields) continue
       store.del([keys.update(member)])
+      removedUpdates.push(member)
       batch.updates.push([member, fields])
     }
     if (request.maxInserts > 0) {
       batch.inserts = store.lpop(keys.queue(request.table), request.maxInserts)
       if (store.llen(keys.queue(request.table)) === 0) store.srem(keys.queuesIndex, [request.table])
     }
-    if (batch.counters.length + batch.updates.length + batch.inserts.length === 0) return null
+    const empty = batch.counters.length + batch.updates.length + batch.inserts.length === 0
+    if (store.journal) store.awaitDurable(store.journal.claimed(prefix, request.table, empty ? null : batch, removedCounters, removedUpdates, batch.inserts.length))
+    if (empty) return null
     store.set(keys.batch(batch.id), batch as unknown as Json, 0)
     store.sadd(keys.inflightIndex, [batch.id])
     store.incrBy(keys.generation(request.table), 1)
@@ -82,6 +96,8 @@ export const bufferSteps = {
     }
     store.del([keys.batch(batchId)])
     store.srem(keys.inflightIndex, [batchId])
+    // Not awaited: a batch left in the checkpoint after its ack is finished again harmlessly (the ledger has it).
+    store.journal?.acked(prefix, batchId).catch(() => {})
     store.incrBy(keys.generation(batch.table), 1)
     return true
   },
@@ -109,3 +125,51 @@ export const bufferSteps = {
 }
 
 export type BufferStepName = keyof typeof bufferSteps
+
+/** The pending state of a prefix, for a full checkpoint (bases go along, as ODAC stores them). */
+export function snapshotOf(store: MemoryStore, prefix: string): Omit<CheckpointContents, 'inflight'> {
+  const keys = new KeySpace(prefix)
+  const snapshot: Omit<CheckpointContents, 'inflight'> = {counters: [], updates: [], queues: []}
+  const head = (kind: string) => `${prefix}:${kind}:`
+  for (const [key, value] of store.entriesWithPrefix(head('c'))) {
+    if (typeof value !== 'number' || value === 0) continue
+    const member = key.slice(head('c').length)
+    const base = store.get(keys.base(member))
+    snapshot.counters.push({member, delta: value, base: typeof base === 'number' ? base : null})
+  }
+  for (const [key, value] of store.entriesWithPrefix(head('u'))) {
+    if (value && typeof value === 'object' && !Array.isArray(value)) snapshot.updates.push({member: key.slice(head('u').length), fields: value as Record<string, Json>})
+  }
+  for (const [key, value] of store.entriesWithPrefix(head('q'))) {
+    if (Array.isArray(value) && value.length > 0) snapshot.queues.push({table: key.slice(head('q').length), rows: [...value]})
+  }
+  return snapshot
+}
+
+/**
+ * Loads a checkpoint into an empty state before the application accepts writes: pending deltas,
+ * fields and rows go back where they were; in-flight batches go back in flight, so the next flush
+ * finishes them through the ledger (applied once, whether or not they had committed).
+ */
+export function restoreInto(store: MemoryStore, prefix: string, contents: CheckpointContents): void {
+  const keys = new KeySpace(prefix)
+  for (const {member, delta} of contents.counters) {
+    store.incrBy(keys.counter(member), delta)
+    store.sadd(keys.countersIndex, [member])
+  }
+  for (const {member, fields} of contents.updates) {
+    if (Object.keys(fields).length === 0) continue
+    store.hset(keys.update(member), fields)
+    store.sadd(keys.updatesIndex, [member])
+  }
+  for (const {table, rows} of contents.queues) {
+    if (rows.length === 0) continue
+    store.rpush(keys.queue(table), rows)
+    store.sadd(keys.queuesIndex, [table])
+  }
+  for (const batch of contents.inflight) {
+    store.set(keys.batch(batch.id), batch as unknown as Json, 0)
+    store.sadd(keys.inflightIndex, [batch.id])
+    for (const [member, delta] of batch.counters) store.hset(keys.counterInflight(member), {[batch.id]: delta})
+  }
+}

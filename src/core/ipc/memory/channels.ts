@@ -25,7 +25,8 @@ export class LocalChannel implements Channel {
   send(msg: ClientMessage): void {
     // Copying both ways keeps callers from mutating stored values through shared references.
     const copy = structuredClone(msg)
-    queueMicrotask(() => this.primary.handle(copy, this.origin, (reply) => this.listener?.(structuredClone(reply))))
+    // A later turn of the event loop, as a real channel would: callers in a tight loop cannot starve timers and I/O.
+    setImmediate(() => this.primary.handle(copy, this.origin, (reply) => this.listener?.(structuredClone(reply))))
   }
 
   onMessage(listener: (msg: PrimaryMessage) => void): void {

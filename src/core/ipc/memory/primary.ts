@@ -3,7 +3,9 @@ import {chmodSync, mkdirSync, unlinkSync} from 'node:fs'
 import {createConnection, createServer, type Server, type Socket} from 'node:net'
 import {dirname} from 'node:path'
 
+import {Checkpoint} from '../../checkpoint/checkpoint.js'
 import {WbcError} from '../../errors.js'
+import {restoreInto, snapshotOf} from './buffer-steps.js'
 import type {Json} from '../types.js'
 import {isWbcMessage, runStoreOp, serializeError, type ClientMessage, type PrimaryMessage} from './protocol.js'
 import {MemoryStore} from './store.js'
@@ -21,6 +23,7 @@ export class MemoryPrimary {
   private server?: Server
   private socketPath?: string
   private readonly sockets = new Set<Socket>()
+  private checkpoint?: {file: Checkpoint; prefix: string; timer: NodeJS.Timeout}
   private clusterListener?: (worker: Worker, msg: unknown) => void
   private exitListener?: (worker: Worker) => void
 
@@ -42,7 +45,10 @@ export class MemoryPrimary {
         if (msg.op === 'publish') reply(true, this.publish(String(msg.args[0]), msg.args[1] as Json))
         else {
           const result = runStoreOp(this.store, msg.op, Array.isArray(msg.args) ? msg.args : [])
-          reply(true, result === undefined ? null : result)
+          const durable = this.store.takeDurability()
+          // A claim is answered only once the checkpoint holds it.
+          if (durable) durable.then(() => reply(true, result ?? null), (error) => reply(false, error))
+          else reply(true, result === undefined ? null : result)
         }
       } else {
         const subscriber = `${origin}/${msg.cid}`
@@ -60,6 +66,27 @@ export class MemoryPrimary {
     if (!subscribers) return 0
     for (const deliver of subscribers.values()) deliver({wbc: 1, kind: 'msg', cid: '', channel, message})
     return subscribers.size
+  }
+
+  /**
+   * Recovers the checkpoint into the (empty) state, then mirrors claims and acks to it and writes
+   * it in full every `intervalMs` and on close. Call before serving anyone.
+   */
+  attachCheckpoint(path: string, prefix: string, intervalMs: number): {recovered: ReturnType<Checkpoint['read']>} {
+    const file = Checkpoint.open(path)
+    const recovered = file.read(prefix)
+    restoreInto(this.store, prefix, recovered)
+    this.store.journal = file
+    const timer = setInterval(() => void this.writeCheckpoint().catch(() => {}), intervalMs)
+    timer.unref()
+    this.checkpoint = {file, prefix, timer}
+    return {recovered}
+  }
+
+  /** Writes the whole pending state to the checkpoint now. */
+  async writeCheckpoint(): Promise<void> {
+    if (!this.checkpoint) return
+    await this.checkpoint.file.writeAll(this.checkpoint.prefix, snapshotOf(this.store, this.checkpoint.prefix))
   }
 
   /** Answers cluster workers. Safe to call once per process; later calls are no-ops. */
@@ -96,6 +123,18 @@ export class MemoryPrimary {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper)
+    if (this.checkpoint) {
+      // Last step of a shutdown: whatever is still pending (a final flush may have failed) is kept.
+      clearInterval(this.checkpoint.timer)
+      const {file} = this.checkpoint
+      try {
+        await this.writeCheckpoint()
+      } finally {
+        this.checkpoint = undefined
+        this.store.journal = undefined
+        await file.close()
+      }
+    }
     if (this.clusterListener) cluster.off('message', this.clusterListener)
     if (this.exitListener) cluster.off('exit', this.exitListener)
     this.clusterListener = undefined

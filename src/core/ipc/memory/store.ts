@@ -1,3 +1,4 @@
+import type {Checkpoint} from '../../checkpoint/checkpoint.js'
 import {WrongType} from '../../errors.js'
 import {toLease, toLeaseRecord, type StoredLease} from '../../locks/lease-record.js'
 import {fenceKeyOf, type LeaseClaim} from '../driver.js'
@@ -19,6 +20,9 @@ type EntryOf<T extends Entry['type']> = Extract<Entry, {type: T}>
  * Semantics follow Redis (wrong types are errors, empty collections disappear, TTLs in ms).
  */
 export class MemoryStore {
+  /** The crash checkpoint that claims and acks are mirrored to (memory primary with a checkpoint). */
+  journal?: Checkpoint
+  private durability?: Promise<void>
   private readonly keyspace = new SeekableMap<Entry>()
   private readonly expiring = new Set<string>()
   private patternCache = new Map<string, RegExp>()
@@ -192,6 +196,28 @@ export class MemoryStore {
     if (!entry) return null
     if (entry.type !== 'string') throw new WrongType(key, 'lock', entry.type)
     return toLeaseRecord(key, entry.value, entry.expireAt ? Math.max(0, entry.expireAt - this.now()) : null)
+  }
+
+  /** A step's reply waits for this write (the checkpoint must hold a claim before it is applied). */
+  awaitDurable(write: Promise<void>): void {
+    const before = this.durability
+    this.durability = before ? Promise.all([before, write]).then(() => undefined) : write
+  }
+
+  takeDurability(): Promise<void> | undefined {
+    const pending = this.durability
+    this.durability = undefined
+    return pending
+  }
+
+  /** Live keys starting with `prefix`, with their values (for checkpoints). */
+  *entriesWithPrefix(prefix: string): Generator<[string, Json | Record<string, Json> | Json[]]> {
+    const now = this.now()
+    for (const [key, {value: entry}] of this.keyspace.entries()) {
+      if (!key.startsWith(prefix) || (entry.expireAt && entry.expireAt <= now)) continue
+      if (entry.type === 'string' || entry.type === 'list') yield [key, entry.value]
+      else if (entry.type === 'hash') yield [key, Object.fromEntries(entry.value)]
+    }
   }
 
   /** Drops expired keys; the primary calls it periodically (reads also drop them lazily). */

@@ -1,0 +1,152 @@
+import {chmodSync, existsSync, mkdirSync} from 'node:fs'
+import {dirname} from 'node:path'
+
+import {open, type RootDatabase} from 'lmdb'
+
+import type {StoredBatch} from '../buffer/steps.js'
+import {WbcError} from '../errors.js'
+import {failpoint} from '../failpoints.js'
+import type {Json} from '../ipc/types.js'
+
+/** What a checkpoint holds for one prefix, in ODAC's format plus wbc's in-flight batches. */
+export interface CheckpointContents {
+  counters: Array<{member: string; delta: number; base: number | null}>
+  updates: Array<{member: string; fields: Record<string, Json>}>
+  queues: Array<{table: string; rows: Json[]}>
+  inflight: StoredBatch[]
+}
+
+export const emptyContents = (): CheckpointContents => ({counters: [], updates: [], queues: [], inflight: []})
+
+/** `[{prefix}:{kind}:, {prefix}:{kind};)` — every key of one kind, whatever characters follow. */
+const range = (prefix: string, kind: string) => ({start: `${prefix}:${kind}:`, end: `${prefix}:${kind};`})
+
+/**
+ * The memory driver's crash checkpoint: an LMDB file in ODAC's format (`{prefix}:c:{member}` →
+ * `{delta, base}`, `{prefix}:u:{member}` → fields, `{prefix}:q:{table}` → rows) plus
+ * `{prefix}:if:{batchId}` → in-flight batch. Other keys in the file (ODAC's sessions) are never
+ * touched. Writes are queued so they commit in the order they were issued.
+ */
+export class Checkpoint {
+  private tail: Promise<unknown> = Promise.resolve()
+  /** False after a write failed: claims are refused until a full checkpoint succeeds. */
+  healthy = true
+
+  private constructor(
+    private readonly db: RootDatabase,
+    readonly path: string,
+  ) {}
+
+  static open(path: string): Checkpoint {
+    const folder = dirname(path)
+    if (!existsSync(folder)) mkdirSync(folder, {recursive: true, mode: 0o700})
+    let db: RootDatabase
+    try {
+      // The settings ODAC opens its storage with (msgpack values, compression).
+      db = open({path, compression: true})
+    } catch (error) {
+      throw new WbcError('CHECKPOINT_UNREADABLE', `the checkpoint at ${path} cannot be opened: ${(error as Error).message}`, {
+        exitCode: 1,
+        hint: 'Check the path and its permissions; move a damaged file aside (it is never deleted by wbc).',
+        cause: error,
+      })
+    }
+    for (const file of [path, `${path}-lock`]) {
+      try {
+        chmodSync(file, 0o600)
+      } catch {
+        // lmdb may keep a single file; either way the folder is owner-only.
+      }
+    }
+    return new Checkpoint(db, path)
+  }
+
+  read(prefix: string): CheckpointContents {
+    const contents = emptyContents()
+    for (const {key, value} of this.db.getRange(range(prefix, 'c'))) {
+      const record = value as {delta?: unknown; base?: unknown}
+      if (typeof record?.delta !== 'number' || !Number.isFinite(record.delta)) continue
+      contents.counters.push({member: String(key).slice(prefix.length + 3), delta: record.delta, base: typeof record.base === 'number' ? record.base : null})
+    }
+    for (const {key, value} of this.db.getRange(range(prefix, 'u'))) {
+      if (value && typeof value === 'object' && !Array.isArray(value)) contents.updates.push({member: String(key).slice(prefix.length + 3), fields: value as Record<string, Json>})
+    }
+    for (const {key, value} of this.db.getRange(range(prefix, 'q'))) {
+      if (Array.isArray(value)) contents.queues.push({table: String(key).slice(prefix.length + 3), rows: value as Json[]})
+    }
+    for (const {value} of this.db.getRange(range(prefix, 'if'))) {
+      if (value && typeof value === 'object' && typeof (value as StoredBatch).id === 'string') contents.inflight.push(value as StoredBatch)
+    }
+    return contents
+  }
+
+  /** Replaces the pending state of a prefix (counters, updates, queues) with a snapshot. */
+  writeAll(prefix: string, snapshot: Omit<CheckpointContents, 'inflight'>): Promise<void> {
+    return this.enqueue(() => {
+      for (const kind of ['c', 'u', 'q']) for (const key of this.db.getKeys(range(prefix, kind))) this.db.remove(key)
+      failpoint('during-checkpoint')
+      for (const {member, delta, base} of snapshot.counters) this.db.put(`${prefix}:c:${member}`, {delta, base: base ?? 0})
+      for (const {member, fields} of snapshot.updates) this.db.put(`${prefix}:u:${member}`, fields)
+      for (const {table, rows} of snapshot.queues) this.db.put(`${prefix}:q:${table}`, rows)
+    }).then(() => {
+      this.healthy = true
+    })
+  }
+
+  /**
+   * One transaction per claim: what left the live state leaves the checkpoint and the batch it
+   * went into is recorded, so recovering never counts a claimed delta twice.
+   */
+  claimed(prefix: string, table: string, batch: StoredBatch | null, counters: string[], updates: string[], queueTaken: number): Promise<void> {
+    return this.enqueue(() => {
+      for (const member of counters) this.db.remove(`${prefix}:c:${member}`)
+      for (const member of updates) this.db.remove(`${prefix}:u:${member}`)
+      if (queueTaken > 0) {
+        const key = `${prefix}:q:${table}`
+        const rows = this.db.get(key) as Json[] | undefined
+        if (Array.isArray(rows)) {
+          const rest = rows.slice(queueTaken)
+          if (rest.length > 0) this.db.put(key, rest)
+          else this.db.remove(key)
+        }
+      }
+      if (batch) this.db.put(`${prefix}:if:${batch.id}`, batch)
+    })
+  }
+
+  acked(prefix: string, batchId: string): Promise<void> {
+    return this.enqueue(() => {
+      this.db.remove(`${prefix}:if:${batchId}`)
+    })
+  }
+
+  /** Removes every key of a prefix (after `wbc recover` applied a checkpoint completely). */
+  clear(prefix: string): Promise<void> {
+    return this.enqueue(() => {
+      for (const kind of ['c', 'u', 'q', 'if']) for (const key of this.db.getKeys(range(prefix, kind))) this.db.remove(key)
+    })
+  }
+
+  async close(): Promise<void> {
+    await this.tail.catch(() => {})
+    await this.db.close()
+  }
+
+  private enqueue(work: () => void): Promise<void> {
+    const next = this.tail.then(() => this.db.transaction(() => {
+      work()
+    }))
+    this.tail = next.catch(() => {})
+    return next.then(
+      () => undefined,
+      (error) => {
+        this.healthy = false
+        throw new WbcError('CHECKPOINT_WRITE_FAILED', `writing the checkpoint at ${this.path} failed: ${(error as Error).message}`, {
+          exitCode: 1,
+          hint: 'Check free space and permissions of the checkpoint folder. Claims wait until a checkpoint succeeds again.',
+          cause: error,
+        })
+      },
+    )
+  }
+}

@@ -108,6 +108,7 @@ export class Flusher {
       await run.recoverInflight()
       for (const kind of ['updates', 'counters'] as const) await run.claimKeyed(kind)
       await run.claimQueues()
+      await run.settleAges(startedAt)
     } finally {
       clearInterval(renewal)
       await this.ipc.unlock(this.keys.flushLock, run.lease.token).catch(() => {})
@@ -164,6 +165,15 @@ class FlushRun {
       this.tables.set(key, report)
     }
     return report
+  }
+
+  /** Tables this flush drained without error: their pending-since times move on. */
+  async settleAges(flushStart: number): Promise<void> {
+    if (this.lost) return
+    for (const report of this.tables.values()) {
+      if (report.error) continue
+      await this.p.ipc.steps.settleAge(this.p.keys.prefix, `${report.connection}:${report.table}`, flushStart).catch(() => {})
+    }
   }
 
   /** Batches a crashed (or fenced-out) flusher left, oldest first. */

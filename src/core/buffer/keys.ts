@@ -21,6 +21,8 @@ export class KeySpace {
   generation = (table: string) => `${this.prefix}:gen:${table}`
   deadLetters = (table: string) => `${this.prefix}:dl:${table}`
   batch = (id: string) => `${this.prefix}:if:${id}`
+  /** Hash {since, last}: when the table's oldest pending write and its latest write happened. */
+  age = (table: string) => `${this.prefix}:age:${table}`
 
   get countersIndex() {
     return `${this.prefix}:idx:counters`

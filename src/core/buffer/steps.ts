@@ -51,6 +51,11 @@ export interface BufferSteps {
    */
   ack(prefix: string, batchId: string, deadMembers: string[]): Promise<boolean>
   readCounter(prefix: string, member: string): Promise<CounterReading>
+  /**
+   * After a flush drained a table: forget its pending-since time when nothing was written since
+   * `flushStart`, else move it to `flushStart` (the oldest write left is younger than that).
+   */
+  settleAge(prefix: string, table: string, flushStart: number): Promise<void>
   /** Caches a base if the table's generation is unchanged; returns the live and in-flight sums then. */
   cacheBase(prefix: string, member: string, generation: string, base: number, ttlMs: number): Promise<{cached: boolean; live: number; inflight: number}>
 }

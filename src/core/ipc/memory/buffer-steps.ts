@@ -17,11 +17,19 @@ const sum = (values: Iterable<Json>) => {
 
 const tableOf = (member: string) => member.split(':', 2).join(':')
 
+/** Every buffered write stamps its table: since (first pending write) and last (latest write). */
+function stamp(store: MemoryStore, keys: KeySpace, table: string): void {
+  const now = Date.now()
+  const age = store.hgetall(keys.age(table))
+  store.hset(keys.age(table), age && 'since' in age ? {last: now} : {since: now, last: now})
+}
+
 export const bufferSteps = {
   bufIncrement(store: MemoryStore, prefix: string, member: string, delta: number) {
     const keys = new KeySpace(prefix)
     const live = store.incrBy(keys.counter(member), delta)
     store.sadd(keys.countersIndex, [member])
+    stamp(store, keys, tableOf(member))
     const base = store.get(keys.base(member))
     return {live, base: typeof base === 'number' ? base : null, inflight: sum(Object.values(store.hgetall(keys.counterInflight(member)) ?? {}))}
   },
@@ -30,12 +38,14 @@ export const bufferSteps = {
     const keys = new KeySpace(prefix)
     store.hset(keys.update(member), fields)
     store.sadd(keys.updatesIndex, [member])
+    stamp(store, keys, tableOf(member))
   },
 
   bufInsert(store: MemoryStore, prefix: string, table: string, rows: Json[]) {
     const keys = new KeySpace(prefix)
     const length = store.rpush(keys.queue(table), rows)
     store.sadd(keys.queuesIndex, [table])
+    stamp(store, keys, table)
     return length
   },
 
@@ -110,6 +120,14 @@ export const bufferSteps = {
     for (const [batchId, delta] of Object.entries(store.hgetall(keys.counterInflight(member)) ?? {})) inflight[batchId] = Number(delta)
     const generation = store.get(keys.generation(tableOf(member)))
     return {live: Number(live ?? 0), base: typeof base === 'number' ? base : null, inflight, generation: String(generation ?? 0)}
+  },
+
+  bufSettleAge(store: MemoryStore, prefix: string, table: string, flushStart: number): void {
+    const keys = new KeySpace(prefix)
+    const age = store.hgetall(keys.age(table))
+    if (!age) return
+    if (Number(age.last ?? 0) < flushStart) store.del([keys.age(table)])
+    else if (Number(age.since ?? 0) < flushStart) store.hset(keys.age(table), {since: flushStart})
   },
 
   bufCacheBase(store: MemoryStore, prefix: string, member: string, generation: string, base: number, ttlMs: number) {

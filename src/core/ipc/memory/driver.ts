@@ -113,6 +113,7 @@ export class MemoryDriver implements IpcDriver {
     claim: (prefix, request) => this.call('bufClaim', prefix, request),
     ack: (prefix, batchId, deadMembers) => this.call('bufAck', prefix, batchId, deadMembers),
     readCounter: (prefix, member) => this.call('bufReadCounter', prefix, member),
+    settleAge: (prefix, table, flushStart) => this.call('bufSettleAge', prefix, table, flushStart),
     cacheBase: (prefix, member, generation, base, ttlMs) => this.call('bufCacheBase', prefix, member, generation, base, ttlMs),
   }
 

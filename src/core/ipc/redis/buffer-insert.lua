@@ -1,9 +1,13 @@
 -- Queues rows for a batched INSERT and indexes the queue, in one step.
 -- KEYS[1]  {prefix}:q:{connection}:{table}  queue (JSON rows)
 -- KEYS[2]  {prefix}:idx:queues              queue index
+-- KEYS[3]  {prefix}:age:{connection}:{table} {since, last} write times of the table
 -- ARGV[1]  member ({connection}:{table})
--- ARGV[2..] rows as JSON
+-- ARGV[2]  now (ms)
+-- ARGV[3..] rows as JSON
 -- Returns the queue length.
-local length = redis.call('RPUSH', KEYS[1], unpack(ARGV, 2))
+local length = redis.call('RPUSH', KEYS[1], unpack(ARGV, 3))
 redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('HSETNX', KEYS[3], 'since', ARGV[2])
+redis.call('HSET', KEYS[3], 'last', ARGV[2])
 return length

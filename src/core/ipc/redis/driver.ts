@@ -10,6 +10,7 @@ import {toLease, toLeaseRecord, type StoredLease} from '../../locks/lease-record
 import {fenceKeyOf, type IpcDriver, type LeaseClaim} from '../driver.js'
 import type {Json, Lease, LeaseRecord, ScanPage, UnlockResult} from '../types.js'
 
+const tableOf = (member: string) => member.split(':', 2).join(':')
 const lua = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8')
 
 /** The Lua steps, one file each, loaded once per connection. */
@@ -18,9 +19,10 @@ const SCRIPTS = {
   wbcRenew: {numberOfKeys: 1, lua: lua('renew')},
   wbcUnlock: {numberOfKeys: 1, lua: lua('unlock')},
   wbcLrangeAndDel: {numberOfKeys: 1, lua: lua('lrange-and-del')},
-  wbcIncrement: {numberOfKeys: 4, lua: lua('buffer-increment')},
-  wbcUpdate: {numberOfKeys: 2, lua: lua('buffer-update')},
-  wbcInsert: {numberOfKeys: 2, lua: lua('buffer-insert')},
+  wbcIncrement: {numberOfKeys: 5, lua: lua('buffer-increment')},
+  wbcUpdate: {numberOfKeys: 3, lua: lua('buffer-update')},
+  wbcInsert: {numberOfKeys: 3, lua: lua('buffer-insert')},
+  wbcSettleAge: {numberOfKeys: 1, lua: lua('buffer-settle-age')},
   wbcClaim: {numberOfKeys: 7, lua: lua('buffer-claim')},
   wbcAck: {numberOfKeys: 2, lua: lua('buffer-ack')},
   wbcReadCounter: {numberOfKeys: 4, lua: lua('buffer-read-counter')},
@@ -37,6 +39,7 @@ interface ScriptCommands {
   wbcInsert(...args: Array<string | number>): Promise<number>
   wbcClaim(...args: Array<string | number>): Promise<string | null>
   wbcAck(...args: Array<string | number>): Promise<number>
+  wbcSettleAge(...args: Array<string | number>): Promise<number>
   wbcReadCounter(...args: Array<string | number>): Promise<[string | null, string | null, string[], string | null]>
   wbcCacheBase(...args: Array<string | number>): Promise<[number, string?, string?]>
 }
@@ -225,17 +228,17 @@ export class RedisDriver implements IpcDriver {
   readonly steps: BufferSteps = {
     increment: async (prefix, member, delta) => {
       const k = new KeySpace(prefix)
-      const [live, base, inflight] = await this.run(member, () => this.redis.wbcIncrement(k.counter(member), k.countersIndex, k.base(member), k.counterInflight(member), delta, member), 'number')
+      const [live, base, inflight] = await this.run(member, () => this.redis.wbcIncrement(k.counter(member), k.countersIndex, k.base(member), k.counterInflight(member), k.age(tableOf(member)), delta, member, Date.now()), 'number')
       return {live: Number(live), base: base === null ? null : Number(base), inflight: Number(inflight)}
     },
     update: async (prefix, member, fields) => {
       const k = new KeySpace(prefix)
       const flat = Object.entries(fields).flatMap(([field, value]) => [field, JSON.stringify(value)])
-      await this.run(member, () => this.redis.wbcUpdate(k.update(member), k.updatesIndex, member, ...flat), 'hash')
+      await this.run(member, () => this.redis.wbcUpdate(k.update(member), k.updatesIndex, k.age(tableOf(member)), member, Date.now(), ...flat), 'hash')
     },
     insert: async (prefix, table, rows) => {
       const k = new KeySpace(prefix)
-      return this.run(table, () => this.redis.wbcInsert(k.queue(table), k.queuesIndex, table, ...rows.map((row) => JSON.stringify(row))), 'list')
+      return this.run(table, () => this.redis.wbcInsert(k.queue(table), k.queuesIndex, k.age(table), table, Date.now(), ...rows.map((row) => JSON.stringify(row))), 'list')
     },
     claim: async (prefix, request: ClaimRequest) => {
       const k = new KeySpace(prefix)
@@ -254,15 +257,19 @@ export class RedisDriver implements IpcDriver {
     },
     readCounter: async (prefix, member): Promise<CounterReading> => {
       const k = new KeySpace(prefix)
-      const table = member.split(':', 2).join(':')
+      const table = tableOf(member)
       const [live, base, flat, generation] = await this.run(member, () => this.redis.wbcReadCounter(k.counter(member), k.base(member), k.counterInflight(member), k.generation(table)))
       const inflight: Record<string, number> = {}
       for (let i = 0; i < flat.length; i += 2) inflight[flat[i]] = Number(flat[i + 1])
       return {live: Number(live ?? 0), base: base === null ? null : Number(base), inflight, generation: generation ?? '0'}
     },
+    settleAge: async (prefix, table, flushStart) => {
+      const k = new KeySpace(prefix)
+      await this.run(table, () => this.redis.wbcSettleAge(k.age(table), flushStart))
+    },
     cacheBase: async (prefix, member, generation, base, ttlMs) => {
       const k = new KeySpace(prefix)
-      const table = member.split(':', 2).join(':')
+      const table = tableOf(member)
       const [cached, live, inflight] = await this.run(member, () =>
         this.redis.wbcCacheBase(k.generation(table), k.base(member), k.counter(member), k.counterInflight(member), generation, base, ttlMs),
       )

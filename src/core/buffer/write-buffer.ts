@@ -123,6 +123,14 @@ export class WriteBuffer {
     return report
   }
 
+  /** Closes connections without a final flush (for tools that only inspect or flush on demand). */
+  async disconnect(): Promise<void> {
+    this.closed = true
+    if (this.timer) clearInterval(this.timer)
+    if (this.ownsIpc) await this.ipc.close()
+    await this.databases.close()
+  }
+
   /** @internal Tracks a write so that close() waits for it. */
   track<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) {

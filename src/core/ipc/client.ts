@@ -80,6 +80,11 @@ export class IpcClient implements Ipc {
     return this.impl.hdel(key, fields)
   }
 
+  async hlen(key: string): Promise<number> {
+    assertKey(key)
+    return this.impl.hlen(key)
+  }
+
   async hgetall<T extends Json = Json>(key: string): Promise<Record<string, T> | null> {
     assertKey(key)
     return (await this.impl.hgetall(key)) as Record<string, T> | null

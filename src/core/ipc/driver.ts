@@ -23,6 +23,7 @@ export interface IpcDriver {
   incrBy(key: string, delta: number): Promise<number>
   hset(key: string, fields: Record<string, Json>): Promise<number>
   hdel(key: string, fields: string[]): Promise<number>
+  hlen(key: string): Promise<number>
   hgetall(key: string): Promise<Record<string, Json> | null>
   rpush(key: string, items: Json[]): Promise<number>
   lrange(key: string, start: number, stop: number): Promise<Json[]>

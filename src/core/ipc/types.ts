@@ -59,6 +59,7 @@ export interface Ipc {
   hset(key: string, fields: Record<string, Json>): Promise<number>
   /** Removes fields from a hash; returns how many existed. */
   hdel(key: string, ...fields: string[]): Promise<number>
+  hlen(key: string): Promise<number>
   /** null when the hash does not exist. */
   hgetall<T extends Json = Json>(key: string): Promise<Record<string, T> | null>
   rpush(key: string, ...items: Json[]): Promise<number>

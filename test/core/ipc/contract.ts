@@ -76,6 +76,8 @@ export function ipcContract(name: string, open: () => Promise<ContractTarget>): 
       expect(await peer.hset(k('h'), {b: 'y', c: {n: [1]}})).toBe(1)
       expect(await ipc.hgetall(k('h'))).toEqual({a: 1, b: 'y', c: {n: [1]}})
       expect(await ipc.hgetall(k('no-hash'))).toBeNull()
+      expect(await peer.hlen(k('h'))).toBe(3)
+      expect(await peer.hlen(k('no-hash'))).toBe(0)
       expect(await peer.hdel(k('h'), 'a', 'zz')).toBe(1)
       expect(await ipc.hgetall(k('h'))).toEqual({b: 'y', c: {n: [1]}})
       expect(await ipc.hdel(k('h'), 'b', 'c')).toBe(2)

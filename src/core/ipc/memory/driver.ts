@@ -57,6 +57,9 @@ export class MemoryDriver implements IpcDriver {
   hdel(key: string, fields: string[]) {
     return this.call<number>('hdel', key, fields)
   }
+  hlen(key: string) {
+    return this.call<number>('hlen', key)
+  }
   hgetall(key: string) {
     return this.call<Record<string, Json> | null>('hgetall', key)
   }

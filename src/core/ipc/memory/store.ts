@@ -83,6 +83,10 @@ export class MemoryStore {
     return removed
   }
 
+  hlen(key: string): number {
+    return this.typed(key, 'hash')?.value.size ?? 0
+  }
+
   exists(key: string): boolean {
     return this.live(key) !== undefined
   }

@@ -130,6 +130,10 @@ export class RedisDriver implements IpcDriver {
     return this.run(key, () => this.redis.hdel(key, ...fields), 'hash')
   }
 
+  async hlen(key: string): Promise<number> {
+    return this.run(key, () => this.redis.hlen(key), 'hash')
+  }
+
   async hgetall(key: string): Promise<Record<string, Json> | null> {
     const raw = await this.run(key, () => this.redis.hgetall(key), 'hash')
     const fields = Object.entries(raw)

@@ -1,0 +1,110 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base-command.js'
+import {openEngine, openState} from '../cli/context.js'
+import type {FlushReport} from '../core/buffer/flusher.js'
+import {formatDuration, parseDuration} from '../core/duration.js'
+import {ExitCode} from '../core/errors.js'
+import {planFlush, type FlushPlan} from '../core/inspect/plan.js'
+import {renderTable} from '../ui/table.js'
+
+export interface FlushResult {
+  status: FlushReport['status']
+  reason?: string
+  tables: Array<{connection: string; table: string; counters: number; updates: number; inserts: number; deadLettered: number; recovered: number; error?: string}>
+  durationMs: number
+  fence: number | null
+}
+
+export default class Flush extends BaseCommand<typeof Flush> {
+  static summary = 'Flush pending writes to the database now (all tables, or the ones named).'
+  static description = `Runs the engine's flush under the flush lease: batches a crashed flusher left in flight are finished first.
+Exit codes: 0 flushed (or nothing to do), 4 another live process holds the lease (use --wait), 5 partial (dead letters or batches left in flight), 3 a service is unreachable.`
+  static examples = [
+    {description: 'Flush everything', command: '<%= config.bin %> <%= command.id %>'},
+    {description: 'Flush one table, waiting up to 30 s for a running flush to finish', command: '<%= config.bin %> <%= command.id %> --table posts --wait 30s'},
+    {description: 'See what would be written, and the SQL, without touching anything', command: '<%= config.bin %> <%= command.id %> --dry-run'},
+  ]
+
+  static flags = {
+    table: Flags.string({char: 't', summary: 'Only this table.'}),
+    connection: Flags.string({summary: 'Only this connection.'}),
+    'dry-run': Flags.boolean({summary: 'Show what would be written and the statements, claim nothing.'}),
+    wait: Flags.string({summary: 'When another process holds the lease, wait up to this long (e.g. 30s) for it.'}),
+  }
+
+  async run(): Promise<FlushResult | FlushPlan> {
+    const waitMs = this.flags.wait === undefined ? 0 : parseDuration(this.flags.wait, '--wait')
+    const loaded = this.loadWbcConfig()
+    const filter = {table: this.flags.table, connection: this.flags.connection}
+    if (this.flags['dry-run']) {
+      const ipc = await openState(loaded)
+      try {
+        const plan = await planFlush(ipc, loaded.config, filter)
+        if (!this.jsonEnabled()) this.print(renderPlan(plan, this.tty))
+        return plan
+      } finally {
+        await ipc.close()
+      }
+    }
+
+    const wb = await openEngine(loaded)
+    let report: FlushReport
+    try {
+      const deadline = Date.now() + waitMs
+      report = await wb.flush(filter)
+      while (report.status === 'skipped' && Date.now() < deadline) {
+        if (!this.jsonEnabled()) this.note(`waiting for the lease held by ${report.holder?.host ?? '?'} pid ${report.holder?.pid ?? '?'}…`)
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500, Math.max(50, deadline - Date.now()))))
+        report = await wb.flush(filter)
+      }
+    } finally {
+      await wb.disconnect()
+    }
+    const result: FlushResult = {
+      status: report.status,
+      ...(report.reason ? {reason: report.reason} : {}),
+      tables: report.tables.map(({connection, table, counters, updates, inserts, deadLettered, recovered, error}) => ({
+        connection,
+        table,
+        counters,
+        updates,
+        inserts,
+        deadLettered,
+        recovered,
+        ...(error ? {error} : {}),
+      })),
+      durationMs: report.durationMs,
+      fence: report.fence,
+    }
+    if (report.status === 'skipped') {
+      const holder = report.holder
+      const who = holder?.legacy ? 'an ODAC process' : `${holder?.host ?? '?'} pid ${holder?.pid ?? '?'}`
+      if (this.jsonEnabled()) this.logJson({...result, holder})
+      else this.note(`the flush lease is held by ${who} (ttl ${formatDuration(holder?.ttlLeftMs)}); nothing was flushed. Use --wait to let it finish first.`)
+      this.exit(ExitCode.leaseHeld)
+    }
+    if (!this.jsonEnabled()) this.print(renderResult(result, this.tty))
+    if (report.status === 'partial') {
+      if (this.jsonEnabled()) this.logJson(result)
+      this.exit(ExitCode.partial)
+    }
+    return result
+  }
+}
+
+function renderResult(result: FlushResult, tty: boolean): string {
+  if (result.tables.length === 0) return `nothing to flush (${formatDuration(result.durationMs)}, fence ${result.fence ?? '-'})`
+  const rows = result.tables.map((t) => [t.connection, t.table, t.counters, t.updates, t.inserts, t.deadLettered, t.recovered, t.error ?? ''])
+  return [
+    renderTable(['connection', 'table', 'counter rows', 'updated rows', 'inserted rows', 'dead-lettered', 'recovered batches', 'error'], rows, tty),
+    `${result.status} in ${formatDuration(result.durationMs)}, fence ${result.fence ?? '-'}`,
+  ].join('\n')
+}
+
+function renderPlan(plan: FlushPlan, tty: boolean): string {
+  if (plan.tables.length === 0) return 'nothing to flush'
+  const rows = plan.tables.map((t) => [t.connection, t.table, t.counters.rows, t.updates.rows, t.inserts.rows, t.inflight.batches])
+  const statements = plan.tables.flatMap((t) => t.statements.map((s) => `-- ${t.connection}:${t.table} ${s.kind}\n${s.sql}`))
+  return [renderTable(['connection', 'table', 'counter rows', 'update rows', 'queued inserts', 'in flight'], rows, tty), '', ...statements, '', '(dry run: nothing was claimed or written)'].join('\n')
+}

@@ -1,0 +1,45 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base-command.js'
+import {openState} from '../cli/context.js'
+import {parseDuration} from '../core/duration.js'
+import {ExitCode} from '../core/errors.js'
+import {breaches, readStatus, type StatusReport, type ThresholdBreach} from '../core/inspect/status.js'
+import {renderStatus} from '../ui/status-view.js'
+
+export default class Status extends BaseCommand<typeof Status> {
+  static summary = 'Show what is pending per table, the flush lease and the last flush; with thresholds, a health check.'
+  static description = 'Exits 6 when a threshold given with --max-pending or --max-age is exceeded (for cron and monitoring).'
+  static examples = [
+    {description: 'Everything pending, as a table', command: '<%= config.bin %> <%= command.id %>'},
+    {description: 'One table, as JSON', command: '<%= config.bin %> <%= command.id %> --table posts --json'},
+    {description: 'Health check: fail when anything waits longer than 5 minutes or 100000 rows pile up', command: '<%= config.bin %> <%= command.id %> --max-age 5m --max-pending 100000'},
+  ]
+
+  static flags = {
+    table: Flags.string({char: 't', summary: 'Only this table.'}),
+    connection: Flags.string({summary: 'Only this connection.'}),
+    'max-pending': Flags.integer({min: 0, summary: 'Exit 6 when a table has more pending rows than this.'}),
+    'max-age': Flags.string({summary: 'Exit 6 when a table has an entry pending longer than this (e.g. 5m, 30s).'}),
+  }
+
+  async run(): Promise<StatusReport & {breaches?: ThresholdBreach[]}> {
+    const maxAgeMs = this.flags['max-age'] === undefined ? undefined : parseDuration(this.flags['max-age'], '--max-age')
+    const loaded = this.loadWbcConfig()
+    const ipc = await openState(loaded)
+    let report: StatusReport
+    try {
+      report = await readStatus(ipc, loaded.config.ipc.prefix, {table: this.flags.table, connection: this.flags.connection})
+    } finally {
+      await ipc.close()
+    }
+    const checked = this.flags['max-pending'] !== undefined || maxAgeMs !== undefined
+    const found = checked ? breaches(report, {maxPending: this.flags['max-pending'], maxAgeMs}) : undefined
+    if (!this.jsonEnabled()) this.print(renderStatus(report, found, this.style, this.tty))
+    if (found && found.length > 0) {
+      if (this.jsonEnabled()) this.logJson({...report, breaches: found})
+      this.exit(ExitCode.threshold)
+    }
+    return found ? {...report, breaches: found} : report
+  }
+}

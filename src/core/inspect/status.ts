@@ -1,0 +1,164 @@
+import {KeySpace, parseMember, parseTableMember} from '../buffer/keys.js'
+import {decodeBatch} from '../buffer/steps.js'
+import type {Ipc} from '../ipc/types.js'
+
+export interface TableStatus {
+  connection: string
+  table: string
+  counters: {rows: number; keys: number}
+  updates: {rows: number}
+  inserts: {rows: number}
+  inflight: {batches: number}
+  deadLetters: number
+  /** Age of the oldest pending or in-flight entry; null when nothing is pending (or its age is unknown). */
+  oldestPendingMs: number | null
+}
+
+export interface LeaseStatus {
+  /** The holder's token; null for a lock written by ODAC (owner unknown). */
+  owner: string | null
+  host: string | null
+  pid: number | null
+  fence: number | null
+  ageMs: number | null
+  ttlMs: number | null
+}
+
+export interface StatusReport {
+  driver: 'memory' | 'redis'
+  prefix: string
+  target: string
+  tables: TableStatus[]
+  lease: LeaseStatus | null
+  lastFlush: Record<string, unknown> | null
+}
+
+export interface StatusFilter {
+  connection?: string
+  table?: string
+}
+
+const PAGE = 1000
+
+/**
+ * What is pending, per table, read a page at a time (SSCAN): nothing loads a whole index or queue
+ * in one call. Counter rows are distinct row keys; counter keys are (row, column) pairs.
+ */
+export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter = {}, now = Date.now()): Promise<StatusReport> {
+  const keys = new KeySpace(prefix)
+  const tables = new Map<string, TableStatus & {rowKeys: Set<string>; oldestAt: number | null}>()
+  const matches = (connection: string, table: string) => (!filter.connection || filter.connection === connection) && (!filter.table || filter.table === table)
+  const entry = (connection: string, table: string) => {
+    const id = `${connection}:${table}`
+    let status = tables.get(id)
+    if (!status) {
+      status = {connection, table, counters: {rows: 0, keys: 0}, updates: {rows: 0}, inserts: {rows: 0}, inflight: {batches: 0}, deadLetters: 0, oldestPendingMs: null, rowKeys: new Set(), oldestAt: null}
+      tables.set(id, status)
+    }
+    return status
+  }
+
+  await scanSet(ipc, keys.countersIndex, (member) => {
+    const parsed = parseMember(member, true)
+    if (!parsed || !matches(parsed.connection, parsed.table)) return
+    const status = entry(parsed.connection, parsed.table)
+    status.counters.keys++
+    status.rowKeys.add(parsed.where)
+  })
+  await scanSet(ipc, keys.updatesIndex, (member) => {
+    const parsed = parseMember(member, false)
+    if (parsed && matches(parsed.connection, parsed.table)) entry(parsed.connection, parsed.table).updates.rows++
+  })
+  const queues: string[] = []
+  await scanSet(ipc, keys.queuesIndex, (member) => {
+    queues.push(member)
+  })
+  for (const member of new Set(queues)) {
+    const parsed = parseTableMember(member)
+    if (!parsed || !matches(parsed.connection, parsed.table)) continue
+    const rows = await ipc.llen(keys.queue(member))
+    if (rows > 0) entry(parsed.connection, parsed.table).inserts.rows = rows
+  }
+  const batchIds: string[] = []
+  await scanSet(ipc, keys.inflightIndex, (id) => {
+    batchIds.push(id)
+  })
+  for (const id of new Set(batchIds)) {
+    const raw = await ipc.get(keys.batch(id))
+    if (raw === null) continue
+    const batch = decodeBatch(raw)
+    const parsed = parseTableMember(batch.table)
+    if (!parsed || !matches(parsed.connection, parsed.table)) continue
+    const status = entry(parsed.connection, parsed.table)
+    status.inflight.batches++
+    status.oldestAt = Math.min(status.oldestAt ?? batch.createdAt, batch.createdAt)
+  }
+  for (const member of await ipc.smembers(keys.deadLettersIndex)) {
+    const parsed = parseTableMember(member)
+    if (!parsed || !matches(parsed.connection, parsed.table)) continue
+    const count = await ipc.hlen(keys.deadLetters(member))
+    if (count > 0) entry(parsed.connection, parsed.table).deadLetters = count
+  }
+
+  const list: TableStatus[] = []
+  for (const [id, status] of [...tables.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    status.counters.rows = status.rowKeys.size
+    const pending = status.counters.keys + status.updates.rows + status.inserts.rows
+    if (pending > 0) {
+      const age = await ipc.hgetall(keys.age(id))
+      const since = Number(age?.since ?? NaN)
+      if (Number.isFinite(since)) status.oldestAt = Math.min(status.oldestAt ?? since, since)
+    }
+    const {rowKeys: _rows, oldestAt, ...rest} = status
+    list.push({...rest, oldestPendingMs: oldestAt === null ? null : Math.max(0, now - oldestAt)})
+  }
+
+  const lock = await ipc.inspectLock(keys.flushLock)
+  const lastFlush = await ipc.get(keys.lastFlush).catch(() => null)
+  return {
+    driver: ipc.driver,
+    prefix,
+    target: ipc.address,
+    tables: list,
+    lease: lock
+      ? {owner: lock.token, host: lock.host, pid: lock.pid, fence: lock.fence, ageMs: lock.acquiredAt === null ? null : Math.max(0, now - lock.acquiredAt), ttlMs: lock.ttlLeftMs}
+      : null,
+    lastFlush: lastFlush && typeof lastFlush === 'object' && !Array.isArray(lastFlush) ? (lastFlush as Record<string, unknown>) : null,
+  }
+}
+
+async function scanSet(ipc: Ipc, key: string, visit: (member: string) => void): Promise<void> {
+  const seen = new Set<string>()
+  let cursor = '0'
+  do {
+    const page = await ipc.sscan(key, cursor, PAGE)
+    for (const member of page.items) {
+      // SSCAN may return a member twice; count it once.
+      if (seen.has(member)) continue
+      seen.add(member)
+      visit(member)
+    }
+    cursor = page.cursor
+  } while (cursor !== '0')
+}
+
+export interface ThresholdBreach {
+  connection: string
+  table: string
+  check: 'max-pending' | 'max-age'
+  value: number
+  limit: number
+}
+
+/** The health check: tables over `maxPending` pending rows or with entries older than `maxAgeMs`. */
+export function breaches(report: StatusReport, limits: {maxPending?: number; maxAgeMs?: number}): ThresholdBreach[] {
+  const out: ThresholdBreach[] = []
+  for (const t of report.tables) {
+    const pending = t.counters.rows + t.updates.rows + t.inserts.rows
+    if (limits.maxPending !== undefined && pending > limits.maxPending) out.push({connection: t.connection, table: t.table, check: 'max-pending', value: pending, limit: limits.maxPending})
+    if (limits.maxAgeMs !== undefined && t.oldestPendingMs !== null && t.oldestPendingMs > limits.maxAgeMs) {
+      out.push({connection: t.connection, table: t.table, check: 'max-age', value: t.oldestPendingMs, limit: limits.maxAgeMs})
+    }
+  }
+  return out
+}

@@ -1,0 +1,44 @@
+import {formatDuration} from '../core/duration.js'
+import type {StatusReport, ThresholdBreach} from '../core/inspect/status.js'
+import type {Style} from './style.js'
+import {renderPairs, renderTable} from './table.js'
+
+export function renderStatus(report: StatusReport, found: ThresholdBreach[] | undefined, style: Style, tty: boolean): string {
+  const lease = report.lease
+  const last = report.lastFlush
+  const lines = [
+    renderPairs([
+      ['driver', `${report.driver} (${report.target}), prefix ${report.prefix}`],
+      [
+        'lease',
+        lease
+          ? `${lease.owner === null ? 'held by an ODAC process (owner unknown)' : `held by ${lease.host ?? '?'} pid ${lease.pid ?? '?'}`}, age ${formatDuration(lease.ageMs)}, ttl ${formatDuration(lease.ttlMs)}, fence ${lease.fence ?? '-'}`
+          : 'free',
+      ],
+      ['last flush', last ? `${new Date(Number(last.startedAt)).toISOString()} ${String(last.status)} in ${formatDuration(Number(last.durationMs))}` : 'none recorded'],
+    ]),
+    '',
+  ]
+  if (report.tables.length === 0) lines.push('nothing pending')
+  else {
+    const rows = report.tables.map((t) => [
+      t.connection,
+      t.table,
+      `${t.counters.rows} (${t.counters.keys})`,
+      t.updates.rows,
+      t.inserts.rows,
+      t.inflight.batches,
+      t.deadLetters > 0 ? style.red(String(t.deadLetters)) : 0,
+      formatDuration(t.oldestPendingMs),
+    ])
+    lines.push(renderTable(['connection', 'table', 'counter rows (keys)', 'update rows', 'queued inserts', 'in flight', 'dead letters', 'oldest'], rows, tty))
+  }
+  if (found && found.length > 0) {
+    lines.push('', style.red('thresholds exceeded:'))
+    for (const b of found) {
+      const value = b.check === 'max-age' ? `${formatDuration(b.value)} > ${formatDuration(b.limit)}` : `${b.value} > ${b.limit}`
+      lines.push(`  ${b.connection}:${b.table} ${b.check} ${value}`)
+    }
+  } else if (found) lines.push('', style.green('all thresholds met'))
+  return lines.join('\n')
+}

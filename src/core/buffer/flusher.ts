@@ -16,6 +16,8 @@ import {decodeBatch, type StoredBatch} from './steps.js'
 export interface FlushFilter {
   connection?: string
   table?: string
+  /** Only finish the batches left in flight; claim nothing new (`wbc recover`). */
+  recoverOnly?: boolean
 }
 
 export interface TableFlushReport {
@@ -106,9 +108,11 @@ export class Flusher {
     renewal.unref()
     try {
       await run.recoverInflight()
-      for (const kind of ['updates', 'counters'] as const) await run.claimKeyed(kind)
-      await run.claimQueues()
-      await run.settleAges(startedAt)
+      if (!filter.recoverOnly) {
+        for (const kind of ['updates', 'counters'] as const) await run.claimKeyed(kind)
+        await run.claimQueues()
+        await run.settleAges(startedAt)
+      }
     } finally {
       clearInterval(renewal)
       await this.ipc.unlock(this.keys.flushLock, run.lease.token).catch(() => {})

@@ -1,0 +1,89 @@
+import {hostname} from 'node:os'
+
+import {LeaseHeld, WbcError} from '../errors.js'
+import type {Ipc, LeaseRecord} from '../ipc/types.js'
+
+export interface LockInfo {
+  key: string
+  owner: string | null
+  host: string | null
+  pid: number | null
+  /** Whether the holder's process runs (checked only on this host; null elsewhere or unknown). */
+  alive: boolean | null
+  ageMs: number | null
+  ttlMs: number | null
+  fence: number | null
+  legacy: boolean
+}
+
+export function isAlive(record: Pick<LeaseRecord, 'host' | 'pid'>): boolean | null {
+  if (record.pid === null || record.host !== hostname()) return null
+  try {
+    process.kill(record.pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+function info(record: LeaseRecord, now: number): LockInfo {
+  return {
+    key: record.key,
+    owner: record.token,
+    host: record.host,
+    pid: record.pid,
+    alive: isAlive(record),
+    ageMs: record.acquiredAt === null ? null : Math.max(0, now - record.acquiredAt),
+    ttlMs: record.ttlLeftMs,
+    fence: record.fence,
+    legacy: record.legacy,
+  }
+}
+
+/** Every lease under the prefix (`{prefix}:lock:*`), found with a cursor. */
+export async function listLocks(ipc: Ipc, prefix: string, now = Date.now()): Promise<LockInfo[]> {
+  const keys = new Set<string>()
+  let cursor = '0'
+  do {
+    const page = await ipc.scan(`${prefix}:lock:*`, cursor, 1000)
+    for (const key of page.items) if (!key.endsWith(':fence')) keys.add(key)
+    cursor = page.cursor
+  } while (cursor !== '0')
+  const locks: LockInfo[] = []
+  for (const key of [...keys].sort()) {
+    const record = await ipc.inspectLock(key).catch(() => null)
+    if (record) locks.push(info(record, now))
+  }
+  return locks
+}
+
+export interface ReleaseResult {
+  key: string
+  released: boolean
+  previous: LockInfo | null
+  forced: boolean
+}
+
+/**
+ * Releases a lease held by someone else. Refused while the holder is alive (or on another host)
+ * and its TTL has not passed, unless forced. The next holder gets a higher fence, so a released
+ * holder that wakes up can no longer commit.
+ */
+export async function releaseLock(ipc: Ipc, prefix: string, key: string, options: {force?: boolean} = {}): Promise<ReleaseResult> {
+  const full = key.startsWith(`${prefix}:`) ? key : `${prefix}:lock:${key}`
+  if (!full.startsWith(`${prefix}:lock:`) || full.endsWith(':fence')) {
+    throw new WbcError('NOT_A_LOCK', `"${key}" is not a lease under ${prefix}:lock:`, {exitCode: 2, hint: 'See the keys `wbc locks` lists.'})
+  }
+  const record = await ipc.inspectLock(full)
+  if (!record) return {key: full, released: false, previous: null, forced: false}
+  const previous = info(record, Date.now())
+  const mayBeLive = previous.alive !== false
+  if (mayBeLive && !options.force) {
+    const who = previous.legacy ? 'an ODAC process (owner unknown)' : `${previous.host} pid ${previous.pid} (${previous.alive ? 'alive' : 'on another host'})`
+    const error = new LeaseHeld(full, who)
+    Object.assign(error, {hint: 'It may still be working. Release it anyway with --force: its fence then keeps it from committing.'})
+    throw error
+  }
+  const released = record.token === null ? (await ipc.del(full)) > 0 : (await ipc.unlock(full, record.token)).released
+  return {key: full, released, previous, forced: Boolean(options.force && mayBeLive)}
+}

@@ -1,0 +1,108 @@
+import {existsSync} from 'node:fs'
+
+import {createWriteBuffer} from './buffer/write-buffer.js'
+import type {FlushReport} from './buffer/flusher.js'
+import {Checkpoint, type CheckpointContents} from './checkpoint/checkpoint.js'
+import type {WbcConfig} from './config/schema.js'
+import {LeaseHeld, ServiceUnavailable, WbcError} from './errors.js'
+import {createIpc} from './ipc/create.js'
+import type {Ipc} from './ipc/types.js'
+
+export interface RecoverSummary {
+  counters: number
+  updates: number
+  inserts: number
+  batches: number
+}
+
+export interface RecoverResult {
+  /** inflight: batches left in flight were finished; checkpoint: an LMDB checkpoint was applied offline. */
+  mode: 'inflight' | 'checkpoint'
+  checkpoint: string | null
+  dryRun: boolean
+  found: RecoverSummary
+  report: FlushReport | null
+}
+
+const summarize = (contents: CheckpointContents): RecoverSummary => ({
+  counters: contents.counters.length,
+  updates: contents.updates.length,
+  inserts: contents.queues.reduce((n, q) => n + q.rows.length, 0),
+  batches: contents.inflight.length,
+})
+
+/**
+ * Finishes what a crash left: batches in flight (any driver), and for the memory driver with no
+ * application running, the LMDB checkpoint (wbc's or ODAC's), applied through a private state
+ * whose claims and acks are written back to the file, so a second run applies nothing.
+ */
+export async function recover(config: WbcConfig, options: {checkpointPath?: string; dryRun?: boolean} = {}): Promise<RecoverResult> {
+  const memory = config.ipc.driver === 'memory'
+  const appAlive = memory ? await socketAnswers(config) : false
+  const checkpointPath = options.checkpointPath ?? (memory && !appAlive ? config.buffer.checkpointPath : undefined)
+
+  if (checkpointPath) {
+    if (appAlive && (options.checkpointPath === undefined || options.checkpointPath === config.buffer.checkpointPath)) {
+      throw new LeaseHeld(config.buffer.checkpointPath, 'the running application (it keeps this checkpoint itself)')
+    }
+    if (!existsSync(checkpointPath)) {
+      throw new WbcError('CHECKPOINT_MISSING', `no checkpoint at ${checkpointPath}`, {
+        exitCode: 2,
+        hint: 'Pass the checkpoint with --checkpoint PATH (ODAC keeps it at storage/sessions.db).',
+      })
+    }
+    if (options.dryRun) {
+      const file = Checkpoint.open(checkpointPath)
+      try {
+        return {mode: 'checkpoint', checkpoint: checkpointPath, dryRun: true, found: summarize(file.read(config.ipc.prefix)), report: null}
+      } finally {
+        await file.close()
+      }
+    }
+    const wb = await createWriteBuffer({...config, ipc: {...config.ipc, driver: 'memory'}, buffer: {...config.buffer, checkpointPath}}, {
+      role: 'primary',
+      serveSocket: false,
+      timers: false,
+    })
+    const found = await countPending(wb.ipc, config.ipc.prefix)
+    let report: FlushReport | null = null
+    try {
+      report = await wb.flush()
+    } finally {
+      await wb.close()
+    }
+    return {mode: 'checkpoint', checkpoint: checkpointPath, dryRun: false, found, report}
+  }
+
+  const wb = await createWriteBuffer(config, {role: memory ? 'socket' : 'auto', timers: false, checkpoint: false})
+  try {
+    const found = {counters: 0, updates: 0, inserts: 0, batches: await wb.ipc.scard(`${config.ipc.prefix}:idx:inflight`)}
+    if (options.dryRun) return {mode: 'inflight', checkpoint: null, dryRun: true, found, report: null}
+    const report = await wb.flush({recoverOnly: true})
+    return {mode: 'inflight', checkpoint: null, dryRun: false, found, report}
+  } finally {
+    await wb.disconnect()
+  }
+}
+
+async function countPending(ipc: Ipc, prefix: string): Promise<RecoverSummary> {
+  let inserts = 0
+  for (const table of await ipc.smembers(`${prefix}:idx:queues`)) inserts += await ipc.llen(`${prefix}:q:${table}`)
+  return {
+    counters: await ipc.scard(`${prefix}:idx:counters`),
+    updates: await ipc.scard(`${prefix}:idx:updates`),
+    inserts,
+    batches: await ipc.scard(`${prefix}:idx:inflight`),
+  }
+}
+
+async function socketAnswers(config: WbcConfig): Promise<boolean> {
+  try {
+    const ipc = await createIpc(config.ipc, {role: 'socket'})
+    await ipc.close()
+    return true
+  } catch (error) {
+    if (error instanceof ServiceUnavailable) return false
+    throw error
+  }
+}

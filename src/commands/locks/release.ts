@@ -27,8 +27,10 @@ Asks for confirmation on a terminal; scripts pass --yes. Exit codes: 0 released 
     const loaded = this.loadWbcConfig()
     const ipc = await openState(loaded)
     try {
-      await confirm(`Release lease ${this.args.key}${this.flags.force ? ' (forced)' : ''}?`, this.flags.yes)
-      const result = await releaseLock(ipc, loaded.config.ipc.prefix, this.args.key, {force: this.flags.force})
+      const result = await releaseLock(ipc, loaded.config.ipc.prefix, this.args.key, {
+        force: this.flags.force,
+        confirm: (lock) => confirm(`Release ${lock.key} held by ${lock.host ?? 'an unknown owner'} pid ${lock.pid ?? '?'}${this.flags.force ? ' (forced)' : ''}?`, this.flags.yes),
+      })
       if (!this.jsonEnabled()) {
         this.print(result.released ? `released ${result.key}${result.forced ? ' (forced; its holder is fenced out)' : ''}` : `${result.key} is not held; nothing to release`)
       }

@@ -69,7 +69,12 @@ export interface ReleaseResult {
  * and its TTL has not passed, unless forced. The next holder gets a higher fence, so a released
  * holder that wakes up can no longer commit.
  */
-export async function releaseLock(ipc: Ipc, prefix: string, key: string, options: {force?: boolean} = {}): Promise<ReleaseResult> {
+export async function releaseLock(
+  ipc: Ipc,
+  prefix: string,
+  key: string,
+  options: {force?: boolean; confirm?: (lock: LockInfo) => Promise<void>} = {},
+): Promise<ReleaseResult> {
   const full = key.startsWith(`${prefix}:`) ? key : `${prefix}:lock:${key}`
   if (!full.startsWith(`${prefix}:lock:`) || full.endsWith(':fence')) {
     throw new WbcError('NOT_A_LOCK', `"${key}" is not a lease under ${prefix}:lock:`, {exitCode: 2, hint: 'See the keys `wbc locks` lists.'})
@@ -84,6 +89,7 @@ export async function releaseLock(ipc: Ipc, prefix: string, key: string, options
     Object.assign(error, {hint: 'It may still be working. Release it anyway with --force: its fence then keeps it from committing.'})
     throw error
   }
+  await options.confirm?.(previous)
   const released = record.token === null ? (await ipc.del(full)) > 0 : (await ipc.unlock(full, record.token)).released
   return {key: full, released, previous, forced: Boolean(options.force && mayBeLive)}
 }

@@ -182,6 +182,11 @@ export class IpcClient implements Ipc {
     return this.impl.inspectLock(key)
   }
 
+  checkpoint(out?: string) {
+    if (out !== undefined) assertKey(out, 'out')
+    return this.impl.checkpoint(out)
+  }
+
   async publish(channel: string, message: Json): Promise<number> {
     assertKey(channel, 'channel')
     assertJson(message, 'message')

@@ -46,6 +46,8 @@ export interface IpcDriver {
   listen(channel: string, listener: (message: Json) => void): Promise<void>
   unlisten(channel: string): Promise<void>
 
+  checkpoint(out?: string): Promise<{path: string; counters: number; updates: number; queues: number; inflight: number}>
+
   /** The write buffer's atomic steps. */
   readonly steps: BufferSteps
 

@@ -87,6 +87,12 @@ export interface Ipc {
   subscribe(channel: string, handler: MessageHandler): Promise<void>
   unsubscribe(channel: string, handler?: MessageHandler): Promise<void>
 
+  /**
+   * Memory driver: has the primary write its checkpoint now, or (with `out`) export its whole state
+   * to a new checkpoint file. The redis driver has nothing to checkpoint and says so.
+   */
+  checkpoint(out?: string): Promise<{path: string; counters: number; updates: number; queues: number; inflight: number}>
+
   /** The write buffer's atomic steps (one Lua script / one primary request each). */
   readonly steps: BufferSteps
 

@@ -105,6 +105,9 @@ export class MemoryDriver implements IpcDriver {
   inspectLock(key: string) {
     return this.call<LeaseRecord | null>('inspectLock', key)
   }
+  checkpoint(out?: string) {
+    return this.call<{path: string; counters: number; updates: number; queues: number; inflight: number}>('checkpoint', out ?? null)
+  }
   publish(channel: string, message: Json) {
     return this.call<number>('publish', channel, message)
   }
@@ -143,7 +146,7 @@ export class MemoryDriver implements IpcDriver {
     await this.onClose?.()
   }
 
-  private call<T>(op: StoreOp | 'publish', ...args: unknown[]): Promise<T> {
+  private call<T>(op: StoreOp | 'publish' | 'checkpoint', ...args: unknown[]): Promise<T> {
     return this.request({wbc: 1, kind: 'req', cid: this.cid, id: this.nextId++, op, args}) as Promise<T>
   }
 

@@ -43,6 +43,10 @@ export class MemoryPrimary {
     try {
       if (msg.kind === 'req') {
         if (msg.op === 'publish') reply(true, this.publish(String(msg.args[0]), msg.args[1] as Json))
+        else if (msg.op === 'checkpoint') {
+          const out = msg.args[0]
+          this.checkpointNow(typeof out === 'string' ? out : undefined).then((result) => reply(true, result), (error) => reply(false, error))
+        }
         else {
           const result = runStoreOp(this.store, msg.op, Array.isArray(msg.args) ? msg.args : [])
           const durable = this.store.takeDurability()
@@ -87,6 +91,30 @@ export class MemoryPrimary {
   async writeCheckpoint(): Promise<void> {
     if (!this.checkpoint) return
     await this.checkpoint.file.writeAll(this.checkpoint.prefix, snapshotOf(this.store, this.checkpoint.prefix))
+  }
+
+  /** `wbc checkpoint`: write the checkpoint now, or export everything to a new file at `out`. */
+  async checkpointNow(out?: string): Promise<{path: string; counters: number; updates: number; queues: number; inflight: number}> {
+    const prefix = this.checkpoint?.prefix
+    if (!prefix) {
+      throw new WbcError('NO_CHECKPOINT', 'this application keeps no checkpoint', {exitCode: 2, hint: 'Start it with a checkpoint (the write buffer keeps one unless told not to).'})
+    }
+    const snapshot = snapshotOf(this.store, prefix)
+    const counts = {counters: snapshot.counters.length, updates: snapshot.updates.length, queues: snapshot.queues.length}
+    if (!out) {
+      await this.writeCheckpoint()
+      return {path: this.checkpoint!.file.path, ...counts, inflight: this.checkpoint!.file.read(prefix).inflight.length}
+    }
+    const inflight = this.checkpoint!.file.read(prefix).inflight
+    const file = Checkpoint.open(out)
+    try {
+      await file.clear(prefix)
+      await file.writeAll(prefix, snapshot)
+      for (const batch of inflight) await file.claimed(prefix, batch.table, batch, [], [], 0)
+    } finally {
+      await file.close()
+    }
+    return {path: out, ...counts, inflight: inflight.length}
   }
 
   /** Answers cluster workers. Safe to call once per process; later calls are no-ops. */

@@ -18,7 +18,7 @@ const isBufferStep = (op: unknown): op is BufferStepName => typeof op === 'strin
  * primary. `cid` names the client so that several clients in one worker each get their answers.
  */
 export type ClientMessage =
-  | {wbc: 1; kind: 'req'; cid: string; id: number; op: StoreOp | 'publish'; args: unknown[]}
+  | {wbc: 1; kind: 'req'; cid: string; id: number; op: StoreOp | 'publish' | 'checkpoint'; args: unknown[]}
   | {wbc: 1; kind: 'listen' | 'unlisten'; cid: string; id: number; channel: string}
 
 export type PrimaryMessage =

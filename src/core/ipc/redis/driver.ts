@@ -209,6 +209,13 @@ export class RedisDriver implements IpcDriver {
     return toLeaseRecord(key, tryDecode(raw as string), ttlOf(pttl as number))
   }
 
+  async checkpoint(): Promise<never> {
+    throw new WbcError('NOTHING_TO_CHECKPOINT', `the redis driver keeps its state in Redis (${this.address}); wbc has no checkpoint of its own there`, {
+      exitCode: 2,
+      hint: 'Back up Redis with its own persistence (RDB snapshots or AOF).',
+    })
+  }
+
   async publish(channel: string, message: Json): Promise<number> {
     return this.run(channel, () => this.redis.publish(channel, JSON.stringify(message)))
   }

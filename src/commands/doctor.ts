@@ -1,0 +1,25 @@
+import {BaseCommand} from '../cli/base-command.js'
+import {runDoctor, type Check} from '../core/inspect/doctor.js'
+
+export default class Doctor extends BaseCommand<typeof Doctor> {
+  static summary = 'Check the config, the state store (Redis or the socket), each database, the ledger tables and the checkpoint.'
+  static description = 'One line per check, with the fix for each failure. Exits with the code of the first failure (3 unreachable, 2 configuration), 0 when all pass.'
+  static examples = [{description: 'Before going live, or when something looks wrong', command: '<%= config.bin %> <%= command.id %>'}]
+
+  async run(): Promise<{ok: boolean; checks: Check[]}> {
+    const checks = await runDoctor(this.loadWbcConfig())
+    const ok = checks.every((c) => c.ok)
+    if (!this.jsonEnabled()) {
+      for (const c of checks) {
+        this.print(`${c.ok ? this.style.green('ok  ') : this.style.red('FAIL')} ${c.name}: ${c.detail}`)
+        if (!c.ok && c.fix) this.print(`     fix: ${c.fix}`)
+      }
+    }
+    const failed = checks.find((c) => !c.ok)
+    if (failed) {
+      if (this.jsonEnabled()) this.logJson({ok, checks})
+      this.exit(failed.exitCode ?? 1)
+    }
+    return {ok, checks}
+  }
+}

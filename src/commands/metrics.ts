@@ -1,0 +1,34 @@
+import {Flags} from '@oclif/core'
+import {renameSync, writeFileSync} from 'node:fs'
+
+import {BaseCommand} from '../cli/base-command.js'
+import {openState} from '../cli/context.js'
+import {readStatus} from '../core/inspect/status.js'
+import {toPrometheus} from '../core/inspect/metrics.js'
+
+export default class Metrics extends BaseCommand<typeof Metrics> {
+  static summary = 'Print the status figures in Prometheus text format (for a node_exporter textfile collector or a scrape).'
+  static examples = [
+    {description: 'Print them', command: '<%= config.bin %> <%= command.id %>'},
+    {description: 'From cron, for node_exporter (written atomically)', command: '<%= config.bin %> <%= command.id %> --out /var/lib/node_exporter/textfile/wbc.prom'},
+  ]
+
+  static enableJsonFlag = false
+  static flags = {out: Flags.string({summary: 'Write to this file (atomically, via a temporary file) instead of stdout.'})}
+
+  async run(): Promise<void> {
+    const loaded = this.loadWbcConfig()
+    const ipc = await openState(loaded)
+    let text: string
+    try {
+      text = toPrometheus(await readStatus(ipc, loaded.config.ipc.prefix))
+    } finally {
+      await ipc.close()
+    }
+    if (this.flags.out) {
+      const temporary = `${this.flags.out}.${process.pid}.tmp`
+      writeFileSync(temporary, text)
+      renameSync(temporary, this.flags.out)
+    } else process.stdout.write(text)
+  }
+}

@@ -1,0 +1,76 @@
+import {accessSync, constants, existsSync, statSync} from 'node:fs'
+import {dirname} from 'node:path'
+
+import type {LoadedConfig} from '../config/load.js'
+import {ExitCode, WbcError} from '../errors.js'
+import {createIpc} from '../ipc/create.js'
+import {Databases} from '../sql/databases.js'
+import {FENCE_TABLE, LEDGER_TABLE} from '../sql/ledger.js'
+
+export interface Check {
+  name: string
+  ok: boolean
+  detail: string
+  /** How to fix a failed check. */
+  fix?: string
+  /** The exit code a failure of this check stands for. */
+  exitCode?: number
+}
+
+/** Checks what wbc needs: config, state store, each database, ledger tables, socket and checkpoint. */
+export async function runDoctor(loaded: LoadedConfig): Promise<Check[]> {
+  const {config} = loaded
+  const checks: Check[] = [{name: 'config', ok: true, detail: loaded.file ? `${loaded.file} (${loaded.format})` : 'built-in defaults'}]
+
+  if (config.ipc.driver === 'redis') {
+    checks.push(await probe('redis', async () => {
+      const ipc = await createIpc(config.ipc)
+      const address = ipc.address
+      await ipc.close()
+      return `reachable at ${address}`
+    }))
+  } else {
+    const socket = config.ipc.socket
+    checks.push(await probe('socket', async () => {
+      if (!existsSync(socket)) throw new WbcError('NO_APP', `no application serves ${socket}`, {exitCode: ExitCode.unavailable, hint: 'Start the application (or `wbc demo`); commands that read the state need it running.'})
+      const mode = statSync(socket).mode & 0o777
+      if (mode & 0o077) throw new WbcError('SOCKET_OPEN', `${socket} is readable by others (mode ${mode.toString(8)})`, {exitCode: ExitCode.usage, hint: `chmod 600 ${socket}`})
+      const ipc = await createIpc(config.ipc, {role: 'socket'})
+      await ipc.close()
+      return `${socket} answers (mode 600)`
+    }))
+    const checkpoint = config.buffer.checkpointPath
+    checks.push(await probe('checkpoint', async () => {
+      const folder = existsSync(checkpoint) ? checkpoint : dirname(checkpoint)
+      if (!existsSync(folder)) return `${checkpoint} will be created on first start`
+      accessSync(folder, constants.W_OK)
+      const mode = statSync(checkpoint === folder ? checkpoint : folder).mode & 0o777
+      return `${checkpoint} writable${mode & 0o077 && existsSync(checkpoint) ? ` (warning: mode ${mode.toString(8)}, expected 600)` : ''}`
+    }))
+  }
+
+  const dbs = new Databases(config.connections)
+  try {
+    for (const name of Object.keys(config.connections)) {
+      checks.push(await probe(`database ${name}`, async () => {
+        const db = dbs.get(name)
+        await db.knex.raw('SELECT 1')
+        const ledger = (await db.knex.schema.hasTable(LEDGER_TABLE)) && (await db.knex.schema.hasTable(FENCE_TABLE))
+        return `${db.target} answers; ledger tables ${ledger ? 'present' : 'not yet created (created on first flush)'}`
+      }))
+    }
+  } finally {
+    await dbs.close()
+  }
+  return checks
+}
+
+async function probe(name: string, work: () => Promise<string>): Promise<Check> {
+  try {
+    return {name, ok: true, detail: await work()}
+  } catch (error) {
+    const e = error as Error & {hint?: string; exitCode?: number; code?: string}
+    const exitCode = e instanceof WbcError ? e.exitCode : ExitCode.unavailable
+    return {name, ok: false, detail: e.message, fix: e.hint ?? 'Check that the service runs and that the configuration points at it.', exitCode}
+  }
+}

@@ -24,7 +24,7 @@ const ORDER: PendingType[] = ['counter', 'update', 'insert']
 
 /**
  * Pending entries a page at a time. The cursor names the phase and its position:
- * `counter:<sscan cursor>`, `update:<sscan cursor>`, `insert:<table index>:<offset>`.
+ * `counter:<sscan cursor>:<items read of that page>`, `update:…` likewise, `insert:<table index>:<offset>`.
  */
 export async function readPending(
   ipc: Ipc,
@@ -59,8 +59,11 @@ export async function readPending(
       }
       return {entries, cursor: index < tables.length ? `insert:${index}:${offset}` : null}
     }
-    const page = await ipc.sscan(phase === 'counter' ? keys.countersIndex : keys.updatesIndex, position, Math.max(10, options.limit - entries.length))
-    for (const member of page.items) {
+    // The same COUNT on every page, so a page can be read again to resume after `offset` items.
+    const page = await ipc.sscan(phase === 'counter' ? keys.countersIndex : keys.updatesIndex, position, options.limit)
+    for (let i = offset; i < page.items.length; i++) {
+      if (entries.length >= options.limit) return {entries, cursor: `${phase}:${position}:${i}`}
+      const member = page.items[i]
       const parsed = parseMember(member, phase === 'counter')
       if (!parsed || !matches(parsed.connection, parsed.table)) continue
       const entry: PendingEntry = {type: phase, ...parsed}
@@ -68,16 +71,14 @@ export async function readPending(
       entries.push(entry)
     }
     position = page.cursor
+    offset = 0
     if (position === '0') {
       const next = types[types.indexOf(phase) + 1]
       if (!next) return {entries, cursor: null}
       phase = next
-      position = '0'
-      offset = 0
     }
-    if (entries.length >= options.limit) break
   }
-  return {entries, cursor: `${phase}:${position}${phase === 'insert' ? `:${offset}` : ''}`}
+  return {entries, cursor: `${phase}:${position}:${offset}`}
 }
 
 function parseCursor(cursor: string, types: PendingType[]): [PendingType, string, number] {

@@ -9,5 +9,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Suites share real services; files run in parallel, each with its own prefix and tables.
     pool: 'forks',
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 })

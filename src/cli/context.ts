@@ -1,3 +1,4 @@
+import type {FlushProgress} from '../core/buffer/flusher.js'
 import {createWriteBuffer, type WriteBuffer} from '../core/buffer/write-buffer.js'
 import type {LoadedConfig} from '../core/config/load.js'
 import {createIpc} from '../core/ipc/create.js'
@@ -12,11 +13,12 @@ export function openState(loaded: LoadedConfig): Promise<Ipc> {
 }
 
 /** The engine as an operator's command uses it: no timers, the application's state, the configured databases. */
-export function openEngine(loaded: LoadedConfig, options: {leaseTtlMs?: number} = {}): Promise<WriteBuffer> {
+export function openEngine(loaded: LoadedConfig, options: {leaseTtlMs?: number; onProgress?: (p: FlushProgress) => void} = {}): Promise<WriteBuffer> {
   return createWriteBuffer(loaded.config, {
     role: loaded.config.ipc.driver === 'memory' ? 'socket' : 'auto',
     timers: false,
     checkpoint: false,
     leaseTtlMs: options.leaseTtlMs,
+    onProgress: options.onProgress,
   })
 }

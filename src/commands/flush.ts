@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {openEngine, openState} from '../cli/context.js'
+import {progressLine} from '../ui/progress.js'
 import type {FlushReport} from '../core/buffer/flusher.js'
 import {formatDuration, parseDuration} from '../core/duration.js'
 import {ExitCode} from '../core/errors.js'
@@ -48,7 +49,8 @@ Exit codes: 0 flushed (or nothing to do), 4 another live process holds the lease
       }
     }
 
-    const wb = await openEngine(loaded)
+    const progress = progressLine(Boolean(process.stderr.isTTY) && !this.jsonEnabled())
+    const wb = await openEngine(loaded, {onProgress: progress.update})
     let report: FlushReport
     try {
       const deadline = Date.now() + waitMs
@@ -59,6 +61,7 @@ Exit codes: 0 flushed (or nothing to do), 4 another live process holds the lease
         report = await wb.flush(filter)
       }
     } finally {
+      progress.done()
       await wb.disconnect()
     }
     const result: FlushResult = {

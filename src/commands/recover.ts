@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {progressLine} from '../ui/progress.js'
 import {formatDuration} from '../core/duration.js'
 import {ExitCode} from '../core/errors.js'
 import {recover, type RecoverResult} from '../core/recover.js'
@@ -25,7 +26,13 @@ Exit codes: 0 done or nothing to do, 4 the running application owns that checkpo
 
   async run(): Promise<RecoverResult> {
     const loaded = this.loadWbcConfig()
-    const result = await recover(loaded.config, {checkpointPath: this.flags.checkpoint, dryRun: this.flags['dry-run']})
+    const progress = progressLine(Boolean(process.stderr.isTTY) && !this.jsonEnabled())
+    let result: RecoverResult
+    try {
+      result = await recover(loaded.config, {checkpointPath: this.flags.checkpoint, dryRun: this.flags['dry-run'], onProgress: progress.update})
+    } finally {
+      progress.done()
+    }
     if (!this.jsonEnabled()) this.print(render(result))
     if (result.report?.status === 'skipped') {
       if (this.jsonEnabled()) this.logJson(result)

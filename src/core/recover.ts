@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 
 import {createWriteBuffer} from './buffer/write-buffer.js'
-import type {FlushReport} from './buffer/flusher.js'
+import type {FlushProgress, FlushReport} from './buffer/flusher.js'
 import {Checkpoint, type CheckpointContents} from './checkpoint/checkpoint.js'
 import type {WbcConfig} from './config/schema.js'
 import {LeaseHeld, ServiceUnavailable, WbcError} from './errors.js'
@@ -36,7 +36,10 @@ const summarize = (contents: CheckpointContents): RecoverSummary => ({
  * application running, the LMDB checkpoint (wbc's or ODAC's), applied through a private state
  * whose claims and acks are written back to the file, so a second run applies nothing.
  */
-export async function recover(config: WbcConfig, options: {checkpointPath?: string; dryRun?: boolean} = {}): Promise<RecoverResult> {
+export async function recover(
+  config: WbcConfig,
+  options: {checkpointPath?: string; dryRun?: boolean; onProgress?: (progress: FlushProgress) => void} = {},
+): Promise<RecoverResult> {
   const memory = config.ipc.driver === 'memory'
   const appAlive = memory ? await socketAnswers(config) : false
   const checkpointPath = options.checkpointPath ?? (memory && !appAlive ? config.buffer.checkpointPath : undefined)
@@ -63,6 +66,7 @@ export async function recover(config: WbcConfig, options: {checkpointPath?: stri
       role: 'primary',
       serveSocket: false,
       timers: false,
+      onProgress: options.onProgress,
     })
     const found = await countPending(wb.ipc, config.ipc.prefix)
     let report: FlushReport | null = null
@@ -74,7 +78,7 @@ export async function recover(config: WbcConfig, options: {checkpointPath?: stri
     return {mode: 'checkpoint', checkpoint: checkpointPath, dryRun: false, found, report}
   }
 
-  const wb = await createWriteBuffer(config, {role: memory ? 'socket' : 'auto', timers: false, checkpoint: false})
+  const wb = await createWriteBuffer(config, {role: memory ? 'socket' : 'auto', timers: false, checkpoint: false, onProgress: options.onProgress})
   try {
     const found = {counters: 0, updates: 0, inserts: 0, batches: await wb.ipc.scard(`${config.ipc.prefix}:idx:inflight`)}
     if (options.dryRun) return {mode: 'inflight', checkpoint: null, dryRun: true, found, report: null}

@@ -7,7 +7,7 @@ import type {Ipc, Lease, LeaseRecord} from '../ipc/types.js'
 import {applyEntries, RowsNotFound} from '../sql/apply.js'
 import type {Database, Databases} from '../sql/databases.js'
 import {errorText, isTransient} from '../sql/errors.js'
-import {checkFence, ensureLedger, FencedOut, ledgerRanges, recordRange, storedFence, type LedgerRange} from '../sql/ledger.js'
+import {checkFence, ensureLedger, FencedOut, ledgerRanges, pruneLedger, recordRange, storedFence, type LedgerRange} from '../sql/ledger.js'
 import {DeadLetters} from './dead-letters.js'
 import {entriesOf, type Entry} from './entries.js'
 import {KeySpace, parseMember, parseTableMember} from './keys.js'
@@ -47,6 +47,14 @@ export interface FlushReport {
   tables: TableFlushReport[]
 }
 
+/** Progress of a flush, for people watching a terminal. */
+export interface FlushProgress {
+  connection: string
+  table: string
+  batches: number
+  rows: number
+}
+
 export interface FlusherOptions {
   leaseTtlMs: number
   /** Attempts per batch on transient database errors before it is left in flight. */
@@ -54,6 +62,7 @@ export interface FlusherOptions {
   retryBaseMs: number
   /** Rows moved into one in-flight batch. */
   batchSize: number
+  onProgress?: (progress: FlushProgress) => void
 }
 
 const SCAN_COUNT = 1000
@@ -70,6 +79,7 @@ export class Flusher {
   private readonly keys: KeySpace
   private readonly deadLetters: DeadLetters
   private running: Promise<unknown> = Promise.resolve()
+  private prunedAt = new Map<string, number>()
 
   constructor(
     private readonly ipc: Ipc,
@@ -119,7 +129,17 @@ export class Flusher {
     }
     const report = run.report(startedAt)
     await this.ipc.set(this.keys.lastFlush, {...report, tables: report.tables.length} as never).catch(() => {})
+    await this.pruneLedgers(report)
     return report
+  }
+
+  /** Old ledger rows go, at most hourly per connection (they only matter while a batch is in flight). */
+  private async pruneLedgers(report: FlushReport): Promise<void> {
+    for (const connection of new Set(report.tables.filter((t) => !t.error).map((t) => t.connection))) {
+      if (Date.now() - (this.prunedAt.get(connection) ?? 0) < 3_600_000) continue
+      this.prunedAt.set(connection, Date.now())
+      await pruneLedger(this.dbs.get(connection).knex).catch(() => {})
+    }
   }
 
   /** @internal */ get parts() {
@@ -338,6 +358,7 @@ class FlushRun {
         report.updates += counts.updates
         report.counters += counts.counters
         report.inserts += counts.inserts
+        this.p.options.onProgress?.({connection, table, batches: report.batches, rows: report.updates + report.counters + report.inserts})
       } catch (error) {
         if (error instanceof AlreadyApplied) {
           queue = pendingRanges(entries.length, await ledgerRanges(db.knex, batchId))

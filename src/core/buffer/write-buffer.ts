@@ -10,7 +10,7 @@ import type {Ipc, Json} from '../ipc/types.js'
 import {Databases} from '../sql/databases.js'
 import {counterTotal} from './counter-total.js'
 import {DeadLetters} from './dead-letters.js'
-import {Flusher, type FlushFilter, type FlushReport} from './flusher.js'
+import {Flusher, type FlushFilter, type FlushProgress, type FlushReport} from './flusher.js'
 import {assertIdentifier, counterMember, encodeWhere, rowMember, tableMember, type Where} from './keys.js'
 import {assertColumns, assertDelta} from './validate.js'
 
@@ -30,6 +30,8 @@ export interface WriteBufferOptions {
   batchSize?: number
   /** Memory driver: keep the LMDB checkpoint at `buffer.checkpointPath`. Default true (false: no crash safety). */
   checkpoint?: boolean
+  /** Called after every committed range of a flush (for progress displays). */
+  onProgress?: (progress: FlushProgress) => void
 }
 
 /** An application's own Ipc and knex instances instead of a config. */
@@ -83,6 +85,7 @@ export class WriteBuffer {
       retries: options.retries ?? 5,
       retryBaseMs: 200,
       batchSize: options.batchSize ?? 5000,
+      onProgress: options.onProgress,
     })
     const timers = options.timers ?? !(ipc.driver === 'memory' && cluster.isWorker)
     if (timers) {

@@ -3,6 +3,8 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {loadConfig, type LoadedConfig} from '../core/config/load.js'
 import {redact, secretsOf} from '../core/config/mask.js'
 import {ExitCode, WbcError} from '../core/errors.js'
+import type {Ipc} from '../core/ipc/types.js'
+import {openState} from './context.js'
 import {colorWanted, createStyle, type Style} from '../ui/style.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -60,6 +62,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       secretsOf(this.loaded.config, this.secrets)
     }
     return this.loaded
+  }
+
+  /** Runs `work` with the state store open (Redis, or the application's socket), closing it after. */
+  protected async withState<R>(work: (ipc: Ipc, loaded: LoadedConfig) => Promise<R>): Promise<R> {
+    const loaded = this.loadWbcConfig()
+    const ipc = await openState(loaded)
+    try {
+      return await work(ipc, loaded)
+    } finally {
+      await ipc.close()
+    }
   }
 
   /** Progress and notes: stderr, so stdout stays one parseable document. */

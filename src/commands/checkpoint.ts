@@ -2,7 +2,6 @@ import {Flags} from '@oclif/core'
 import {resolve} from 'node:path'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {openState} from '../cli/context.js'
 import {renderPairs} from '../ui/table.js'
 
 export default class CheckpointCommand extends BaseCommand<typeof CheckpointCommand> {
@@ -15,16 +14,12 @@ export default class CheckpointCommand extends BaseCommand<typeof CheckpointComm
   static flags = {out: Flags.string({summary: 'Export the whole state to a new checkpoint file here instead.'})}
 
   async run(): Promise<{path: string; counters: number; updates: number; queues: number; inflight: number}> {
-    const loaded = this.loadWbcConfig()
-    const ipc = await openState(loaded)
-    try {
+    return this.withState(async (ipc, loaded) => {
       const result = await ipc.checkpoint(this.flags.out ? resolve(this.flags.out) : undefined)
       if (!this.jsonEnabled()) {
         this.print(renderPairs([['written', result.path], ['holds', `${result.counters} counter keys, ${result.updates} update rows, ${result.queues} queues, ${result.inflight} batches in flight`]]))
       }
       return result
-    } finally {
-      await ipc.close()
-    }
+    })
   }
 }

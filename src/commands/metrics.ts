@@ -2,7 +2,6 @@ import {Flags} from '@oclif/core'
 import {renameSync, writeFileSync} from 'node:fs'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {openState} from '../cli/context.js'
 import {readStatus} from '../core/inspect/status.js'
 import {toPrometheus} from '../core/inspect/metrics.js'
 
@@ -17,14 +16,7 @@ export default class Metrics extends BaseCommand<typeof Metrics> {
   static flags = {out: Flags.string({summary: 'Write to this file (atomically, via a temporary file) instead of stdout.'})}
 
   async run(): Promise<void> {
-    const loaded = this.loadWbcConfig()
-    const ipc = await openState(loaded)
-    let text: string
-    try {
-      text = toPrometheus(await readStatus(ipc, loaded.config.ipc.prefix))
-    } finally {
-      await ipc.close()
-    }
+    const text = await this.withState(async (ipc, loaded) => toPrometheus(await readStatus(ipc, loaded.config.ipc.prefix)))
     if (this.flags.out) {
       const temporary = `${this.flags.out}.${process.pid}.tmp`
       writeFileSync(temporary, text)

@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {openState} from '../cli/context.js'
 import {readPending, type PendingPage, type PendingType} from '../core/inspect/pending.js'
 import {renderTable} from '../ui/table.js'
 
@@ -23,9 +22,7 @@ export default class Pending extends BaseCommand<typeof Pending> {
   }
 
   async run(): Promise<PendingPage> {
-    const loaded = this.loadWbcConfig()
-    const ipc = await openState(loaded)
-    try {
+    return this.withState(async (ipc, loaded) => {
       const page = await readPending(ipc, loaded.config.ipc.prefix, {
         table: this.flags.table,
         connection: this.flags.connection,
@@ -33,15 +30,13 @@ export default class Pending extends BaseCommand<typeof Pending> {
         limit: this.flags.limit,
         cursor: this.flags.cursor,
         showValues: this.flags['show-values'],
-      })
-      if (!this.jsonEnabled()) {
-        const rows = page.entries.map((e) => [e.type, e.connection, e.table, e.where ?? '', e.column ?? '', ...(this.flags['show-values'] ? [JSON.stringify(e.value ?? null).slice(0, 80)] : [])])
-        this.print(page.entries.length === 0 ? 'nothing pending' : renderTable(['type', 'connection', 'table', 'where', 'column', ...(this.flags['show-values'] ? ['value'] : [])], rows, this.tty))
-        if (page.cursor) this.note(`more: --cursor ${page.cursor}`)
-      }
-      return page
-    } finally {
-      await ipc.close()
+    })
+    if (!this.jsonEnabled()) {
+      const rows = page.entries.map((e) => [e.type, e.connection, e.table, e.where ?? '', e.column ?? '', ...(this.flags['show-values'] ? [JSON.stringify(e.value ?? null).slice(0, 80)] : [])])
+      this.print(page.entries.length === 0 ? 'nothing pending' : renderTable(['type', 'connection', 'table', 'where', 'column', ...(this.flags['show-values'] ? ['value'] : [])], rows, this.tty))
+      if (page.cursor) this.note(`more: --cursor ${page.cursor}`)
     }
+    return page
+    })
   }
 }

@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {openState} from '../cli/context.js'
 import {parseDuration} from '../core/duration.js'
 import {ExitCode} from '../core/errors.js'
 import {breaches, readStatus, type StatusReport, type ThresholdBreach} from '../core/inspect/status.js'
@@ -25,14 +24,7 @@ export default class Status extends BaseCommand<typeof Status> {
 
   async run(): Promise<StatusReport & {breaches?: ThresholdBreach[]}> {
     const maxAgeMs = this.flags['max-age'] === undefined ? undefined : parseDuration(this.flags['max-age'], '--max-age')
-    const loaded = this.loadWbcConfig()
-    const ipc = await openState(loaded)
-    let report: StatusReport
-    try {
-      report = await readStatus(ipc, loaded.config.ipc.prefix, {table: this.flags.table, connection: this.flags.connection})
-    } finally {
-      await ipc.close()
-    }
+    const report = await this.withState((ipc, loaded) => readStatus(ipc, loaded.config.ipc.prefix, {table: this.flags.table, connection: this.flags.connection}))
     const checked = this.flags['max-pending'] !== undefined || maxAgeMs !== undefined
     const found = checked ? breaches(report, {maxPending: this.flags['max-pending'], maxAgeMs}) : undefined
     if (!this.jsonEnabled()) this.print(renderStatus(report, found, this.style, this.tty))

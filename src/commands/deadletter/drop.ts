@@ -2,7 +2,6 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {confirm} from '../../cli/confirm.js'
-import {openState} from '../../cli/context.js'
 import {deadLetterFlags, requireSelection, selectedTables, selectionFlags} from '../../cli/dead-letter-target.js'
 import {DeadLetters} from '../../core/buffer/dead-letters.js'
 
@@ -14,9 +13,7 @@ export default class DeadletterDrop extends BaseCommand<typeof DeadletterDrop> {
 
   async run(): Promise<{dropped: number}> {
     const ids = requireSelection(this.flags)
-    const loaded = this.loadWbcConfig()
-    const ipc = await openState(loaded)
-    try {
+    return this.withState(async (ipc, loaded) => {
       const letters = new DeadLetters(ipc, loaded.config.ipc.prefix, loaded.config.buffer.primaryKey)
       const tables = await selectedTables(letters, this.flags)
       await confirm(`Discard ${ids.length === 0 ? 'all' : ids.length} dead letter(s) of ${tables.map((t) => t.table).join(', ') || 'no table'} for good?`, this.flags.yes)
@@ -24,8 +21,6 @@ export default class DeadletterDrop extends BaseCommand<typeof DeadletterDrop> {
       for (const t of tables) dropped += await letters.drop(t.connection, t.table, ids)
       if (!this.jsonEnabled()) this.print(`${dropped} dead letter${dropped === 1 ? '' : 's'} dropped`)
       return {dropped}
-    } finally {
-      await ipc.close()
-    }
+    })
   }
 }

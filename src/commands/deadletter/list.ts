@@ -1,5 +1,4 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {openState} from '../../cli/context.js'
 import {deadLetterFlags, selectedTables} from '../../cli/dead-letter-target.js'
 import {DeadLetters, type DeadLetter} from '../../core/buffer/dead-letters.js'
 import {renderTable} from '../../ui/table.js'
@@ -14,9 +13,7 @@ export default class DeadletterList extends BaseCommand<typeof DeadletterList> {
   static flags = deadLetterFlags
 
   async run(): Promise<{deadLetters: DeadLetter[]}> {
-    const loaded = this.loadWbcConfig()
-    const ipc = await openState(loaded)
-    try {
+    return this.withState(async (ipc, loaded) => {
       const letters = new DeadLetters(ipc, loaded.config.ipc.prefix, loaded.config.buffer.primaryKey)
       const all: DeadLetter[] = []
       for (const t of await selectedTables(letters, this.flags)) all.push(...(await letters.list(t.connection, t.table)))
@@ -28,8 +25,6 @@ export default class DeadletterList extends BaseCommand<typeof DeadletterList> {
         }
       }
       return {deadLetters: all}
-    } finally {
-      await ipc.close()
-    }
+    })
   }
 }

@@ -1,5 +1,4 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {openState} from '../../cli/context.js'
 import {deadLetterFlags, requireSelection, selectedTables, selectionFlags} from '../../cli/dead-letter-target.js'
 import {DeadLetters} from '../../core/buffer/dead-letters.js'
 
@@ -14,16 +13,12 @@ export default class DeadletterRetry extends BaseCommand<typeof DeadletterRetry>
 
   async run(): Promise<{retried: number}> {
     const ids = requireSelection(this.flags)
-    const loaded = this.loadWbcConfig()
-    const ipc = await openState(loaded)
-    try {
+    return this.withState(async (ipc, loaded) => {
       const letters = new DeadLetters(ipc, loaded.config.ipc.prefix, loaded.config.buffer.primaryKey)
       let retried = 0
       for (const t of await selectedTables(letters, this.flags)) retried += await letters.retry(t.connection, t.table, ids)
       if (!this.jsonEnabled()) this.print(`${retried} dead letter${retried === 1 ? '' : 's'} put back into the buffer`)
       return {retried}
-    } finally {
-      await ipc.close()
-    }
+    })
   }
 }

@@ -1,5 +1,4 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {openState} from '../../cli/context.js'
 import {formatDuration} from '../../core/duration.js'
 import {listLocks, type LockInfo} from '../../core/inspect/locks.js'
 import {renderTable} from '../../ui/table.js'
@@ -12,9 +11,7 @@ export default class Locks extends BaseCommand<typeof Locks> {
   ]
 
   async run(): Promise<{locks: LockInfo[]}> {
-    const loaded = this.loadWbcConfig()
-    const ipc = await openState(loaded)
-    try {
+    return this.withState(async (ipc, loaded) => {
       const locks = await listLocks(ipc, loaded.config.ipc.prefix)
       if (!this.jsonEnabled()) {
         if (locks.length === 0) this.print('no leases held')
@@ -33,8 +30,6 @@ export default class Locks extends BaseCommand<typeof Locks> {
         }
       }
       return {locks}
-    } finally {
-      await ipc.close()
-    }
+    })
   }
 }

@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {confirm} from '../../cli/confirm.js'
-import {openState} from '../../cli/context.js'
 import {releaseLock, type ReleaseResult} from '../../core/inspect/locks.js'
 
 export default class LocksRelease extends BaseCommand<typeof LocksRelease> {
@@ -24,19 +23,15 @@ Asks for confirmation on a terminal; scripts pass --yes. Exit codes: 0 released 
   }
 
   async run(): Promise<ReleaseResult> {
-    const loaded = this.loadWbcConfig()
-    const ipc = await openState(loaded)
-    try {
+    return this.withState(async (ipc, loaded) => {
       const result = await releaseLock(ipc, loaded.config.ipc.prefix, this.args.key, {
         force: this.flags.force,
         confirm: (lock) => confirm(`Release ${lock.key} held by ${lock.host ?? 'an unknown owner'} pid ${lock.pid ?? '?'}${this.flags.force ? ' (forced)' : ''}?`, this.flags.yes),
-      })
-      if (!this.jsonEnabled()) {
-        this.print(result.released ? `released ${result.key}${result.forced ? ' (forced; its holder is fenced out)' : ''}` : `${result.key} is not held; nothing to release`)
-      }
-      return result
-    } finally {
-      await ipc.close()
+    })
+    if (!this.jsonEnabled()) {
+      this.print(result.released ? `released ${result.key}${result.forced ? ' (forced; its holder is fenced out)' : ''}` : `${result.key} is not held; nothing to release`)
     }
+    return result
+    })
   }
 }

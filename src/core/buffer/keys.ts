@@ -23,6 +23,8 @@ export class KeySpace {
   batch = (id: string) => `${this.prefix}:if:${id}`
   /** Hash {since, last}: when the table's oldest pending write and its latest write happened. */
   age = (table: string) => `${this.prefix}:age:${table}`
+  /** Hash {writes, flushed}: running totals of buffered writes and flushed rows (for rates). */
+  stats = (table: string) => `${this.prefix}:stats:${table}`
 
   get countersIndex() {
     return `${this.prefix}:idx:counters`

@@ -16,6 +16,8 @@ local dead = {}
 for i = 3, #ARGV do
   dead[ARGV[i]] = true
 end
+local flushed = #batch.counters + #batch.updates + #batch.inserts - (#ARGV - 2)
+redis.call('HINCRBY', prefix .. ':stats:' .. batch.table, 'flushed', flushed)
 for _, entry in ipairs(batch.counters) do
   local member, delta = entry[1], entry[2]
   redis.call('HDEL', prefix .. ':ifc:' .. member, ARGV[2])

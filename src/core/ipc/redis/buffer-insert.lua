@@ -2,6 +2,7 @@
 -- KEYS[1]  {prefix}:q:{connection}:{table}  queue (JSON rows)
 -- KEYS[2]  {prefix}:idx:queues              queue index
 -- KEYS[3]  {prefix}:age:{connection}:{table} {since, last} write times of the table
+-- KEYS[4]  {prefix}:stats:{connection}:{table} {writes, flushed} running totals of the table
 -- ARGV[1]  member ({connection}:{table})
 -- ARGV[2]  now (ms)
 -- ARGV[3..] rows as JSON
@@ -10,4 +11,5 @@ local length = redis.call('RPUSH', KEYS[1], unpack(ARGV, 3))
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('HSETNX', KEYS[3], 'since', ARGV[2])
 redis.call('HSET', KEYS[3], 'last', ARGV[2])
+redis.call('HINCRBY', KEYS[4], 'writes', #ARGV - 2)
 return length

@@ -19,9 +19,9 @@ const SCRIPTS = {
   wbcRenew: {numberOfKeys: 1, lua: lua('renew')},
   wbcUnlock: {numberOfKeys: 1, lua: lua('unlock')},
   wbcLrangeAndDel: {numberOfKeys: 1, lua: lua('lrange-and-del')},
-  wbcIncrement: {numberOfKeys: 5, lua: lua('buffer-increment')},
-  wbcUpdate: {numberOfKeys: 3, lua: lua('buffer-update')},
-  wbcInsert: {numberOfKeys: 3, lua: lua('buffer-insert')},
+  wbcIncrement: {numberOfKeys: 6, lua: lua('buffer-increment')},
+  wbcUpdate: {numberOfKeys: 4, lua: lua('buffer-update')},
+  wbcInsert: {numberOfKeys: 4, lua: lua('buffer-insert')},
   wbcSettleAge: {numberOfKeys: 1, lua: lua('buffer-settle-age')},
   wbcClaim: {numberOfKeys: 7, lua: lua('buffer-claim')},
   wbcAck: {numberOfKeys: 2, lua: lua('buffer-ack')},
@@ -239,17 +239,17 @@ export class RedisDriver implements IpcDriver {
   readonly steps: BufferSteps = {
     increment: async (prefix, member, delta) => {
       const k = new KeySpace(prefix)
-      const [live, base, inflight] = await this.run(member, () => this.redis.wbcIncrement(k.counter(member), k.countersIndex, k.base(member), k.counterInflight(member), k.age(tableOf(member)), delta, member, Date.now()), 'number')
+      const [live, base, inflight] = await this.run(member, () => this.redis.wbcIncrement(k.counter(member), k.countersIndex, k.base(member), k.counterInflight(member), k.age(tableOf(member)), k.stats(tableOf(member)), delta, member, Date.now()), 'number')
       return {live: Number(live), base: base === null ? null : Number(base), inflight: Number(inflight)}
     },
     update: async (prefix, member, fields) => {
       const k = new KeySpace(prefix)
       const flat = Object.entries(fields).flatMap(([field, value]) => [field, JSON.stringify(value)])
-      await this.run(member, () => this.redis.wbcUpdate(k.update(member), k.updatesIndex, k.age(tableOf(member)), member, Date.now(), ...flat), 'hash')
+      await this.run(member, () => this.redis.wbcUpdate(k.update(member), k.updatesIndex, k.age(tableOf(member)), k.stats(tableOf(member)), member, Date.now(), ...flat), 'hash')
     },
     insert: async (prefix, table, rows) => {
       const k = new KeySpace(prefix)
-      return this.run(table, () => this.redis.wbcInsert(k.queue(table), k.queuesIndex, k.age(table), table, Date.now(), ...rows.map((row) => JSON.stringify(row))), 'list')
+      return this.run(table, () => this.redis.wbcInsert(k.queue(table), k.queuesIndex, k.age(table), k.stats(table), table, Date.now(), ...rows.map((row) => JSON.stringify(row))), 'list')
     },
     claim: async (prefix, request: ClaimRequest) => {
       const k = new KeySpace(prefix)

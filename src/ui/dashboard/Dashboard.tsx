@@ -1,0 +1,356 @@
+import {Box, Text, useApp, useInput, useStdin, useStdout} from 'ink'
+import {useCallback, useEffect, useRef, useState} from 'react'
+
+import type {DeadLetter} from '../../core/buffer/dead-letters.js'
+import {formatDuration} from '../../core/duration.js'
+import {compact, DEFAULT_THRESHOLDS, fit, isHot, nextRows, sparkline, type TableRow, type Thresholds} from './model.js'
+import type {DashboardSnapshot, DashboardSource} from './source.js'
+
+export type View = 'tables' | 'locks' | 'deadletters' | 'events' | 'streams' | 'help'
+
+interface Pending {
+  question: string
+  run: () => Promise<string>
+  /** Shown on the row the action concerns while it runs. */
+  rowId?: string
+}
+
+export interface DashboardProps {
+  source: DashboardSource
+  intervalMs: number
+  thresholds?: Thresholds
+  /** Columns and rows to lay out for (defaults to the terminal's size). */
+  size?: {columns: number; rows: number}
+  /** A snapshot to show from the first frame (`--once` renders just that). */
+  initial?: DashboardSnapshot
+}
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
+
+export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, size, initial}: DashboardProps) {
+  const {exit} = useApp()
+  const {isRawModeSupported} = useStdin()
+  const {stdout} = useStdout()
+  const [terminal, setTerminal] = useState({columns: stdout?.columns ?? 80, rows: stdout?.rows ?? 24})
+  const columns = Math.max(60, size?.columns ?? terminal.columns)
+  const height = Math.max(12, size?.rows ?? terminal.rows)
+
+  const [snapshot, setSnapshot] = useState<DashboardSnapshot | null>(initial ?? null)
+  const [rows, setRows] = useState<TableRow[]>(() => (initial ? nextRows(null, initial) : []))
+  const [failure, setFailure] = useState<{message: string; attempts: number} | null>(null)
+  const [paused, setPaused] = useState(false)
+  const [view, setView] = useState<View>('tables')
+  const [selected, setSelected] = useState(0)
+  const [letters, setLetters] = useState<DeadLetter[]>([])
+  const [confirming, setConfirming] = useState<Pending | null>(null)
+  const [busy, setBusy] = useState<{rowId?: string; label: string} | null>(null)
+  const [message, setMessage] = useState<string | null>(null)
+  const [events, setEvents] = useState<string[]>([])
+  const [tick, setTick] = useState(0)
+  const previous = useRef<{snapshot: DashboardSnapshot; rows: TableRow[]} | null>(initial ? {snapshot: initial, rows: nextRows(null, initial)} : null)
+  const lastFlushSeen = useRef<unknown>(null)
+
+  const log = useCallback((line: string) => setEvents((list) => [...list, `${new Date().toISOString().slice(11, 19)} ${line}`].slice(-200)), [])
+
+  useEffect(() => {
+    if (!stdout) return
+    const resize = () => setTerminal({columns: stdout.columns, rows: stdout.rows})
+    stdout.on('resize', resize)
+    return () => void stdout.off('resize', resize)
+  }, [stdout])
+
+  const refresh = useCallback(async () => {
+    try {
+      const next = await source.read()
+      const nextTableRows = nextRows(previous.current, next)
+      previous.current = {snapshot: next, rows: nextTableRows}
+      setSnapshot(next)
+      setRows(nextTableRows)
+      setFailure((f) => {
+        if (f) log(`reconnected after ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}`)
+        return null
+      })
+      const last = next.status.lastFlush
+      const stamp = last ? `${String(last.startedAt)}:${String(last.status)}` : null
+      if (stamp && stamp !== lastFlushSeen.current) {
+        if (lastFlushSeen.current !== null) log(`flush ${String(last!.status)} in ${formatDuration(Number(last!.durationMs))} (fence ${String(last!.fence ?? '-')})`)
+        lastFlushSeen.current = stamp
+      }
+    } catch (error) {
+      setFailure((f) => {
+        if (!f) log(`read failed: ${(error as Error).message}`)
+        return {message: (error as Error).message, attempts: (f?.attempts ?? 0) + 1}
+      })
+    }
+  }, [source, log])
+
+  useEffect(() => {
+    if (paused) return
+    void refresh()
+    const timer = setInterval(() => void refresh(), intervalMs)
+    return () => clearInterval(timer)
+  }, [paused, intervalMs, refresh])
+
+  useEffect(() => {
+    if (!busy) return
+    const timer = setInterval(() => setTick((t) => t + 1), 100)
+    return () => clearInterval(timer)
+  }, [busy])
+
+  const selectedRow = rows[Math.min(selected, Math.max(0, rows.length - 1))]
+  const locks = snapshot?.locks ?? []
+
+  const loadLetters = useCallback(
+    async (row: TableRow | undefined) => {
+      if (!row) return setLetters([])
+      try {
+        setLetters(await source.deadLetters(row.connection, row.table))
+      } catch (error) {
+        setMessage(`dead letters: ${(error as Error).message}`)
+      }
+    },
+    [source],
+  )
+
+  const act = useCallback(
+    (pending: Pending) => {
+      setConfirming(null)
+      setBusy({rowId: pending.rowId, label: pending.question.replace(/\?$/, '')})
+      setMessage(null)
+      pending
+        .run()
+        .then(
+          (result) => {
+            setMessage(result)
+            log(result)
+          },
+          (error) => {
+            const text = `failed: ${(error as Error).message}`
+            setMessage(text)
+            log(text)
+          },
+        )
+        .finally(() => {
+          setBusy(null)
+          void refresh()
+        })
+    },
+    [log, refresh],
+  )
+
+  useInput(
+    (input, key) => {
+      if (confirming) {
+        if (input === 'y' || input === 'Y') act(confirming)
+        else {
+          setConfirming(null)
+          setMessage('cancelled')
+        }
+        return
+      }
+      if (input === 'q' || (key.ctrl && input === 'c')) return exit()
+      if (key.escape) return setView('tables')
+      const listLength = view === 'locks' ? locks.length : view === 'deadletters' ? letters.length : rows.length
+      if (key.upArrow) return setSelected((s) => Math.max(0, s - 1))
+      if (key.downArrow) return setSelected((s) => Math.min(Math.max(0, listLength - 1), s + 1))
+      if (input === 'p') return setPaused((p) => !p)
+      if (input === '?') return setView((v) => (v === 'help' ? 'tables' : 'help'))
+      if (input === 'l') return (setView('locks'), setSelected(0))
+      if (input === 'e') return setView('events')
+      if (input === 's') return setView('streams')
+      if (input === 't') return (setView('tables'), setSelected(0))
+      if (input === 'd' && selectedRow && view === 'tables') {
+        setView('deadletters')
+        setSelected(0)
+        void loadLetters(selectedRow)
+        return
+      }
+      if (busy) return setMessage('an action is still running')
+      if (view === 'tables' && input === 'f' && selectedRow) {
+        const {connection, table} = selectedRow
+        return setConfirming({
+          question: `Flush ${table}?`,
+          rowId: selectedRow.id,
+          run: async () => {
+            const report = await source.flush({connection, table})
+            if (report.status === 'skipped') return `flush of ${table} skipped: the lease is held by ${report.holder?.host ?? '?'} pid ${report.holder?.pid ?? '?'}`
+            const t = report.tables.find((r) => r.table === table)
+            return `flushed ${table}: ${t ? t.counters + t.updates + t.inserts : 0} rows${t?.deadLettered ? `, ${t.deadLettered} dead-lettered` : ''} (${report.status})`
+          },
+        })
+      }
+      if (view === 'tables' && input === 'F') {
+        return setConfirming({
+          question: 'Flush all tables?',
+          run: async () => {
+            const report = await source.flush({})
+            if (report.status === 'skipped') return 'flush skipped: the lease is held by another process'
+            return `flushed ${report.tables.reduce((n, t) => n + t.counters + t.updates + t.inserts, 0)} rows in ${report.tables.length} tables (${report.status})`
+          },
+        })
+      }
+      if (view === 'locks' && input === 'r') {
+        const lock = locks[selected]
+        if (!lock) return
+        const live = lock.alive !== false
+        return setConfirming({
+          question: live ? `Holder of ${lock.key} may be alive (${lock.host ?? '?'} pid ${lock.pid ?? '?'}). FORCE release?` : `Release ${lock.key}?`,
+          run: async () => {
+            const result = await source.releaseLock(lock.key, live)
+            return result.released ? `released ${lock.key}${result.forced ? ' (forced; its holder is fenced out)' : ''}` : `${lock.key} was not held`
+          },
+        })
+      }
+      if (view === 'deadletters' && (input === 'R' || input === 'x') && selectedRow) {
+        const letter = letters[selected]
+        if (!letter) return
+        const retry = input === 'R'
+        return setConfirming({
+          question: `${retry ? 'Retry' : 'Drop for good'} dead letter ${letter.id}?`,
+          run: async () => {
+            const n = retry ? await source.retryDeadLetter(letter.connection, letter.table, letter.id) : await source.dropDeadLetter(letter.connection, letter.table, letter.id)
+            await loadLetters(selectedRow)
+            return `${retry ? 'retried' : 'dropped'} ${n} dead letter${n === 1 ? '' : 's'}`
+          },
+        })
+      }
+      if (view === 'streams' && input === 'c') return setMessage('compaction of streams is not available in this version')
+    },
+    {isActive: isRawModeSupported === true},
+  )
+
+  const body = height - 6
+  return (
+    <Box flexDirection="column" width={columns}>
+      <Header snapshot={snapshot} intervalMs={intervalMs} paused={paused} columns={columns} />
+      {failure ? (
+        <Text color="red">{fit(`! ${failure.message} — retrying every ${formatDuration(intervalMs)} (attempt ${failure.attempts})`, columns)}</Text>
+      ) : (
+        <Text> </Text>
+      )}
+      {view === 'tables' && <TablesView rows={rows} selected={selected} thresholds={thresholds} columns={columns} height={body} busy={busy} spinner={SPINNER[tick % SPINNER.length]} />}
+      {view === 'locks' && <LocksView snapshot={snapshot} selected={selected} columns={columns} height={body} />}
+      {view === 'deadletters' && <DeadLettersView row={selectedRow} letters={letters} selected={selected} columns={columns} height={body} />}
+      {view === 'events' && <ListView title="recent events (seen by this dashboard)" lines={events.slice(-body)} columns={columns} />}
+      {view === 'streams' && <StreamsView rows={rows} columns={columns} height={body} />}
+      {view === 'help' && <ListView title="keys" lines={HELP} columns={columns} />}
+      <Footer confirming={confirming} busy={busy} message={message} view={view} columns={columns} spinner={SPINNER[tick % SPINNER.length]} />
+    </Box>
+  )
+}
+
+const HELP = [
+  '↑/↓ select        f flush table      F flush all       p pause/resume',
+  'l locks           r release lock     d dead letters    R retry, x drop',
+  's streams         e events           t tables          Esc back',
+  '? help            q or Ctrl-C quit',
+  'Every action asks y/n first; a live lease holder is only released when confirmed as forced.',
+]
+
+function Header({snapshot, intervalMs, paused, columns}: {snapshot: DashboardSnapshot | null; intervalMs: number; paused: boolean; columns: number}) {
+  const status = snapshot?.status
+  const lease = status?.lease
+  const last = status?.lastFlush
+  const leaseText = lease
+    ? `lease ${lease.owner === null ? 'ODAC (owner unknown)' : `${lease.host ?? '?'}:${lease.pid ?? '?'}`} age ${formatDuration(lease.ageMs)} ttl ${formatDuration(lease.ttlMs)} fence ${lease.fence ?? '-'}`
+    : 'lease free'
+  const lastText = last ? `last flush ${new Date(Number(last.startedAt)).toISOString().slice(11, 19)} ${String(last.status)} ${formatDuration(Number(last.durationMs))}` : 'no flush yet'
+  return (
+    <Box flexDirection="column">
+      <Text bold>{fit(`wbc ${status ? `${status.driver} ${status.target} prefix ${status.prefix}` : 'connecting…'}`, columns)}</Text>
+      <Text>{fit(`${leaseText} · ${lastText} · every ${formatDuration(intervalMs)} · ${paused ? 'PAUSED' : 'live'}`, columns)}</Text>
+    </Box>
+  )
+}
+
+function TablesView({rows, selected, thresholds, columns, height, busy, spinner}: {rows: TableRow[]; selected: number; thresholds: Thresholds; columns: number; height: number; busy: {rowId?: string} | null; spinner: string}) {
+  const fixed = 2 + 8 + 7 + 8 + 5 + 5 + 7 + 7 + 7
+  const spark = Math.max(0, Math.min(20, columns - fixed - 16))
+  const name = Math.max(8, columns - fixed - spark - 1)
+  const head = `  ${fit('table', name)}${fit('counter', 8, 'right')}${fit('upd', 7, 'right')}${fit('insert', 8, 'right')}${fit('infl', 5, 'right')}${fit('dead', 5, 'right')}${fit('oldest', 7, 'right')}${fit('in/s', 7, 'right')}${fit('out/s', 7, 'right')} ${spark ? fit('pending', spark) : ''}`
+  const start = Math.max(0, Math.min(selected - height + 2, rows.length - (height - 1)))
+  return (
+    <Box flexDirection="column">
+      <Text dimColor>{fit(head, columns)}</Text>
+      {rows.length === 0 && <Text>  nothing pending</Text>}
+      {rows.slice(start, start + height - 1).map((row, i) => {
+        const index = start + i
+        const mark = busy?.rowId === row.id ? spinner : index === selected ? '›' : ' '
+        const line = `${mark} ${fit(row.connection === 'default' ? row.table : row.id, name)}${fit(compact(row.counters.rows), 8, 'right')}${fit(compact(row.updates.rows), 7, 'right')}${fit(compact(row.inserts.rows), 8, 'right')}${fit(compact(row.inflight.batches), 5, 'right')}${fit(compact(row.deadLetters), 5, 'right')}${fit(formatDuration(row.oldestPendingMs), 7, 'right')}${fit(compact(row.rateIn), 7, 'right')}${fit(compact(row.rateOut), 7, 'right')} ${spark ? sparkline(row.history, spark) : ''}`
+        return (
+          <Text key={row.id} inverse={index === selected} color={isHot(row, thresholds) ? 'red' : undefined}>
+            {fit(line, columns)}
+          </Text>
+        )
+      })}
+    </Box>
+  )
+}
+
+function LocksView({snapshot, selected, columns, height}: {snapshot: DashboardSnapshot | null; selected: number; columns: number; height: number}) {
+  const locks = snapshot?.locks ?? []
+  return (
+    <Box flexDirection="column">
+      <Text dimColor>{fit('  key                          holder                alive   age     ttl   fence', columns)}</Text>
+      {locks.length === 0 && <Text>  no leases held</Text>}
+      {locks.slice(0, height - 1).map((lock, i) => (
+        <Text key={lock.key} inverse={i === selected} color={lock.alive === false ? 'yellow' : undefined}>
+          {fit(
+            `${i === selected ? '›' : ' '} ${fit(lock.key, 28)} ${fit(lock.legacy ? 'ODAC (unknown)' : `${lock.host ?? '?'}:${lock.pid ?? '?'}`, 21)} ${fit(lock.alive === null ? '?' : lock.alive ? 'yes' : 'no', 6)}${fit(formatDuration(lock.ageMs), 7, 'right')}${fit(formatDuration(lock.ttlMs), 7, 'right')}${fit(String(lock.fence ?? '-'), 7, 'right')}`,
+            columns,
+          )}
+        </Text>
+      ))}
+    </Box>
+  )
+}
+
+function DeadLettersView({row, letters, selected, columns, height}: {row?: TableRow; letters: DeadLetter[]; selected: number; columns: number; height: number}) {
+  return (
+    <Box flexDirection="column">
+      <Text dimColor>{fit(`  dead letters of ${row?.id ?? '-'} (R retry, x drop, Esc back)`, columns)}</Text>
+      {letters.length === 0 && <Text>  none</Text>}
+      {letters.slice(0, height - 1).map((letter, i) => (
+        <Text key={letter.id} inverse={i === selected}>
+          {fit(`${i === selected ? '›' : ' '} ${letter.kind} ${JSON.stringify(letter.entry)} — ${letter.error}`, columns)}
+        </Text>
+      ))}
+    </Box>
+  )
+}
+
+function StreamsView({rows, columns, height}: {rows: TableRow[]; columns: number; height: number}) {
+  const queues = rows.filter((r) => r.inserts.rows > 0)
+  return (
+    <Box flexDirection="column">
+      <Text dimColor>{fit('  insert queues            rows     oldest', columns)}</Text>
+      {queues.length === 0 && <Text>  no queued inserts</Text>}
+      {queues.slice(0, height - 1).map((row) => (
+        <Text key={row.id}>{fit(`  ${fit(row.id, 22)}${fit(compact(row.inserts.rows), 7, 'right')}${fit(formatDuration(row.oldestPendingMs), 11, 'right')}`, columns)}</Text>
+      ))}
+    </Box>
+  )
+}
+
+function ListView({title, lines, columns}: {title: string; lines: string[]; columns: number}) {
+  return (
+    <Box flexDirection="column">
+      <Text dimColor>{fit(`  ${title}`, columns)}</Text>
+      {lines.length === 0 && <Text>  nothing yet</Text>}
+      {lines.map((line, i) => (
+        <Text key={i}>{fit(`  ${line}`, columns)}</Text>
+      ))}
+    </Box>
+  )
+}
+
+function Footer({confirming, busy, message, view, columns, spinner}: {confirming: Pending | null; busy: {label: string} | null; message: string | null; view: View; columns: number; spinner: string}) {
+  if (confirming) return <Text color="yellow">{fit(`${confirming.question} (y/n)`, columns)}</Text>
+  if (busy) return <Text color="cyan">{fit(`${spinner} ${busy.label}…`, columns)}</Text>
+  return (
+    <Box flexDirection="column">
+      <Text>{fit(message ?? '', columns)}</Text>
+      <Text dimColor>{fit(view === 'tables' ? '↑↓ select · f flush · F all · l locks · d dead letters · s streams · e events · p pause · ? help · q quit' : 'Esc back · ? help · q quit', columns)}</Text>
+    </Box>
+  )
+}

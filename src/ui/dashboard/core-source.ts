@@ -1,0 +1,83 @@
+import {DeadLetters} from '../../core/buffer/dead-letters.js'
+import {createWriteBuffer, type WriteBuffer} from '../../core/buffer/write-buffer.js'
+import type {LoadedConfig} from '../../core/config/load.js'
+import {listLocks, releaseLock} from '../../core/inspect/locks.js'
+import {readTotals} from '../../core/inspect/stats.js'
+import {readStatus, type StatusFilter} from '../../core/inspect/status.js'
+import type {DashboardSnapshot, DashboardSource} from './source.js'
+
+/**
+ * The dashboard's view of a real deployment. The engine (state + databases) is opened lazily and
+ * reopened after a failure, so a service that goes away shows as a banner, not a crash.
+ */
+export class CoreDashboardSource implements DashboardSource {
+  private engine?: Promise<WriteBuffer>
+
+  constructor(
+    private readonly loaded: LoadedConfig,
+    private readonly filter: StatusFilter,
+  ) {}
+
+  private get prefix(): string {
+    return this.loaded.config.ipc.prefix
+  }
+
+  private async wb(): Promise<WriteBuffer> {
+    if (!this.engine) {
+      const memory = this.loaded.config.ipc.driver === 'memory'
+      this.engine = createWriteBuffer(this.loaded.config, {role: memory ? 'socket' : 'auto', timers: false, checkpoint: false})
+      this.engine.catch(() => {
+        this.engine = undefined
+      })
+    }
+    return this.engine
+  }
+
+  /** Runs work against the engine; on a failure the connection is dropped and reopened next time. */
+  private async use<T>(work: (wb: WriteBuffer) => Promise<T>): Promise<T> {
+    const wb = await this.wb()
+    try {
+      return await work(wb)
+    } catch (error) {
+      if ((error as {exitCode?: number}).exitCode === 3) {
+        this.engine = undefined
+        await wb.disconnect().catch(() => {})
+      }
+      throw error
+    }
+  }
+
+  read(): Promise<DashboardSnapshot> {
+    return this.use(async (wb) => {
+      const status = await readStatus(wb.ipc, this.prefix, this.filter)
+      const totals = await readTotals(wb.ipc, this.prefix, status.tables.map((t) => `${t.connection}:${t.table}`))
+      return {at: Date.now(), status, totals, locks: await listLocks(wb.ipc, this.prefix)}
+    })
+  }
+
+  deadLetters(connection: string, table: string) {
+    return this.use((wb) => new DeadLetters(wb.ipc, this.prefix, this.loaded.config.buffer.primaryKey).list(connection, table))
+  }
+
+  flush(filter: {connection?: string; table?: string}) {
+    return this.use((wb) => wb.flush(filter))
+  }
+
+  releaseLock(key: string, force: boolean) {
+    return this.use((wb) => releaseLock(wb.ipc, this.prefix, key, {force}))
+  }
+
+  retryDeadLetter(connection: string, table: string, id: string) {
+    return this.use((wb) => wb.deadLetters.retry(connection, table, [id]))
+  }
+
+  dropDeadLetter(connection: string, table: string, id: string) {
+    return this.use((wb) => wb.deadLetters.drop(connection, table, [id]))
+  }
+
+  async close(): Promise<void> {
+    const engine = this.engine
+    this.engine = undefined
+    if (engine) await (await engine.catch(() => undefined))?.disconnect()
+  }
+}

@@ -27,6 +27,7 @@ It stops after --seconds (or on Ctrl-C), flushes, and checks that the database h
   static flags = {
     seconds: Flags.integer({min: 1, summary: 'Stop after this many seconds (default: run until Ctrl-C).'}),
     rate: Flags.integer({min: 1, default: 500, summary: 'Page views per second.'}),
+    'idle-after': Flags.integer({min: 1, summary: 'Stop writing after this many seconds but keep running (to watch a flush drain everything).'}),
   }
 
   async run(): Promise<DemoResult> {
@@ -50,6 +51,13 @@ It stops after --seconds (or on Ctrl-C), flushes, and checks that the database h
       if (this.flags.seconds) setTimeout(done, this.flags.seconds * 1000).unref()
     })
     traffic.start()
+    if (this.flags['idle-after']) {
+      setTimeout(async () => {
+        await traffic.stop()
+        const w = traffic.written
+        this.note(`demo: idle after ${w.views} views, ${w.likes} likes, ${w.updates} user updates, ${w.activity} activity rows`)
+      }, this.flags['idle-after'] * 1000).unref()
+    }
     const ticker = setInterval(async () => {
       try {
         const status = await readStatus(wb.ipc, wb.prefix)

@@ -68,6 +68,10 @@ export class DemoTraffic {
     this.loop = this.run()
   }
 
+  get active(): boolean {
+    return this.running
+  }
+
   async stop(): Promise<void> {
     this.running = false
     await this.loop

@@ -97,8 +97,11 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
     return () => clearInterval(timer)
   }, [busy])
 
-  const selectedRow = rows[Math.min(selected, Math.max(0, rows.length - 1))]
   const locks = snapshot?.locks ?? []
+  // Keys can arrive faster than renders: the handler reads the latest selection from a ref.
+  const current = useRef({selected, rows, locks, letters, view})
+  current.current = {selected, rows, locks, letters, view}
+  const selectedRow = rows[Math.min(selected, Math.max(0, rows.length - 1))]
 
   const loadLetters = useCallback(
     async (row: TableRow | undefined) => {
@@ -138,8 +141,23 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
     [log, refresh],
   )
 
+  const move = useCallback((by: number) => {
+    const {view: v, locks: l, letters: d, rows: r} = current.current
+    const length = v === 'locks' ? l.length : v === 'deadletters' ? d.length : r.length
+    const next = Math.max(0, Math.min(Math.max(0, length - 1), current.current.selected + by))
+    current.current = {...current.current, selected: next}
+    setSelected(next)
+  }, [])
+
   useInput(
     (input, key) => {
+      const {selected, rows, locks, letters, view} = current.current
+      const selectedRow = rows[Math.min(selected, Math.max(0, rows.length - 1))]
+      const show = (next: View, keepSelection = false) => {
+        current.current = {...current.current, view: next, selected: keepSelection ? selected : 0}
+        setView(next)
+        if (!keepSelection) setSelected(0)
+      }
       if (confirming) {
         if (input === 'y' || input === 'Y') act(confirming)
         else {
@@ -149,19 +167,17 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
         return
       }
       if (input === 'q' || (key.ctrl && input === 'c')) return exit()
-      if (key.escape) return setView('tables')
-      const listLength = view === 'locks' ? locks.length : view === 'deadletters' ? letters.length : rows.length
-      if (key.upArrow) return setSelected((s) => Math.max(0, s - 1))
-      if (key.downArrow) return setSelected((s) => Math.min(Math.max(0, listLength - 1), s + 1))
+      if (key.escape) return show('tables', true)
+      if (key.upArrow) return move(-1)
+      if (key.downArrow) return move(1)
       if (input === 'p') return setPaused((p) => !p)
-      if (input === '?') return setView((v) => (v === 'help' ? 'tables' : 'help'))
-      if (input === 'l') return (setView('locks'), setSelected(0))
-      if (input === 'e') return setView('events')
-      if (input === 's') return setView('streams')
-      if (input === 't') return (setView('tables'), setSelected(0))
+      if (input === '?') return show(view === 'help' ? 'tables' : 'help', true)
+      if (input === 'l') return show('locks')
+      if (input === 'e') return show('events', true)
+      if (input === 's') return show('streams', true)
+      if (input === 't') return show('tables')
       if (input === 'd' && selectedRow && view === 'tables') {
-        setView('deadletters')
-        setSelected(0)
+        show('deadletters')
         void loadLetters(selectedRow)
         return
       }
@@ -224,7 +240,7 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
     <Box flexDirection="column" width={columns}>
       <Header snapshot={snapshot} intervalMs={intervalMs} paused={paused} columns={columns} />
       {failure ? (
-        <Text color="red">{fit(`! ${failure.message} — retrying every ${formatDuration(intervalMs)} (attempt ${failure.attempts})`, columns)}</Text>
+        <Text color="red">{fit(`! attempt ${failure.attempts}, retrying every ${formatDuration(intervalMs)}: ${failure.message}`, columns)}</Text>
       ) : (
         <Text> </Text>
       )}

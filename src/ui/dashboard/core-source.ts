@@ -12,6 +12,7 @@ import type {DashboardSnapshot, DashboardSource} from './source.js'
  */
 export class CoreDashboardSource implements DashboardSource {
   private engine?: Promise<WriteBuffer>
+  private readonly seen = new Set<string>()
 
   constructor(
     private readonly loaded: LoadedConfig,
@@ -50,7 +51,9 @@ export class CoreDashboardSource implements DashboardSource {
   read(): Promise<DashboardSnapshot> {
     return this.use(async (wb) => {
       const status = await readStatus(wb.ipc, this.prefix, this.filter)
-      const totals = await readTotals(wb.ipc, this.prefix, status.tables.map((t) => `${t.connection}:${t.table}`))
+      // Tables seen earlier keep their totals read (they may have drained since).
+      for (const t of status.tables) this.seen.add(`${t.connection}:${t.table}`)
+      const totals = await readTotals(wb.ipc, this.prefix, [...this.seen])
       return {at: Date.now(), status, totals, locks: await listLocks(wb.ipc, this.prefix)}
     })
   }

@@ -25,7 +25,13 @@ const pendingOf = (t: TableStatus) => t.counters.rows + t.updates.rows + t.inser
 export function nextRows(previous: {snapshot: DashboardSnapshot; rows: TableRow[]} | null, snapshot: DashboardSnapshot): TableRow[] {
   const before = new Map(previous?.rows.map((row) => [row.id, row]))
   const dt = previous ? (snapshot.at - previous.snapshot.at) / 1000 : 0
-  return snapshot.status.tables.map((table) => {
+  // A table that drained stays on screen with zeros, so its drop is visible.
+  const present = new Set(snapshot.status.tables.map((t) => `${t.connection}:${t.table}`))
+  const drained: TableStatus[] = (previous?.rows ?? [])
+    .filter((row) => !present.has(row.id))
+    .map((row) => ({connection: row.connection, table: row.table, counters: {rows: 0, keys: 0}, updates: {rows: 0}, inserts: {rows: 0}, inflight: {batches: 0}, deadLetters: 0, oldestPendingMs: null}))
+  const tables = [...snapshot.status.tables, ...drained].sort((a, b) => `${a.connection}:${a.table}`.localeCompare(`${b.connection}:${b.table}`))
+  return tables.map((table) => {
     const id = `${table.connection}:${table.table}`
     const old = before.get(id)
     const pending = pendingOf(table)

@@ -38,7 +38,7 @@ export interface StatusFilter {
   table?: string
 }
 
-const PAGE = 1000
+const PAGE = 5000
 
 /**
  * What is pending, per table, read a page at a time (SSCAN): nothing loads a whole index or queue
@@ -113,13 +113,15 @@ export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter 
     list.push({...rest, oldestPendingMs: oldestAt === null ? null : Math.max(0, now - oldestAt)})
   }
 
+  return {driver: ipc.driver, prefix, target: ipc.address, tables: list, ...(await readLeaseAndLastFlush(ipc, prefix, now))}
+}
+
+/** The cheap part of a status: the flush lease and the last flush (two reads). */
+export async function readLeaseAndLastFlush(ipc: Ipc, prefix: string, now = Date.now()): Promise<Pick<StatusReport, 'lease' | 'lastFlush'>> {
+  const keys = new KeySpace(prefix)
   const lock = await ipc.inspectLock(keys.flushLock)
   const lastFlush = await ipc.get(keys.lastFlush).catch(() => null)
   return {
-    driver: ipc.driver,
-    prefix,
-    target: ipc.address,
-    tables: list,
     lease: lock
       ? {owner: lock.token, host: lock.host, pid: lock.pid, fence: lock.fence, ageMs: lock.acquiredAt === null ? null : Math.max(0, now - lock.acquiredAt), ttlMs: lock.ttlLeftMs}
       : null,

@@ -3,7 +3,7 @@ import {createWriteBuffer, type WriteBuffer} from '../../core/buffer/write-buffe
 import type {LoadedConfig} from '../../core/config/load.js'
 import {listLocks, releaseLock} from '../../core/inspect/locks.js'
 import {readTotals} from '../../core/inspect/stats.js'
-import {readStatus, type StatusFilter} from '../../core/inspect/status.js'
+import {readLeaseAndLastFlush, readStatus, type StatusFilter, type TableStatus} from '../../core/inspect/status.js'
 import type {DashboardSnapshot, DashboardSource} from './source.js'
 
 /**
@@ -13,6 +13,7 @@ import type {DashboardSnapshot, DashboardSource} from './source.js'
 export class CoreDashboardSource implements DashboardSource {
   private engine?: Promise<WriteBuffer>
   private readonly seen = new Set<string>()
+  private counts?: {at: number; costMs: number; tables: TableStatus[]}
 
   constructor(
     private readonly loaded: LoadedConfig,
@@ -48,9 +49,21 @@ export class CoreDashboardSource implements DashboardSource {
     }
   }
 
+  /**
+   * The per-table counts need a walk over every pending key; with many keys that walk is redone
+   * only once it is 20 refreshes' worth of its own cost old (so it stays a few percent of a
+   * core). The lease, the last flush, the locks and the totals (for rates) are read every time.
+   */
   read(): Promise<DashboardSnapshot> {
     return this.use(async (wb) => {
-      const status = await readStatus(wb.ipc, this.prefix, this.filter)
+      const now = Date.now()
+      if (!this.counts || now - this.counts.at >= this.counts.costMs * 20) {
+        const status = await readStatus(wb.ipc, this.prefix, this.filter, now)
+        this.counts = {at: now, costMs: Date.now() - now, tables: status.tables}
+      }
+      const age = now - this.counts.at
+      const tables = this.counts.tables.map((t) => (t.oldestPendingMs === null ? t : {...t, oldestPendingMs: t.oldestPendingMs + age}))
+      const status = {driver: wb.ipc.driver, prefix: this.prefix, target: wb.ipc.address, tables, ...(await readLeaseAndLastFlush(wb.ipc, this.prefix, now))}
       // Tables seen earlier keep their totals read (they may have drained since).
       for (const t of status.tables) this.seen.add(`${t.connection}:${t.table}`)
       const totals = await readTotals(wb.ipc, this.prefix, [...this.seen])
@@ -63,7 +76,14 @@ export class CoreDashboardSource implements DashboardSource {
   }
 
   flush(filter: {connection?: string; table?: string}) {
-    return this.use((wb) => wb.flush(filter))
+    return this.changing((wb) => wb.flush(filter))
+  }
+
+  /** An action changes the counts: the next read walks the keys again. */
+  private changing<T>(work: (wb: WriteBuffer) => Promise<T>): Promise<T> {
+    return this.use(work).finally(() => {
+      this.counts = undefined
+    })
   }
 
   releaseLock(key: string, force: boolean) {
@@ -71,11 +91,11 @@ export class CoreDashboardSource implements DashboardSource {
   }
 
   retryDeadLetter(connection: string, table: string, id: string) {
-    return this.use((wb) => wb.deadLetters.retry(connection, table, [id]))
+    return this.changing((wb) => wb.deadLetters.retry(connection, table, [id]))
   }
 
   dropDeadLetter(connection: string, table: string, id: string) {
-    return this.use((wb) => wb.deadLetters.drop(connection, table, [id]))
+    return this.changing((wb) => wb.deadLetters.drop(connection, table, [id]))
   }
 
   async close(): Promise<void> {

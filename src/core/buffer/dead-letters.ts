@@ -1,6 +1,7 @@
 import type {Ipc, Json} from '../ipc/types.js'
 import type {Entry} from './entries.js'
 import {encodeWhere, KeySpace, parseTableMember, rowMember, counterMember} from './keys.js'
+import type {RequeueEntry} from './steps.js'
 
 export interface DeadLetter {
   /** `{batchId}:{entry index}`: the same entry dead-lettered twice is one dead letter. */
@@ -53,13 +54,14 @@ export class DeadLetters {
     return Object.keys(all ?? {}).length
   }
 
-  /** Puts entries back into the buffer (the next flush tries them again) and removes them here. */
+  /**
+   * Puts entries back into the buffer (the next flush tries them again). Each is removed from the
+   * dead letters and re-buffered in one atomic step, so retrying twice counts it once.
+   */
   async retry(connection: string, table: string, ids: string[]): Promise<number> {
     let retried = 0
     for (const letter of await this.pick(connection, table, ids)) {
-      await this.requeue(letter)
-      await this.remove(connection, table, letter.id)
-      retried++
+      if (await this.ipc.steps.requeue(this.keys.prefix, `${connection}:${table}`, letter.id, this.requeueEntry(letter))) retried++
     }
     return retried
   }
@@ -83,20 +85,13 @@ export class DeadLetters {
     await this.ipc.hdel(this.keys.deadLetters(member), id)
   }
 
-  private async requeue(letter: DeadLetter): Promise<void> {
+  private requeueEntry(letter: DeadLetter): RequeueEntry {
     const entry = letter.entry as Record<string, Json>
     const {connection, table} = letter
-    if (letter.kind === 'insert') {
-      await this.ipc.steps.insert(this.keys.prefix, `${connection}:${table}`, [entry.row])
-    } else if (letter.kind === 'update') {
-      const where = encodeWhere(entry.where, this.primaryKey)
-      await this.ipc.steps.update(this.keys.prefix, rowMember(connection, table, where), entry.fields as Record<string, Json>)
-    } else {
-      const where = encodeWhere(entry.where, this.primaryKey)
-      for (const [column, delta] of Object.entries(entry.deltas as Record<string, number>)) {
-        await this.ipc.steps.increment(this.keys.prefix, counterMember(connection, table, where, column), delta)
-      }
-    }
+    if (letter.kind === 'insert') return {kind: 'insert', row: entry.row}
+    const where = encodeWhere(entry.where, this.primaryKey)
+    if (letter.kind === 'update') return {kind: 'update', member: rowMember(connection, table, where), fields: entry.fields as Record<string, Json>}
+    return {kind: 'counter', deltas: Object.entries(entry.deltas as Record<string, number>).map(([column, delta]) => [counterMember(connection, table, where, column), delta])}
   }
 }
 

@@ -23,6 +23,11 @@ export interface ClaimRequest {
   maxInserts: number
 }
 
+export type RequeueEntry =
+  | {kind: 'counter'; deltas: Array<[string, number]>}
+  | {kind: 'update'; member: string; fields: Record<string, Json>}
+  | {kind: 'insert'; row: Json}
+
 export interface CounterReading {
   live: number
   /** The cached DB base (the DB value without in-flight deltas); null when not cached. */
@@ -50,6 +55,8 @@ export interface BufferSteps {
    * `deadMembers` (dead-lettered: they never reached the database).
    */
   ack(prefix: string, batchId: string, deadMembers: string[]): Promise<boolean>
+  /** Removes a dead letter and re-buffers it in one step; false when it was already gone. */
+  requeue(prefix: string, table: string, id: string, entry: RequeueEntry): Promise<boolean>
   readCounter(prefix: string, member: string): Promise<CounterReading>
   /**
    * After a flush drained a table: forget its pending-since time when nothing was written since

@@ -1,7 +1,7 @@
 import {KeySpace} from '../../buffer/keys.js'
 import type {CheckpointContents} from '../../checkpoint/checkpoint.js'
 import {WbcError} from '../../errors.js'
-import type {ClaimRequest, CounterReading, StoredBatch} from '../../buffer/steps.js'
+import type {ClaimRequest, CounterReading, RequeueEntry, StoredBatch} from '../../buffer/steps.js'
 import type {Json} from '../types.js'
 import type {MemoryStore} from './store.js'
 
@@ -127,6 +127,24 @@ export const bufferSteps = {
     for (const [batchId, delta] of Object.entries(store.hgetall(keys.counterInflight(member)) ?? {})) inflight[batchId] = Number(delta)
     const generation = store.get(keys.generation(tableOf(member)))
     return {live: Number(live ?? 0), base: typeof base === 'number' ? base : null, inflight, generation: String(generation ?? 0)}
+  },
+
+  bufRequeue(store: MemoryStore, prefix: string, table: string, id: string, entry: RequeueEntry): boolean {
+    const keys = new KeySpace(prefix)
+    if (store.hdel(keys.deadLetters(table), [id]) === 0) return false
+    if (entry.kind === 'counter') {
+      for (const [member, delta] of entry.deltas) {
+        store.incrBy(keys.counter(member), delta)
+        store.sadd(keys.countersIndex, [member])
+      }
+    } else if (entry.kind === 'update') {
+      store.hset(keys.update(entry.member), entry.fields)
+      store.sadd(keys.updatesIndex, [entry.member])
+    } else {
+      store.rpush(keys.queue(table), [entry.row])
+      store.sadd(keys.queuesIndex, [table])
+    }
+    return true
   },
 
   bufSettleAge(store: MemoryStore, prefix: string, table: string, flushStart: number): void {

@@ -120,6 +120,7 @@ export class MemoryDriver implements IpcDriver {
     ack: (prefix, batchId, deadMembers) => this.call('bufAck', prefix, batchId, deadMembers),
     readCounter: (prefix, member) => this.call('bufReadCounter', prefix, member),
     settleAge: (prefix, table, flushStart) => this.call('bufSettleAge', prefix, table, flushStart),
+    requeue: (prefix, table, id, entry) => this.call('bufRequeue', prefix, table, id, entry),
     cacheBase: (prefix, member, generation, base, ttlMs) => this.call('bufCacheBase', prefix, member, generation, base, ttlMs),
   }
 

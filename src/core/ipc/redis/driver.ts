@@ -23,6 +23,7 @@ const SCRIPTS = {
   wbcUpdate: {numberOfKeys: 4, lua: lua('buffer-update')},
   wbcInsert: {numberOfKeys: 4, lua: lua('buffer-insert')},
   wbcSettleAge: {numberOfKeys: 1, lua: lua('buffer-settle-age')},
+  wbcRequeue: {numberOfKeys: 1, lua: lua('buffer-requeue')},
   wbcClaim: {numberOfKeys: 7, lua: lua('buffer-claim')},
   wbcAck: {numberOfKeys: 2, lua: lua('buffer-ack')},
   wbcReadCounter: {numberOfKeys: 4, lua: lua('buffer-read-counter')},
@@ -40,6 +41,7 @@ interface ScriptCommands {
   wbcClaim(...args: Array<string | number>): Promise<string | null>
   wbcAck(...args: Array<string | number>): Promise<number>
   wbcSettleAge(...args: Array<string | number>): Promise<number>
+  wbcRequeue(...args: Array<string | number>): Promise<number>
   wbcReadCounter(...args: Array<string | number>): Promise<[string | null, string | null, string[], string | null]>
   wbcCacheBase(...args: Array<string | number>): Promise<[number, string?, string?]>
 }
@@ -273,6 +275,16 @@ export class RedisDriver implements IpcDriver {
       const inflight: Record<string, number> = {}
       for (let i = 0; i < flat.length; i += 2) inflight[flat[i]] = Number(flat[i + 1])
       return {live: Number(live ?? 0), base: base === null ? null : Number(base), inflight, generation: generation ?? '0'}
+    },
+    requeue: async (prefix, table, id, entry) => {
+      const k = new KeySpace(prefix)
+      const payload: Array<string | number> =
+        entry.kind === 'counter'
+          ? entry.deltas.flat()
+          : entry.kind === 'update'
+            ? [entry.member, ...Object.entries(entry.fields).flatMap(([field, value]) => [field, JSON.stringify(value)])]
+            : [table, JSON.stringify(entry.row)]
+      return (await this.run(table, () => this.redis.wbcRequeue(k.deadLetters(table), prefix, id, entry.kind, ...payload))) === 1
     },
     settleAge: async (prefix, table, flushStart) => {
       const k = new KeySpace(prefix)

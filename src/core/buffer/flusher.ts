@@ -63,6 +63,8 @@ export interface FlusherOptions {
   /** Rows moved into one in-flight batch. */
   batchSize: number
   onProgress?: (progress: FlushProgress) => void
+  /** Entries kept in the event stream (`{prefix}:events`). */
+  eventsMaxCount: number
 }
 
 const SCAN_COUNT = 1000
@@ -129,8 +131,33 @@ export class Flusher {
     }
     const report = run.report(startedAt)
     await this.ipc.set(this.keys.lastFlush, {...report, tables: report.tables.length} as never).catch(() => {})
+    await this.recordEvent(report).catch(() => {})
     await this.pruneLedgers(report)
     return report
+  }
+
+  /**
+   * Flushes that did something (or failed) go to the event stream, which is trimmed to its bound
+   * at once: it can never grow past it, whatever the traffic.
+   */
+  private async recordEvent(report: FlushReport): Promise<void> {
+    if (report.tables.length === 0 && report.status === 'ok') return
+    const sum = (pick: (t: TableFlushReport) => number) => report.tables.reduce((n, t) => n + pick(t), 0)
+    const event = {
+      at: report.startedAt,
+      type: 'flush',
+      status: report.status,
+      ...(report.reason ? {reason: report.reason} : {}),
+      durationMs: report.durationMs,
+      fence: report.fence,
+      tables: report.tables.length,
+      rows: sum((t) => t.counters + t.updates + t.inserts),
+      deadLettered: sum((t) => t.deadLettered),
+      recovered: sum((t) => t.recovered),
+      errors: report.tables.filter((t) => t.error).map((t) => `${t.connection}:${t.table}: ${t.error}`),
+    }
+    await this.ipc.rpush(this.keys.events, event as never)
+    await this.ipc.ltrim(this.keys.events, -this.options.eventsMaxCount, -1)
   }
 
   /** Old ledger rows go, at most hourly per connection (they only matter while a batch is in flight). */

@@ -44,6 +44,9 @@ export class KeySpace {
   get flushLock() {
     return `${this.prefix}:lock:flush`
   }
+  get events() {
+    return `${this.prefix}:events`
+  }
   get lastFlush() {
     return `${this.prefix}:lastflush`
   }

@@ -59,6 +59,11 @@ export interface BufferSteps {
   requeue(prefix: string, table: string, id: string, entry: RequeueEntry): Promise<boolean>
   readCounter(prefix: string, member: string): Promise<CounterReading>
   /**
+   * Removes the entries of a list chunk whose mask character is "0", if the chunk at `position` still
+   * hashes to `sha` (SHA-1 of its JSON entries joined with "\n"); -1 when it changed.
+   */
+  compactChunk(key: string, position: number, sha: string, mask: string): Promise<number>
+  /**
    * After a flush drained a table: forget its pending-since time when nothing was written since
    * `flushStart`, else move it to `flushStart` (the oldest write left is younger than that).
    */

@@ -3,7 +3,7 @@ import cluster from 'node:cluster'
 import type {Knex} from 'knex'
 
 import {parseConfig} from '../config/load.js'
-import type {BufferConfig, WbcConfig, WbcConfigInput} from '../config/schema.js'
+import type {BufferConfig, StreamPolicyInput, WbcConfig, WbcConfigInput} from '../config/schema.js'
 import {WbcError} from '../errors.js'
 import {createIpc, type CreateIpcOptions} from '../ipc/create.js'
 import type {Ipc, Json} from '../ipc/types.js'
@@ -13,6 +13,9 @@ import {DeadLetters} from './dead-letters.js'
 import {Flusher, type FlushFilter, type FlushProgress, type FlushReport} from './flusher.js'
 import {assertIdentifier, counterMember, encodeWhere, rowMember, tableMember, type Where} from './keys.js'
 import {assertColumns, assertDelta} from './validate.js'
+import {compactStream, type CompactResult} from '../streams/compact.js'
+import {DEFAULT_EVENTS_POLICY, EVENTS_STREAM, isEmptyPolicy, policyFor} from '../streams/policy.js'
+import {listStreams} from '../streams/streams.js'
 
 export interface WriteBufferOptions {
   /** Flush every `flushInterval` (and when a queue reaches `maxQueueSize`). Default: on, except in cluster workers of the memory driver (their primary flushes). */
@@ -40,6 +43,7 @@ export interface ProvidedResources {
   connections: Record<string, Knex>
   prefix?: string
   buffer?: Partial<BufferConfig>
+  streams?: Record<string, StreamPolicyInput>
 }
 
 const isProvided = (input: unknown): input is ProvidedResources =>
@@ -49,7 +53,7 @@ const isProvided = (input: unknown): input is ProvidedResources =>
 export async function createWriteBuffer(input: WbcConfigInput | WbcConfig | ProvidedResources = {}, options: WriteBufferOptions = {}): Promise<WriteBuffer> {
   if (isProvided(input)) {
     const buffer = parseConfig({buffer: input.buffer ?? {}}).buffer
-    return new WriteBuffer(input.ipc, false, input.prefix ?? 'wb', new Databases({}, input.connections), buffer, options)
+    return new WriteBuffer(input.ipc, false, input.prefix ?? 'wb', new Databases({}, input.connections), buffer, options, input.streams ?? {})
   }
   const config = parseConfig(input)
   const ipc = await createIpc(config.ipc, {
@@ -57,7 +61,7 @@ export async function createWriteBuffer(input: WbcConfigInput | WbcConfig | Prov
     serveSocket: options.serveSocket,
     checkpoint: options.checkpoint === false ? undefined : {path: config.buffer.checkpointPath, intervalMs: config.buffer.checkpointInterval},
   })
-  return new WriteBuffer(ipc, true, config.ipc.prefix, new Databases(config.connections), config.buffer, options)
+  return new WriteBuffer(ipc, true, config.ipc.prefix, new Databases(config.connections), config.buffer, options, config.streams)
 }
 
 export class WriteBuffer {
@@ -65,6 +69,8 @@ export class WriteBuffer {
   private readonly flusher: Flusher
   private readonly timer?: NodeJS.Timeout
   private closed = false
+  private readonly streams: Record<string, StreamPolicyInput>
+  private policiesAt = 0
   private readonly pending = new Set<Promise<unknown>>()
   private queueFlush?: Promise<unknown>
   /** The last error of a timed flush (timers never throw; status and this say what failed). */
@@ -77,6 +83,7 @@ export class WriteBuffer {
     readonly databases: Databases,
     readonly config: BufferConfig,
     readonly settings: WriteBufferOptions,
+    streams: Record<string, StreamPolicyInput> = {},
   ) {
     const options = settings
     this.deadLetters = new DeadLetters(ipc, prefix, config.primaryKey)
@@ -86,7 +93,9 @@ export class WriteBuffer {
       retryBaseMs: 200,
       batchSize: options.batchSize ?? 5000,
       onProgress: options.onProgress,
+      eventsMaxCount: (policyFor(EVENTS_STREAM, streams) ?? DEFAULT_EVENTS_POLICY).maxCount ?? DEFAULT_EVENTS_POLICY.maxCount!,
     })
+    this.streams = streams
     const timers = options.timers ?? !(ipc.driver === 'memory' && cluster.isWorker)
     if (timers) {
       this.timer = setInterval(() => void this.timedFlush(), config.flushInterval)
@@ -161,9 +170,33 @@ export class WriteBuffer {
   private async timedFlush(): Promise<void> {
     try {
       await this.flush()
+      if (Date.now() - this.policiesAt >= 60_000) {
+        this.policiesAt = Date.now()
+        await this.applyStreamPolicies()
+      }
     } catch (error) {
       this.lastError = error as Error
     }
+  }
+
+  /**
+   * Applies the configured compaction policies (and the event stream's default age limit). Runs
+   * after timed flushes, at most once a minute; streams without a policy are left alone.
+   */
+  async applyStreamPolicies(): Promise<CompactResult[]> {
+    const results: CompactResult[] = []
+    const names = Object.keys(this.streams).length > 0 ? (await listStreams(this.ipc, this.prefix, this.streams)).map((s) => s.name) : [EVENTS_STREAM]
+    for (const name of names) {
+      const policy = policyFor(name, this.streams)
+      if (!policy || isEmptyPolicy(policy)) continue
+      try {
+        results.push(await compactStream(this.ipc, `${this.prefix}:${name}`, policy))
+      } catch (error) {
+        // A stream that changed under the compactor is compacted next time.
+        if ((error as {code?: string}).code !== 'STREAM_CHANGED') throw error
+      }
+    }
+    return results
   }
 }
 

@@ -53,6 +53,16 @@ export const bufferSchema = z.strictObject({
   checkpointPath: z.string().min(1).default('./.wbc/checkpoint.lmdb'),
 })
 
+const duration = z.union([z.number().int().positive(), z.string().regex(/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)?\s*$/, {message: 'expected a duration like 30s, 5m, 2h, 7d'})])
+
+export const streamPolicySchema = z.strictObject({
+  keepKey: z.string().min(1).optional(),
+  maxCount: z.number().int().positive().optional(),
+  maxAge: duration.optional(),
+  /** The entry field holding its time (ms since epoch or an ISO date) for maxAge; default `at`. */
+  timeField: z.string().min(1).optional(),
+})
+
 export const DEFAULT_SQLITE_FILE = './.wbc/wbc.sqlite'
 
 export const configSchema = z.strictObject({
@@ -62,6 +72,8 @@ export const configSchema = z.strictObject({
     .record(z.string().regex(IDENTIFIER, {message: `connection names use ${identifierRule}`}), connectionTarget)
     .default({default: `sqlite:${DEFAULT_SQLITE_FILE}`}),
   buffer: bufferSchema.prefault({}),
+  /** Compaction policies by stream name (relative to the prefix) or glob, e.g. "q:default:activity_log", "lists:*". */
+  streams: z.record(z.string().min(1), streamPolicySchema).default({}),
 })
 
 export type WbcConfigInput = z.input<typeof configSchema>
@@ -69,3 +81,4 @@ export type WbcConfig = z.output<typeof configSchema>
 export type IpcConfig = z.output<typeof ipcSchema>
 export type BufferConfig = z.output<typeof bufferSchema>
 export type ConnectionTarget = z.output<typeof connectionTarget>
+export type StreamPolicyInput = z.output<typeof streamPolicySchema>

@@ -85,6 +85,11 @@ export class IpcClient implements Ipc {
     return this.impl.hlen(key)
   }
 
+  async type(key: string): Promise<string> {
+    assertKey(key)
+    return this.impl.type(key)
+  }
+
   async hgetall<T extends Json = Json>(key: string): Promise<Record<string, T> | null> {
     assertKey(key)
     return (await this.impl.hgetall(key)) as Record<string, T> | null
@@ -107,6 +112,13 @@ export class IpcClient implements Ipc {
   async llen(key: string): Promise<number> {
     assertKey(key)
     return this.impl.llen(key)
+  }
+
+  async ltrim(key: string, start: number, stop: number): Promise<void> {
+    assertKey(key)
+    assertInteger(start, 'start')
+    assertInteger(stop, 'stop')
+    await this.impl.ltrim(key, start, stop)
   }
 
   async lrangeAndDel<T extends Json = Json>(key: string): Promise<T[]> {

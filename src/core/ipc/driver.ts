@@ -24,10 +24,12 @@ export interface IpcDriver {
   hset(key: string, fields: Record<string, Json>): Promise<number>
   hdel(key: string, fields: string[]): Promise<number>
   hlen(key: string): Promise<number>
+  type(key: string): Promise<string>
   hgetall(key: string): Promise<Record<string, Json> | null>
   rpush(key: string, items: Json[]): Promise<number>
   lrange(key: string, start: number, stop: number): Promise<Json[]>
   llen(key: string): Promise<number>
+  ltrim(key: string, start: number, stop: number): Promise<void>
   lrangeAndDel(key: string): Promise<Json[]>
   sadd(key: string, members: string[]): Promise<number>
   smembers(key: string): Promise<string[]>

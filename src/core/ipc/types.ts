@@ -60,11 +60,15 @@ export interface Ipc {
   /** Removes fields from a hash; returns how many existed. */
   hdel(key: string, ...fields: string[]): Promise<number>
   hlen(key: string): Promise<number>
+  /** 'string' | 'hash' | 'list' | 'set' | 'none', as Redis TYPE. */
+  type(key: string): Promise<string>
   /** null when the hash does not exist. */
   hgetall<T extends Json = Json>(key: string): Promise<Record<string, T> | null>
   rpush(key: string, ...items: Json[]): Promise<number>
   lrange<T extends Json = Json>(key: string, start: number, stop: number): Promise<T[]>
   llen(key: string): Promise<number>
+  /** Keeps only the items from start to stop (inclusive, negative from the end), as Redis LTRIM. */
+  ltrim(key: string, start: number, stop: number): Promise<void>
   /** Atomically returns the whole list and deletes it. */
   lrangeAndDel<T extends Json = Json>(key: string): Promise<T[]>
   sadd(key: string, ...members: string[]): Promise<number>

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
         insertBatchSize: 1000,
         checkpointPath: join(cwd, '.wbc/checkpoint.lmdb'),
       },
+      streams: {},
     })
   })
 

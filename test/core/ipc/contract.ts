@@ -78,6 +78,8 @@ export function ipcContract(name: string, open: () => Promise<ContractTarget>): 
       expect(await ipc.hgetall(k('no-hash'))).toBeNull()
       expect(await peer.hlen(k('h'))).toBe(3)
       expect(await peer.hlen(k('no-hash'))).toBe(0)
+      expect(await peer.type(k('h'))).toBe('hash')
+      expect(await peer.type(k('no-hash'))).toBe('none')
       expect(await peer.hdel(k('h'), 'a', 'zz')).toBe(1)
       expect(await ipc.hgetall(k('h'))).toEqual({b: 'y', c: {n: [1]}})
       expect(await ipc.hdel(k('h'), 'b', 'c')).toBe(2)
@@ -94,6 +96,11 @@ export function ipcContract(name: string, open: () => Promise<ContractTarget>): 
       expect(await ipc.lrange(k('l'), 4, 2)).toEqual([])
       expect(await ipc.lrange(k('nolist'), 0, -1)).toEqual([])
       expect(await ipc.llen(k('l'))).toBe(5)
+      await ipc.rpush(k('lt'), 1, 2, 3, 4, 5)
+      await peer.ltrim(k('lt'), -3, -1)
+      expect(await ipc.lrange(k('lt'), 0, -1)).toEqual([3, 4, 5])
+      await peer.ltrim(k('lt'), 5, 10)
+      expect(await ipc.type(k('lt'))).toBe('none')
     })
 
     it('lrangeAndDel returns the whole list and deletes it in one step', async () => {

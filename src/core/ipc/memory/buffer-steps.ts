@@ -1,6 +1,7 @@
 import {KeySpace} from '../../buffer/keys.js'
 import type {CheckpointContents} from '../../checkpoint/checkpoint.js'
 import {WbcError} from '../../errors.js'
+import {chunkSha} from '../../streams/chunk.js'
 import type {ClaimRequest, CounterReading, RequeueEntry, StoredBatch} from '../../buffer/steps.js'
 import type {Json} from '../types.js'
 import type {MemoryStore} from './store.js'
@@ -145,6 +146,13 @@ export const bufferSteps = {
       store.sadd(keys.queuesIndex, [table])
     }
     return true
+  },
+
+  bufCompactChunk(store: MemoryStore, key: string, position: number, sha: string, mask: string): number {
+    const items = store.lrange(key, position, position + mask.length - 1)
+    if (items.length !== mask.length || chunkSha(items) !== sha) return -1
+    const kept = items.filter((_, i) => mask[i] === '1')
+    return store.lsplice(key, position, mask.length, kept)
   },
 
   bufSettleAge(store: MemoryStore, prefix: string, table: string, flushStart: number): void {

@@ -60,6 +60,9 @@ export class MemoryDriver implements IpcDriver {
   hlen(key: string) {
     return this.call<number>('hlen', key)
   }
+  type(key: string) {
+    return this.call<string>('type', key)
+  }
   hgetall(key: string) {
     return this.call<Record<string, Json> | null>('hgetall', key)
   }
@@ -68,6 +71,9 @@ export class MemoryDriver implements IpcDriver {
   }
   lrange(key: string, start: number, stop: number) {
     return this.call<Json[]>('lrange', key, start, stop)
+  }
+  ltrim(key: string, start: number, stop: number) {
+    return this.call<void>('ltrim', key, start, stop)
   }
   llen(key: string) {
     return this.call<number>('llen', key)
@@ -121,6 +127,7 @@ export class MemoryDriver implements IpcDriver {
     readCounter: (prefix, member) => this.call('bufReadCounter', prefix, member),
     settleAge: (prefix, table, flushStart) => this.call('bufSettleAge', prefix, table, flushStart),
     requeue: (prefix, table, id, entry) => this.call('bufRequeue', prefix, table, id, entry),
+    compactChunk: (key, position, sha, mask) => this.call('bufCompactChunk', key, position, sha, mask),
     cacheBase: (prefix, member, generation, base, ttlMs) => this.call('bufCacheBase', prefix, member, generation, base, ttlMs),
   }
 

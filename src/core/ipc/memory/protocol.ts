@@ -6,7 +6,7 @@ import type {MemoryStore} from './store.js'
 
 /** The store methods a client may call; anything else is refused. */
 export const STORE_OPS = [
-  'set', 'get', 'del', 'incrBy', 'hset', 'hdel', 'hlen', 'hgetall', 'rpush', 'lrange', 'llen', 'lrangeAndDel',
+  'set', 'get', 'del', 'incrBy', 'hset', 'hdel', 'hlen', 'type', 'hgetall', 'rpush', 'lrange', 'llen', 'ltrim', 'lrangeAndDel',
   'sadd', 'smembers', 'srem', 'scard', 'scan', 'sscan', 'lock', 'renew', 'unlock', 'inspectLock',
 ] as const
 export type StoreOp = (typeof STORE_OPS)[number] | BufferStepName

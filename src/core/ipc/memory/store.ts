@@ -87,6 +87,10 @@ export class MemoryStore {
     return this.typed(key, 'hash')?.value.size ?? 0
   }
 
+  type(key: string): string {
+    return this.live(key)?.type ?? 'none'
+  }
+
   exists(key: string): boolean {
     return this.live(key) !== undefined
   }
@@ -98,6 +102,15 @@ export class MemoryStore {
     const items = entry.value.splice(0, count)
     if (entry.value.length === 0) this.remove(key)
     return items
+  }
+
+  /** Replaces `count` items at `start` with `items`; returns how many fewer items the list has. */
+  lsplice(key: string, start: number, count: number, items: Json[]): number {
+    const entry = this.typed(key, 'list')
+    if (!entry) return 0
+    entry.value.splice(start, count, ...items)
+    if (entry.value.length === 0) this.remove(key)
+    return count - items.length
   }
 
   rpush(key: string, items: Json[]): number {
@@ -113,6 +126,14 @@ export class MemoryStore {
     const from = Math.max(0, start < 0 ? len + start : start)
     const to = Math.min(len - 1, stop < 0 ? len + stop : stop)
     return from > to ? [] : entry.value.slice(from, to + 1)
+  }
+
+  ltrim(key: string, start: number, stop: number): void {
+    const entry = this.typed(key, 'list')
+    if (!entry) return
+    const kept = this.lrange(key, start, stop)
+    if (kept.length === 0) this.remove(key)
+    else entry.value = kept
   }
 
   llen(key: string): number {

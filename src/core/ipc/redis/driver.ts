@@ -1,3 +1,4 @@
+import {randomUUID} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 
 import {Redis, type RedisOptions} from 'ioredis'
@@ -24,6 +25,7 @@ const SCRIPTS = {
   wbcInsert: {numberOfKeys: 4, lua: lua('buffer-insert')},
   wbcSettleAge: {numberOfKeys: 1, lua: lua('buffer-settle-age')},
   wbcRequeue: {numberOfKeys: 1, lua: lua('buffer-requeue')},
+  wbcCompactChunk: {numberOfKeys: 1, lua: lua('stream-compact-chunk')},
   wbcClaim: {numberOfKeys: 7, lua: lua('buffer-claim')},
   wbcAck: {numberOfKeys: 2, lua: lua('buffer-ack')},
   wbcReadCounter: {numberOfKeys: 4, lua: lua('buffer-read-counter')},
@@ -42,6 +44,7 @@ interface ScriptCommands {
   wbcAck(...args: Array<string | number>): Promise<number>
   wbcSettleAge(...args: Array<string | number>): Promise<number>
   wbcRequeue(...args: Array<string | number>): Promise<number>
+  wbcCompactChunk(...args: Array<string | number>): Promise<number>
   wbcReadCounter(...args: Array<string | number>): Promise<[string | null, string | null, string[], string | null]>
   wbcCacheBase(...args: Array<string | number>): Promise<[number, string?, string?]>
 }
@@ -136,6 +139,10 @@ export class RedisDriver implements IpcDriver {
     return this.run(key, () => this.redis.hlen(key), 'hash')
   }
 
+  async type(key: string): Promise<string> {
+    return this.run(key, () => this.redis.type(key))
+  }
+
   async hgetall(key: string): Promise<Record<string, Json> | null> {
     const raw = await this.run(key, () => this.redis.hgetall(key), 'hash')
     const fields = Object.entries(raw)
@@ -150,6 +157,10 @@ export class RedisDriver implements IpcDriver {
   async lrange(key: string, start: number, stop: number): Promise<Json[]> {
     const raw = await this.run(key, () => this.redis.lrange(key, start, stop), 'list')
     return raw.map((item, i) => decode(`${key}[${start + i}]`, item))
+  }
+
+  async ltrim(key: string, start: number, stop: number): Promise<void> {
+    await this.run(key, () => this.redis.ltrim(key, start, stop), 'list')
   }
 
   async llen(key: string): Promise<number> {
@@ -286,6 +297,8 @@ export class RedisDriver implements IpcDriver {
             : [table, JSON.stringify(entry.row)]
       return (await this.run(table, () => this.redis.wbcRequeue(k.deadLetters(table), prefix, id, entry.kind, ...payload))) === 1
     },
+    compactChunk: async (key, position, sha, mask) =>
+      this.run(key, () => this.redis.wbcCompactChunk(key, position, sha, mask, `\u0000wbc-tombstone-${randomUUID()}`), 'list'),
     settleAge: async (prefix, table, flushStart) => {
       const k = new KeySpace(prefix)
       await this.run(table, () => this.redis.wbcSettleAge(k.age(table), flushStart))

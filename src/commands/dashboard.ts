@@ -7,7 +7,7 @@ import {WbcError} from '../core/errors.js'
 export default class DashboardCommand extends BaseCommand<typeof DashboardCommand> {
   static summary = 'Watch buffers drain and act on them: a live terminal dashboard.'
   static description = `Tables with pending rows, rates in and out and a sparkline; views for locks, dead letters, events and streams.
-Keys: ↑/↓ select, f flush the table, F flush all, l locks (r release), d dead letters (R retry, x drop), s streams,
+Keys: ↑/↓ select, f flush the table, F flush all, l locks (r release), d dead letters (R retry, x drop), s streams (c compact),
 e events, p pause, ? help, q quit. Every action asks for confirmation. Without a terminal it exits 2 (use --once for logs).`
   static examples = [
     {description: 'Watch everything, refreshing every second', command: '<%= config.bin %> <%= command.id %>'},

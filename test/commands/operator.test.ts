@@ -210,7 +210,7 @@ describe('wbc without a reachable state store', () => {
 })
 
 describe('every command answers --help with examples', () => {
-  const commands = ['config', 'status', 'pending', 'get', 'flush', 'recover', 'checkpoint', 'locks', 'locks release', 'deadletter list', 'deadletter retry', 'deadletter drop', 'doctor', 'metrics', 'demo']
+  const commands = ['config', 'status', 'pending', 'get', 'flush', 'recover', 'checkpoint', 'locks', 'locks release', 'deadletter list', 'deadletter retry', 'deadletter drop', 'doctor', 'metrics', 'demo', 'dashboard', 'streams', 'streams tail', 'compact']
   it.each(commands)('wbc %s --help', async (command) => {
     const {code, stdout} = await runCli([...command.split(' '), '--help'])
     expect(code).toBe(0)

@@ -2,6 +2,7 @@ import {Box, Text, useApp, useInput, useStdin, useStdout} from 'ink'
 import {useCallback, useEffect, useRef, useState} from 'react'
 
 import type {DeadLetter} from '../../core/buffer/dead-letters.js'
+import type {StreamInfo} from '../../core/streams/streams.js'
 import {formatDuration} from '../../core/duration.js'
 import {compact, DEFAULT_THRESHOLDS, fit, isHot, nextRows, sparkline, type TableRow, type Thresholds} from './model.js'
 import type {DashboardSnapshot, DashboardSource} from './source.js'
@@ -42,6 +43,7 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
   const [view, setView] = useState<View>('tables')
   const [selected, setSelected] = useState(0)
   const [letters, setLetters] = useState<DeadLetter[]>([])
+  const [streams, setStreams] = useState<StreamInfo[]>([])
   const [confirming, setConfirming] = useState<Pending | null>(null)
   const [busy, setBusy] = useState<{rowId?: string; label: string} | null>(null)
   const [message, setMessage] = useState<string | null>(null)
@@ -99,8 +101,8 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
 
   const locks = snapshot?.locks ?? []
   // Keys can arrive faster than renders: the handler reads the latest selection from a ref.
-  const current = useRef({selected, rows, locks, letters, view})
-  current.current = {selected, rows, locks, letters, view}
+  const current = useRef({selected, rows, locks, letters, view, streams})
+  current.current = {selected, rows, locks, letters, view, streams}
   const selectedRow = rows[Math.min(selected, Math.max(0, rows.length - 1))]
 
   const loadLetters = useCallback(
@@ -114,6 +116,14 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
     },
     [source],
   )
+
+  const loadStreams = useCallback(async () => {
+    try {
+      setStreams(await source.streams())
+    } catch (error) {
+      setMessage(`streams: ${(error as Error).message}`)
+    }
+  }, [source])
 
   const act = useCallback(
     (pending: Pending) => {
@@ -142,8 +152,8 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
   )
 
   const move = useCallback((by: number) => {
-    const {view: v, locks: l, letters: d, rows: r} = current.current
-    const length = v === 'locks' ? l.length : v === 'deadletters' ? d.length : r.length
+    const {view: v, locks: l, letters: d, rows: r, streams: st} = current.current
+    const length = v === 'locks' ? l.length : v === 'deadletters' ? d.length : v === 'streams' ? st.length : r.length
     const next = Math.max(0, Math.min(Math.max(0, length - 1), current.current.selected + by))
     current.current = {...current.current, selected: next}
     setSelected(next)
@@ -151,7 +161,7 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
 
   useInput(
     (input, key) => {
-      const {selected, rows, locks, letters, view} = current.current
+      const {selected, rows, locks, letters, view, streams} = current.current
       const selectedRow = rows[Math.min(selected, Math.max(0, rows.length - 1))]
       const show = (next: View, keepSelection = false) => {
         current.current = {...current.current, view: next, selected: keepSelection ? selected : 0}
@@ -174,7 +184,11 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
       if (input === '?') return show(view === 'help' ? 'tables' : 'help', true)
       if (input === 'l') return show('locks')
       if (input === 'e') return show('events', true)
-      if (input === 's') return show('streams', true)
+      if (input === 's') {
+        show('streams')
+        void loadStreams()
+        return
+      }
       if (input === 't') return show('tables')
       if (input === 'd' && selectedRow && view === 'tables') {
         show('deadletters')
@@ -230,7 +244,19 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
           },
         })
       }
-      if (view === 'streams' && input === 'c') return setMessage('compaction of streams is not available in this version')
+      if (view === 'streams' && input === 'c') {
+        const stream = streams[selected]
+        if (!stream) return
+        if (!stream.policy) return setMessage(`${stream.name} has no compaction policy (configure one under "streams", or use wbc compact)`)
+        return setConfirming({
+          question: `Compact ${stream.name} with its policy${stream.kind === 'queue' ? ' (an insert queue: removed rows never reach the database)' : ''}?`,
+          run: async () => {
+            const result = await source.compact(stream.name)
+            await loadStreams()
+            return `compacted ${stream.name}: removed ${result.removed}, kept ${result.kept}`
+          },
+        })
+      }
     },
     {isActive: isRawModeSupported === true},
   )
@@ -248,7 +274,7 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
       {view === 'locks' && <LocksView snapshot={snapshot} selected={selected} columns={columns} height={body} />}
       {view === 'deadletters' && <DeadLettersView row={selectedRow} letters={letters} selected={selected} columns={columns} height={body} />}
       {view === 'events' && <ListView title="recent events (seen by this dashboard)" lines={events.slice(-body)} columns={columns} />}
-      {view === 'streams' && <StreamsView rows={rows} columns={columns} height={body} />}
+      {view === 'streams' && <StreamsView streams={streams} selected={selected} columns={columns} height={body} />}
       {view === 'help' && <ListView title="keys" lines={HELP} columns={columns} />}
       <Footer confirming={confirming} busy={busy} message={message} view={view} columns={columns} spinner={SPINNER[tick % SPINNER.length]} />
     </Box>
@@ -258,7 +284,7 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
 const HELP = [
   '↑/↓ select        f flush table      F flush all       p pause/resume',
   'l locks           r release lock     d dead letters    R retry, x drop',
-  's streams         e events           t tables          Esc back',
+  's streams (c compact with its policy)  e events  t tables  Esc back',
   '? help            q or Ctrl-C quit',
   'Every action asks y/n first; a live lease holder is only released when confirmed as forced.',
 ]
@@ -335,14 +361,18 @@ function DeadLettersView({row, letters, selected, columns, height}: {row?: Table
   )
 }
 
-function StreamsView({rows, columns, height}: {rows: TableRow[]; columns: number; height: number}) {
-  const queues = rows.filter((r) => r.inserts.rows > 0)
+function StreamsView({streams, selected, columns, height}: {streams: StreamInfo[]; selected: number; columns: number; height: number}) {
   return (
     <Box flexDirection="column">
-      <Text dimColor>{fit('  insert queues            rows     oldest', columns)}</Text>
-      {queues.length === 0 && <Text>  no queued inserts</Text>}
-      {queues.slice(0, height - 1).map((row) => (
-        <Text key={row.id}>{fit(`  ${fit(row.id, 22)}${fit(compact(row.inserts.rows), 7, 'right')}${fit(formatDuration(row.oldestPendingMs), 11, 'right')}`, columns)}</Text>
+      <Text dimColor>{fit('  stream                    kind      length  oldest   policy   (c compact)', columns)}</Text>
+      {streams.length === 0 && <Text>  no streams</Text>}
+      {streams.slice(0, height - 1).map((stream, i) => (
+        <Text key={stream.key} inverse={i === selected}>
+          {fit(
+            `${i === selected ? '›' : ' '} ${fit(stream.name, 24)} ${fit(stream.kind, 7)}${fit(compact(stream.length), 9, 'right')}${fit(formatDuration(stream.oldestAgeMs), 8, 'right')}   ${stream.policy ? [stream.policy.keepKey && `key ${stream.policy.keepKey}`, stream.policy.maxCount !== undefined && `max ${stream.policy.maxCount}`, stream.policy.maxAgeMs !== undefined && `age ${formatDuration(stream.policy.maxAgeMs)}`].filter(Boolean).join(' ') : 'none'}`,
+            columns,
+          )}
+        </Text>
       ))}
     </Box>
   )

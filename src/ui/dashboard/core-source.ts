@@ -3,6 +3,10 @@ import {createWriteBuffer, type WriteBuffer} from '../../core/buffer/write-buffe
 import type {LoadedConfig} from '../../core/config/load.js'
 import {listLocks, releaseLock} from '../../core/inspect/locks.js'
 import {readTotals} from '../../core/inspect/stats.js'
+import {WbcError} from '../../core/errors.js'
+import {compactStream} from '../../core/streams/compact.js'
+import {isEmptyPolicy, policyFor} from '../../core/streams/policy.js'
+import {listStreams} from '../../core/streams/streams.js'
 import {readLeaseAndLastFlush, readStatus, type StatusFilter, type TableStatus} from '../../core/inspect/status.js'
 import type {DashboardSnapshot, DashboardSource} from './source.js'
 
@@ -96,6 +100,20 @@ export class CoreDashboardSource implements DashboardSource {
 
   dropDeadLetter(connection: string, table: string, id: string) {
     return this.changing((wb) => wb.deadLetters.drop(connection, table, [id]))
+  }
+
+  streams() {
+    return this.use((wb) => listStreams(wb.ipc, this.prefix, this.loaded.config.streams))
+  }
+
+  compact(name: string) {
+    return this.changing(async (wb) => {
+      const policy = policyFor(name, this.loaded.config.streams)
+      if (!policy || isEmptyPolicy(policy)) {
+        throw new WbcError('NO_POLICY', `${name} has no compaction policy`, {exitCode: 2, hint: 'Configure one under "streams", or use `wbc compact` with rules.'})
+      }
+      return compactStream(wb.ipc, `${this.prefix}:${name}`, policy)
+    })
   }
 
   async close(): Promise<void> {

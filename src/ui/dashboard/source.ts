@@ -3,6 +3,8 @@ import type {FlushReport} from '../../core/buffer/flusher.js'
 import type {LockInfo, ReleaseResult} from '../../core/inspect/locks.js'
 import type {TableTotals} from '../../core/inspect/stats.js'
 import type {StatusReport} from '../../core/inspect/status.js'
+import type {CompactResult} from '../../core/streams/compact.js'
+import type {StreamInfo} from '../../core/streams/streams.js'
 
 export interface DashboardSnapshot {
   at: number
@@ -22,5 +24,8 @@ export interface DashboardSource {
   releaseLock(key: string, force: boolean): Promise<ReleaseResult>
   retryDeadLetter(connection: string, table: string, id: string): Promise<number>
   dropDeadLetter(connection: string, table: string, id: string): Promise<number>
+  streams(): Promise<StreamInfo[]>
+  /** Compacts a stream with its configured policy (refused for a stream without one). */
+  compact(name: string): Promise<CompactResult>
   close(): Promise<void>
 }

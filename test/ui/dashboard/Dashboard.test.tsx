@@ -45,6 +45,11 @@ function fakeSource(overrides: Partial<DashboardSource> = {}) {
     releaseLock: vi.fn(async (key: string, force: boolean) => ({key, released: true, previous: null, forced: force})),
     retryDeadLetter: vi.fn(async () => 1),
     dropDeadLetter: vi.fn(async () => 1),
+    streams: vi.fn(async () => [
+      {name: 'events', key: 'wb:events', kind: 'events' as const, length: 812, oldestAgeMs: 1000, newestAgeMs: 10, approxBytes: 9000, policy: {maxCount: 1000, timeField: 'at'}},
+      {name: 'q:default:log', key: 'wb:q:default:log', kind: 'queue' as const, length: 40, oldestAgeMs: 500, newestAgeMs: 5, approxBytes: 900, policy: null},
+    ]),
+    compact: vi.fn(async () => ({key: 'wb:events', dryRun: false, examined: 812, removed: 12, kept: 800, archive: null})),
     close: vi.fn(async () => {}),
     ...overrides,
   }
@@ -168,6 +173,23 @@ describe('Dashboard', () => {
     expect(app.lastFrame()).not.toContain('attempt')
     app.stdin.write('e')
     await frameWith(app, 'reconnected after')
+  })
+
+  it('s lists the streams; c compacts the selected one with its policy after confirmation, and refuses one without', async () => {
+    const source = fakeSource()
+    app = render(<Dashboard source={source} intervalMs={60_000} />)
+    await frameWith(app, 'posts')
+    app.stdin.write('s')
+    await frameWith(app, 'q:default:log')
+    app.stdin.write('c')
+    await frameWith(app, 'Compact events with its policy? (y/n)')
+    app.stdin.write('y')
+    await frameWith(app, 'compacted events: removed 12, kept 800')
+    expect(source.compact).toHaveBeenCalledWith('events')
+    app.stdin.write('\u001B[B')
+    app.stdin.write('c')
+    await frameWith(app, 'q:default:log has no compaction policy')
+    expect(source.compact).toHaveBeenCalledTimes(1)
   })
 
   it('p pauses the refresh and resumes it', async () => {

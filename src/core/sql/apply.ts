@@ -70,8 +70,11 @@ export async function applyEntries(trx: Knex.Transaction, dialect: Dialect, tabl
   }
 
   const inserts = entries.filter((e): e is Extract<Entry, {kind: 'insert'}> => e.kind === 'insert')
-  for (let i = 0; i < inserts.length; i += insertBatchSize) {
-    const chunk = inserts.slice(i, i + insertBatchSize).map((e) => bindRow(dialect, e.row))
+  const columnsPerRow = Math.max(1, ...inserts.map((e) => Object.keys(e.row).length))
+  // knex writes SQLite's multi-row INSERT as a compound SELECT, which SQLite caps at 500 terms.
+  const rowsPerInsert = Math.min(insertBatchSize, rowsPerStatement(columnsPerRow), dialect === 'sqlite' ? 500 : Infinity)
+  for (let i = 0; i < inserts.length; i += rowsPerInsert) {
+    const chunk = inserts.slice(i, i + rowsPerInsert).map((e) => bindRow(dialect, e.row))
     await trx(table).insert(chunk)
   }
   counts.inserts += inserts.length

@@ -1,0 +1,278 @@
+import {execFileSync, spawnSync} from 'node:child_process'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {Redis} from 'ioredis'
+import knexFactory, {type Knex} from 'knex'
+
+import {createWriteBuffer} from '../src/core/buffer/write-buffer.js'
+import {resolveConnection} from '../src/core/config/connections.js'
+import {parseConfig} from '../src/core/config/load.js'
+import {createIpc} from '../src/core/ipc/create.js'
+import {derivedRows, updateFromRows} from '../src/core/sql/statements.js'
+
+export interface BenchContext {
+  scale: number
+  redis: string
+  postgres: string
+  mysql: string
+  log: (line: string) => void
+}
+
+export interface BenchResult {
+  scenario: string
+  case: string
+  value: number
+  unit: string
+  baseline?: {name: string; value: number}
+  /** value / baseline (for times: baseline / value, so above 1 means faster). */
+  ratio?: number
+  target?: string
+  met?: boolean
+}
+
+const bin = join(import.meta.dirname, '..', 'bin', 'run.js')
+const tag = `b${process.pid}`
+const n = (ctx: BenchContext, full: number, min = 100) => Math.max(min, Math.round(full * ctx.scale))
+const seconds = async (work: () => Promise<unknown>) => {
+  const start = process.hrtime.bigint()
+  await work()
+  return Number(process.hrtime.bigint() - start) / 1e9
+}
+const openDb = (url: string, poolMax = 10): Knex => {
+  const config = resolveConnection('bench', url).knex
+  return knexFactory({...config, pool: /sqlite/.test(String(config.client)) ? {min: 1, max: 1} : {min: 0, max: poolMax}})
+}
+async function postsTable(knex: Knex, name: string, rows: number): Promise<void> {
+  await knex.schema.dropTableIfExists(name)
+  await knex.schema.createTable(name, (t) => {
+    t.integer('id').primary()
+    t.integer('views').notNullable().defaultTo(0)
+  })
+  for (let i = 0; i < rows; i += 500) await knex(name).insert(Array.from({length: Math.min(500, rows - i)}, (_, j) => ({id: i + j + 1, views: 0})))
+}
+async function cleanRedis(url: string, prefix: string): Promise<void> {
+  const ipc = await createIpc(parseConfig({ipc: {driver: 'redis', redis: url}}).ipc)
+  let cursor = '0'
+  do {
+    const page = await ipc.scan(`${prefix}:*`, cursor, 5000)
+    if (page.items.length) await ipc.del(...page.items)
+    cursor = page.cursor
+  } while (cursor !== '0')
+  await ipc.close()
+}
+/** `callers` concurrent loops, each awaiting its share of `total` calls one by one (like request handlers). */
+async function callers(total: number, count: number, call: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({length: count}, async () => {
+    while (next < total) await call(next++)
+  }))
+}
+
+export const scenarios: Record<string, (ctx: BenchContext) => Promise<BenchResult[]>> = {
+  /** 1 and 2: buffered increments (with their flushes) against direct UPDATEs, and Redis against its ceiling. */
+  async writes(ctx) {
+    const total = n(ctx, 200_000)
+    const rows = 1000
+    const table = `${tag}_posts`
+    const db = openDb(ctx.postgres, 64)
+    const results: BenchResult[] = []
+    try {
+      const direct: Record<number, number> = {}
+      for (const c of [1, 8, 64]) {
+        await postsTable(db, table, rows)
+        // The direct path costs a round trip per increment: measured on a tenth, it is the same rate.
+        const sample = Math.max(100, Math.round(total / 10))
+        const s = await seconds(() => callers(sample, c, (i) => db.raw(`UPDATE "${table}" SET views = views + 1 WHERE id = ?`, [(i % rows) + 1])))
+        direct[c] = sample / s
+        results.push({scenario: '1 direct PostgreSQL', case: `${c} callers`, value: direct[c], unit: 'inc/s'})
+      }
+      let redisEngine64 = 0
+      for (const driver of ['memory', 'redis'] as const) {
+        for (const c of [1, 8, 64]) {
+          await postsTable(db, table, rows)
+          const prefix = `${tag}${driver}${c}`
+          const dir = mkdtempSync(join(tmpdir(), 'wbc-bench-'))
+          const wb = await createWriteBuffer(
+            {
+              ipc: driver === 'redis' ? {driver, redis: ctx.redis, prefix} : {driver, prefix, socket: join(dir, 's.sock')},
+              connections: {default: ctx.postgres},
+              buffer: {flushInterval: 1000, checkpointPath: join(dir, 'cp.lmdb')},
+            },
+            {serveSocket: false},
+          )
+          const s = await seconds(async () => {
+            await callers(total, c, (i) => wb.table(table).where((i % rows) + 1).increment('views'))
+            await wb.close() // The final flush is part of the work.
+          })
+          const [{sum}] = await db(table).sum({sum: 'views'})
+          if (Number(sum) !== total) throw new Error(`${driver} ${c}: the database holds ${sum}, expected ${total}`)
+          if (driver === 'redis') await cleanRedis(ctx.redis, prefix)
+          const rate = total / s
+          if (driver === 'redis' && c === 64) redisEngine64 = rate
+          results.push({
+            scenario: `1 engine (${driver}) vs direct`,
+            case: `${c} callers, DB totals exact`,
+            value: rate,
+            unit: 'inc/s',
+            baseline: {name: 'direct', value: direct[c]},
+            ratio: rate / direct[c],
+            ...(c === 64 ? {target: '>= 20x', met: rate / direct[c] >= 20} : {}),
+          })
+        }
+      }
+      // The Redis ceiling: raw pipelines of INCRBYFLOAT, 1,000 per pipeline, no Lua, no flush.
+      const redis = new Redis(ctx.redis)
+      const key = `${tag}:ceiling`
+      const s = await seconds(async () => {
+        for (let i = 0; i < total; i += 1000) {
+          const pipeline = redis.pipeline()
+          for (let j = i; j < Math.min(total, i + 1000); j++) pipeline.incrbyfloat(key, 1)
+          await pipeline.exec()
+        }
+      })
+      await redis.del(key)
+      redis.disconnect()
+      const ceiling = total / s
+      results.push({scenario: '2 redis engine vs ceiling', case: '64 callers vs pipelined INCRBYFLOAT', value: redisEngine64, unit: 'inc/s', baseline: {name: 'ceiling', value: ceiling}, ratio: redisEngine64 / ceiling, target: '>= 0.5', met: redisEngine64 / ceiling >= 0.5})
+    } finally {
+      await db.schema.dropTableIfExists(table)
+      await db.destroy()
+    }
+    return results
+  },
+
+  /** 3: one flush of 100,000 counter deltas (and of 100,000 queued rows) against the SQL limit and the naive way. */
+  async flush(ctx) {
+    const count = n(ctx, 100_000)
+    const results: BenchResult[] = []
+    const dir = mkdtempSync(join(tmpdir(), 'wbc-bench-'))
+    const urls = {sqlite: `sqlite:${join(dir, 'bench.sqlite')}`, postgres: ctx.postgres, mysql: ctx.mysql}
+    for (const [dialect, url] of Object.entries(urls) as Array<['sqlite' | 'postgres' | 'mysql', string]>) {
+      const db = openDb(url, 4)
+      const table = `${tag}_flush`
+      const log = `${tag}_log`
+      try {
+        await postsTable(db, table, count)
+        const ids = Array.from({length: count}, (_, i) => i + 1)
+        const naive = await seconds(() => db.transaction(async (trx) => {
+          for (const id of ids) await trx(table).where({id}).update({views: trx.raw('views + ?', [1])})
+        }))
+        const limit = await seconds(() => db.transaction(async (trx) => {
+          for (let i = 0; i < count; i += 5000) {
+            const chunk = ids.slice(i, i + 5000)
+            const v = derivedRows(dialect, ['id', 'views'], chunk.map((id) => [id, 1]), {id: 'integer', views: 'integer'})
+            const st = updateFromRows(dialect, table, ['id'], [['views', dialect === 'mysql' ? 't.`views` + v.`views`' : 't."views" + v."views"']], v)
+            await trx.raw(st.sql, st.bindings as never[])
+          }
+        }))
+        const prefix = `${tag}${dialect}`
+        const wb = await createWriteBuffer({ipc: {driver: 'memory', prefix, socket: join(dir, `${dialect}.sock`)}, connections: {default: url}, buffer: {checkpointPath: join(dir, `${dialect}.lmdb`)}}, {timers: false, serveSocket: false, checkpoint: false})
+        for (let i = 0; i < count; i += 1000) await Promise.all(ids.slice(i, i + 1000).map((id) => wb.table(table).where(id).increment('views')))
+        const engine = await seconds(() => wb.flush())
+        const [{sum}] = await db(table).sum({sum: 'views'})
+        if (Number(sum) !== 3 * count) throw new Error(`${dialect}: ${sum} != ${3 * count}`)
+        results.push({scenario: `3 counter flush ${dialect}`, case: `${count} rows vs set-based limit`, value: engine, unit: 's', baseline: {name: 'limit', value: limit}, ratio: engine / limit, target: '<= 1.5x', met: engine / limit <= 1.5})
+        results.push({scenario: `3 counter flush ${dialect}`, case: `${count} rows vs naive per-row`, value: engine, unit: 's', baseline: {name: 'naive', value: naive}, ratio: naive / engine, target: '>= 10x faster', met: naive / engine >= 10})
+
+        await db.schema.dropTableIfExists(log)
+        await db.schema.createTable(log, (t) => {
+          t.increments('id')
+          t.integer('user_id').notNullable()
+          t.string('action', 20).notNullable()
+        })
+        const rows = ids.map((i) => ({user_id: i, action: 'view'}))
+        const multi = await seconds(() => db.transaction(async (trx) => {
+          for (let i = 0; i < count; i += 500) await trx(log).insert(rows.slice(i, i + 500))
+        }))
+        for (let i = 0; i < count; i += 1000) await wb.table(log).insert(rows.slice(i, i + 1000))
+        const engineInsert = await seconds(() => wb.flush())
+        const [{c}] = await db(log).count({c: '*'})
+        if (Number(c) !== 2 * count) throw new Error(`${dialect}: ${c} rows != ${2 * count}`)
+        results.push({scenario: `3 insert flush ${dialect}`, case: `${count} rows vs multi-row INSERTs`, value: engineInsert, unit: 's', baseline: {name: 'multi-row', value: multi}, ratio: engineInsert / multi, target: '<= 1.5x', met: engineInsert / multi <= 1.5})
+        await wb.close()
+      } finally {
+        await db.schema.dropTableIfExists(table)
+        await db.schema.dropTableIfExists(log)
+        await db.destroy()
+      }
+    }
+    return results
+  },
+
+  /** 4: the memory driver in-process, and from 2 cluster workers. */
+  async memory(ctx) {
+    const total = n(ctx, 200_000)
+    const ipc = await createIpc(parseConfig({ipc: {driver: 'memory'}}).ipc, {role: 'primary', serveSocket: false})
+    const inProcess = total / (await seconds(() => callers(total, 64, (i) => ipc.steps.increment('bm', `default:posts:${i % 1000}:views`, 1))))
+    await ipc.close()
+    const out = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'cluster-increments.ts'), String(total)], {encoding: 'utf8'})
+    const cluster = JSON.parse(out.trim()).rate as number
+    return [
+      {scenario: '4 memory driver', case: 'in-process, 64 callers', value: inProcess, unit: 'inc/s'},
+      {scenario: '4 memory driver', case: '2 cluster workers x 64 callers', value: cluster, unit: 'inc/s', baseline: {name: 'in-process', value: inProcess}, ratio: cluster / inProcess},
+    ]
+  },
+
+  /** 5: operator reads with 1,000,000 pending counter keys in Redis. */
+  async reads(ctx) {
+    const keys = n(ctx, 1_000_000, 1000)
+    const prefix = `${tag}reads`
+    const ipc = await createIpc(parseConfig({ipc: {driver: 'redis', redis: ctx.redis}}).ipc)
+    try {
+      for (let i = 0; i < keys; i += 2000) {
+        await Promise.all(Array.from({length: Math.min(2000, keys - i)}, (_, j) => ipc.steps.increment(prefix, `default:posts:${i + j}:views`, 1)))
+      }
+      const cwd = mkdtempSync(join(tmpdir(), 'wbc-bench-'))
+      writeFileSync(join(cwd, 'wbc.config.json'), JSON.stringify({ipc: {driver: 'redis', redis: ctx.redis, prefix}}))
+      const measure = (args: string[]) => {
+        const start = Date.now()
+        const run = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, bin, ...args], {cwd, encoding: 'utf8'})
+        if (run.status !== 0) throw new Error(`wbc ${args.join(' ')} failed: ${run.stderr}`)
+        return {seconds: (Date.now() - start) / 1000, rssMb: Number(run.stderr.trim().split('\n').pop()) / 1024}
+      }
+      const status = measure(['status', '--json'])
+      const pending = measure(['pending', '--limit', '100', '--json'])
+      return [
+        {scenario: '5 operator reads', case: `status --json, ${keys} keys: time`, value: status.seconds, unit: 's', target: '< 5 s', met: status.seconds < 5},
+        {scenario: '5 operator reads', case: `status --json, ${keys} keys: peak RSS`, value: status.rssMb, unit: 'MB', target: '< 300 MB', met: status.rssMb < 300},
+        {scenario: '5 operator reads', case: `pending --limit 100: time`, value: pending.seconds, unit: 's', target: '< 0.5 s', met: pending.seconds < 0.5},
+      ]
+    } finally {
+      await cleanRedis(ctx.redis, prefix)
+      await ipc.close()
+    }
+  },
+
+  /** 6: CLI start, median of 10 runs, against `node -e 0`. */
+  async start(ctx) {
+    const prefix = `${tag}start`
+    const cwd = mkdtempSync(join(tmpdir(), 'wbc-bench-'))
+    writeFileSync(join(cwd, 'wbc.config.json'), JSON.stringify({ipc: {driver: 'redis', redis: ctx.redis, prefix}}))
+    const median = (args: string[]) => {
+      const times: number[] = []
+      for (let i = 0; i < 10; i++) {
+        const start = process.hrtime.bigint()
+        spawnSync(process.execPath, args, {cwd})
+        times.push(Number(process.hrtime.bigint() - start) / 1e6)
+      }
+      return times.sort((a, b) => a - b)[5]
+    }
+    const node = median(['-e', '0'])
+    const version = median([bin, '--version'])
+    const status = median([bin, 'status', '--json'])
+    return [
+      {scenario: '6 CLI start', case: 'wbc --version', value: version, unit: 'ms', baseline: {name: 'node -e 0', value: node}, ratio: version / node},
+      {scenario: '6 CLI start', case: 'wbc status --json (empty)', value: status, unit: 'ms', baseline: {name: 'node -e 0', value: node}, ratio: status / node, target: '< 250 ms', met: status < 250},
+    ]
+  },
+
+  /** 7: the dashboard's CPU share at 1 s refresh with 100,000 pending keys (see dashboard-cpu.ts). */
+  async dashboard(ctx) {
+    const keys = n(ctx, 100_000, 1000)
+    const out = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'dashboard-cpu.ts'), String(keys), String(Math.max(5, Math.round(30 * Math.min(1, ctx.scale * 10))))], {encoding: 'utf8'})
+    const share = JSON.parse(out.trim().split('\n').pop()!).cpuShareOfOneCore as number
+    return [{scenario: '7 dashboard refresh cost', case: `${keys} keys, 1 s refresh`, value: share * 100, unit: '% of a core', target: '< 10%', met: share < 0.1}]
+  },
+}

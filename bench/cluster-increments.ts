@@ -10,9 +10,16 @@ const config = parseConfig({ipc: {driver: 'memory'}}).ipc
 if (cluster.isPrimary) {
   const ipc = await createIpc(config, {role: 'primary', serveSocket: false})
   let done = 0
-  const start = process.hrtime.bigint()
-  for (let w = 0; w < 2; w++) {
-    cluster.fork({SHARE: String(total / 2)}).on('message', async (msg) => {
+  let ready = 0
+  let start = 0n
+  const workers = Array.from({length: 2}, () => cluster.fork({SHARE: String(total / 2)}))
+  for (const worker of workers) {
+    worker.on('message', async (msg) => {
+      // Timing starts when both workers are up (forking and loading are not the driver's cost).
+      if (msg === 'ready' && ++ready === 2) {
+        start = process.hrtime.bigint()
+        for (const w of workers) w.send('go')
+      }
       if (msg !== 'done' || ++done < 2) return
       const seconds = Number(process.hrtime.bigint() - start) / 1e9
       process.stdout.write(`${JSON.stringify({rate: total / seconds, total: await ipc.get('hits')})}\n`)
@@ -23,6 +30,10 @@ if (cluster.isPrimary) {
 } else {
   const ipc = await createIpc(config, {role: 'worker'})
   const share = Number(process.env.SHARE)
+  await new Promise<void>((resolve) => {
+    process.on('message', (msg) => msg === 'go' && resolve())
+    process.send?.('ready')
+  })
   let next = 0
   await Promise.all(Array.from({length: 64}, async () => {
     while (next < share) {

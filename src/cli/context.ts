@@ -1,5 +1,5 @@
 import type {FlushProgress} from '../core/buffer/flusher.js'
-import {createWriteBuffer, type WriteBuffer} from '../core/buffer/write-buffer.js'
+import type {WriteBuffer} from '../core/buffer/write-buffer.js'
 import type {LoadedConfig} from '../core/config/load.js'
 import {createIpc} from '../core/ipc/create.js'
 import type {Ipc} from '../core/ipc/types.js'
@@ -13,7 +13,9 @@ export function openState(loaded: LoadedConfig): Promise<Ipc> {
 }
 
 /** The engine as an operator's command uses it: no timers, the application's state, the configured databases. */
-export function openEngine(loaded: LoadedConfig, options: {leaseTtlMs?: number; onProgress?: (p: FlushProgress) => void} = {}): Promise<WriteBuffer> {
+export async function openEngine(loaded: LoadedConfig, options: {leaseTtlMs?: number; onProgress?: (p: FlushProgress) => void} = {}): Promise<WriteBuffer> {
+  // The engine (knex, lmdb) loads only for commands that flush: reads start faster without it.
+  const {createWriteBuffer} = await import('../core/buffer/write-buffer.js')
   return createWriteBuffer(loaded.config, {
     role: loaded.config.ipc.driver === 'memory' ? 'socket' : 'auto',
     timers: false,

@@ -5,7 +5,7 @@ import {IpcClient} from './client.js'
 import {ClusterChannel, LocalChannel, SocketChannel} from './memory/channels.js'
 import {MemoryDriver} from './memory/driver.js'
 import {MemoryPrimary} from './memory/primary.js'
-import {RedisDriver, type RedisTarget} from './redis/driver.js'
+import type {RedisTarget} from './redis/driver.js'
 import type {Ipc} from './types.js'
 
 export interface CreateIpcOptions {
@@ -24,6 +24,8 @@ export interface CreateIpcOptions {
 /** Opens the Ipc the config describes. Throws ServiceUnavailable when it cannot be reached. */
 export async function createIpc(config: IpcConfig, options: CreateIpcOptions = {}): Promise<Ipc> {
   if (config.driver === 'redis') {
+    // ioredis loads only when Redis is used.
+    const {RedisDriver} = await import('./redis/driver.js')
     const driver = await RedisDriver.connect(config.redis as RedisTarget, {
       connectTimeoutMs: config.connectTimeout,
       commandTimeoutMs: config.requestTimeout,
@@ -40,7 +42,7 @@ export async function createIpc(config: IpcConfig, options: CreateIpcOptions = {
   const primary = new MemoryPrimary()
   try {
     // Recover before anyone can write: the checkpoint first, then workers and the socket.
-    if (options.checkpoint) primary.attachCheckpoint(options.checkpoint.path, config.prefix, options.checkpoint.intervalMs)
+    if (options.checkpoint) await primary.attachCheckpoint(options.checkpoint.path, config.prefix, options.checkpoint.intervalMs)
     primary.attachCluster()
     if (options.serveSocket !== false) await primary.serveSocket(config.socket)
   } catch (error) {

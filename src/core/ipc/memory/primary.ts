@@ -3,7 +3,7 @@ import {chmodSync, mkdirSync, unlinkSync} from 'node:fs'
 import {createConnection, createServer, type Server, type Socket} from 'node:net'
 import {dirname} from 'node:path'
 
-import {Checkpoint} from '../../checkpoint/checkpoint.js'
+import type {Checkpoint} from '../../checkpoint/checkpoint.js'
 import {WbcError} from '../../errors.js'
 import {restoreInto, snapshotOf} from './buffer-steps.js'
 import type {Json} from '../types.js'
@@ -76,7 +76,9 @@ export class MemoryPrimary {
    * Recovers the checkpoint into the (empty) state, then mirrors claims and acks to it and writes
    * it in full every `intervalMs` and on close. Call before serving anyone.
    */
-  attachCheckpoint(path: string, prefix: string, intervalMs: number): {recovered: ReturnType<Checkpoint['read']>} {
+  async attachCheckpoint(path: string, prefix: string, intervalMs: number): Promise<{recovered: ReturnType<Checkpoint['read']>}> {
+    // lmdb loads only for a primary that keeps a checkpoint.
+    const {Checkpoint} = await import('../../checkpoint/checkpoint.js')
     const file = Checkpoint.open(path)
     const recovered = file.read(prefix)
     restoreInto(this.store, prefix, recovered)
@@ -106,6 +108,7 @@ export class MemoryPrimary {
       return {path: this.checkpoint!.file.path, ...counts, inflight: this.checkpoint!.file.read(prefix).inflight.length}
     }
     const inflight = this.checkpoint!.file.read(prefix).inflight
+    const {Checkpoint} = await import('../../checkpoint/checkpoint.js')
     const file = Checkpoint.open(out)
     try {
       await file.clear(prefix)

@@ -34,7 +34,7 @@ interface Target {
 export async function applyEntries(trx: Knex.Transaction, dialect: Dialect, table: string, entries: Entry[], insertBatchSize: number): Promise<AppliedCounts> {
   const target: Target = {trx, dialect, table, types: {...(await columnTypes(trx as unknown as Knex, dialect, table)), wbc_i: 'integer'}}
   const keyed = entries.map((entry, index) => ({entry, index})).filter(({entry}) => entry.kind !== 'insert')
-  if (keyed.length > 0) await assertRowsExist(target, keyed as Array<{entry: Exclude<Entry, {kind: 'insert'}>; index: number}>)
+  let affected = 0
 
   const counts: AppliedCounts = {updates: 0, counters: 0, inserts: 0}
   const updates = groupBy(
@@ -47,7 +47,7 @@ export async function applyEntries(trx: Knex.Transaction, dialect: Dialect, tabl
     await inChunks(group, keys.length + columns.length, async (chunk) => {
       const rows = chunk.map((e) => [...keys.map((k) => bindValue(dialect, e.where[k])), ...columns.map((c) => bindValue(dialect, e.fields[c]))])
       const derived = derivedRows(dialect, [...keys, ...columns], rows, target.types)
-      await run(target, updateFromRows(dialect, table, keys, columns.map((c) => [c, `v.${quote(dialect, c)}`]), derived))
+      affected += await runUpdate(target, updateFromRows(dialect, table, keys, columns.map((c) => [c, `v.${quote(dialect, c)}`]), derived))
     })
     counts.updates += group.length
   }
@@ -64,10 +64,14 @@ export async function applyEntries(trx: Knex.Transaction, dialect: Dialect, tabl
       const derived = derivedRows(dialect, [...keys, ...columns], rows, target.types)
       const q = (name: string) => quote(dialect, name)
       // A NULL counter column counts as 0.
-      await run(target, updateFromRows(dialect, table, keys, columns.map((c) => [c, `COALESCE(t.${q(c)}, 0) + v.${q(c)}`]), derived))
+      affected += await runUpdate(target, updateFromRows(dialect, table, keys, columns.map((c) => [c, `COALESCE(t.${q(c)}, 0) + v.${q(c)}`]), derived))
     })
     counts.counters += group.length
   }
+
+  // Every keyed entry changed its row: no row can be missing. Fewer (a missing row, or MySQL not
+  // counting an unchanged row): find the missing ones; the transaction then rolls back.
+  if (affected < keyed.length) await assertRowsExist(target, keyed as Array<{entry: Exclude<Entry, {kind: 'insert'}>; index: number}>)
 
   const inserts = entries.filter((e): e is Extract<Entry, {kind: 'insert'}> => e.kind === 'insert')
   const columnsPerRow = Math.max(1, ...inserts.map((e) => Object.keys(e.row).length))
@@ -102,6 +106,14 @@ async function run(target: Target, statement: {sql: string; bindings: unknown[]}
   if (target.dialect === 'postgres') return (result as {rows: Array<Record<string, unknown>>}).rows
   if (target.dialect === 'mysql') return Array.isArray(result[0]) ? result[0] : []
   return Array.isArray(result) ? result : []
+}
+
+/** Runs an UPDATE and returns how many rows it changed. */
+async function runUpdate(target: Target, statement: {sql: string; bindings: unknown[]}): Promise<number> {
+  const result = await target.trx.raw(statement.sql, statement.bindings as Knex.RawBinding[])
+  if (target.dialect === 'postgres') return Number((result as {rowCount?: number}).rowCount ?? 0)
+  if (target.dialect === 'mysql') return Number((result as Array<{affectedRows?: number}>)[0]?.affectedRows ?? 0)
+  return Number((result as {changes?: number}).changes ?? 0)
 }
 
 function bindRow(dialect: Dialect, row: Record<string, Json>): Record<string, unknown> {

@@ -21,14 +21,8 @@ const tableOf = (member: string) => member.split(':', 2).join(':')
 /** Every buffered write stamps its table: since (first pending write), last (latest write), and counts. */
 function stamp(store: MemoryStore, keys: KeySpace, table: string, writes = 1): void {
   const now = Date.now()
-  const age = store.hgetall(keys.age(table))
-  store.hset(keys.age(table), age && 'since' in age ? {last: now} : {since: now, last: now})
-  addStat(store, keys, table, 'writes', writes)
-}
-
-function addStat(store: MemoryStore, keys: KeySpace, table: string, field: 'writes' | 'flushed', n: number): void {
-  const stats = store.hgetall(keys.stats(table))
-  store.hset(keys.stats(table), {[field]: Number(stats?.[field] ?? 0) + n})
+  store.hstamp(keys.age(table), {last: now}, {since: now})
+  store.hincrBy(keys.stats(table), 'writes', writes)
 }
 
 export const bufferSteps = {
@@ -111,7 +105,7 @@ export const bufferSteps = {
       store.hdel(keys.counterInflight(member), [batchId])
       if (!dead.has(member) && store.exists(keys.base(member))) store.incrBy(keys.base(member), delta)
     }
-    addStat(store, keys, batch.table, 'flushed', batch.counters.length + batch.updates.length + batch.inserts.length - dead.size)
+    store.hincrBy(keys.stats(batch.table), 'flushed', batch.counters.length + batch.updates.length + batch.inserts.length - dead.size)
     store.del([keys.batch(batchId)])
     store.srem(keys.inflightIndex, [batchId])
     // Not awaited: a batch left in the checkpoint after its ack is finished again harmlessly (the ledger has it).

@@ -74,6 +74,20 @@ export class MemoryStore {
     return entry ? Object.fromEntries(entry.value) : null
   }
 
+  /** HSETNX + HSET in one: sets `always` fields, and `ifMissing` fields only where absent. */
+  hstamp(key: string, always: Record<string, Json>, ifMissing: Record<string, Json>): void {
+    const entry = this.typed(key, 'hash') ?? this.write(key, {type: 'hash', value: new Map(), expireAt: 0})
+    for (const [field, value] of Object.entries(ifMissing)) if (!entry.value.has(field)) entry.value.set(field, value)
+    for (const [field, value] of Object.entries(always)) entry.value.set(field, value)
+  }
+
+  hincrBy(key: string, field: string, delta: number): number {
+    const entry = this.typed(key, 'hash') ?? this.write(key, {type: 'hash', value: new Map(), expireAt: 0})
+    const next = Number(entry.value.get(field) ?? 0) + delta
+    entry.value.set(field, next)
+    return next
+  }
+
   hdel(key: string, fields: string[]): number {
     const entry = this.typed(key, 'hash')
     if (!entry) return 0

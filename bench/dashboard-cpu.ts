@@ -9,6 +9,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {createIpc} from '../src/core/ipc/create.js'
+import {deleteMatching} from '../src/core/ipc/cursor.js'
 import {parseConfig} from '../src/core/config/load.js'
 
 const keys = Number(process.argv[2] ?? 100_000)
@@ -52,11 +53,6 @@ try {
   } catch {
     // Not started.
   }
-  let cursor = '0'
-  do {
-    const page = await ipc.scan(`${prefix}:*`, cursor, 1000)
-    if (page.items.length) await ipc.del(...page.items)
-    cursor = page.cursor
-  } while (cursor !== '0')
+  await deleteMatching(ipc, `${prefix}:*`)
   await ipc.close()
 }

@@ -10,6 +10,7 @@ import {createWriteBuffer} from '../src/core/buffer/write-buffer.js'
 import {resolveConnection} from '../src/core/config/connections.js'
 import {parseConfig} from '../src/core/config/load.js'
 import {createIpc} from '../src/core/ipc/create.js'
+import {deleteMatching} from '../src/core/ipc/cursor.js'
 import {derivedRows, updateFromRows} from '../src/core/sql/statements.js'
 
 export interface BenchContext {
@@ -54,12 +55,7 @@ async function postsTable(knex: Knex, name: string, rows: number): Promise<void>
 }
 async function cleanRedis(url: string, prefix: string): Promise<void> {
   const ipc = await createIpc(parseConfig({ipc: {driver: 'redis', redis: url}}).ipc)
-  let cursor = '0'
-  do {
-    const page = await ipc.scan(`${prefix}:*`, cursor, 5000)
-    if (page.items.length) await ipc.del(...page.items)
-    cursor = page.cursor
-  } while (cursor !== '0')
+  await deleteMatching(ipc, `${prefix}:*`)
   await ipc.close()
 }
 /** `callers` concurrent loops, each awaiting its share of `total` calls one by one (like request handlers). */

@@ -12,7 +12,7 @@ import {until} from '../support/spawn.js'
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'run.js')
 
 function startDemo(cwd: string, seconds: number) {
-  const env = {...process.env, NO_COLOR: '1'}
+  const env: Record<string, string | undefined> = {...process.env, NO_COLOR: '1'}
   for (const name of ['WBC_CONFIG', 'WBC_REDIS_URL', 'DATABASE_URL']) delete env[name]
   const child = spawn(process.execPath, [bin, 'demo', '--seconds', String(seconds), '--rate', '300'], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
   let stdout = ''

@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {createWriteBuffer, type WriteBuffer, type WriteBufferOptions} from '../../src/core/buffer/write-buffer.js'
 import type {WbcConfigInput} from '../../src/core/config/schema.js'
 import {createIpc} from '../../src/core/ipc/create.js'
+import {deleteMatching} from '../../src/core/ipc/cursor.js'
 import {parseConfig} from '../../src/core/config/load.js'
 import {available, uniquePrefix, urls} from './services.js'
 
@@ -29,11 +30,6 @@ export function openEngine(config: WbcConfigInput, options: WriteBufferOptions =
 /** Removes every Redis key under a test prefix (never anything else). */
 export async function cleanRedisPrefix(prefix: string): Promise<void> {
   const ipc = await createIpc(parseConfig({ipc: {driver: 'redis', redis: urls.redis}}).ipc)
-  let cursor = '0'
-  do {
-    const page = await ipc.scan(`${prefix}:*`, cursor, 1000)
-    if (page.items.length) await ipc.del(...page.items)
-    cursor = page.cursor
-  } while (cursor !== '0')
+  await deleteMatching(ipc, `${prefix}:*`)
   await ipc.close()
 }

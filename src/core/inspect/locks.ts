@@ -1,6 +1,7 @@
 import {hostname} from 'node:os'
 
 import {LeaseHeld, WbcError} from '../errors.js'
+import {scanKeys} from '../ipc/cursor.js'
 import type {Ipc, LeaseRecord} from '../ipc/types.js'
 
 export interface LockInfo {
@@ -43,12 +44,7 @@ function info(record: LeaseRecord, now: number): LockInfo {
 /** Every lease under the prefix (`{prefix}:lock:*`), found with a cursor. */
 export async function listLocks(ipc: Ipc, prefix: string, now = Date.now()): Promise<LockInfo[]> {
   const keys = new Set<string>()
-  let cursor = '0'
-  do {
-    const page = await ipc.scan(`${prefix}:lock:*`, cursor, 1000)
-    for (const key of page.items) if (!key.endsWith(':fence')) keys.add(key)
-    cursor = page.cursor
-  } while (cursor !== '0')
+  for await (const page of scanKeys(ipc, `${prefix}:lock:*`)) for (const key of page) if (!key.endsWith(':fence')) keys.add(key)
   const locks: LockInfo[] = []
   for (const key of [...keys].sort()) {
     const record = await ipc.inspectLock(key).catch(() => null)

@@ -1,4 +1,5 @@
 import {WbcError} from '../errors.js'
+import {scanKeys} from '../ipc/cursor.js'
 import type {Ipc, Json} from '../ipc/types.js'
 import {entryTime, policyFor, type StreamPolicy} from './policy.js'
 import type {StreamPolicyInput} from '../config/schema.js'
@@ -23,12 +24,7 @@ export const kindOf = (name: string): StreamKind => (name.startsWith('q:') ? 'qu
 /** Every list under the prefix, found with a cursor; only bounded reads per stream. */
 export async function listStreams(ipc: Ipc, prefix: string, policies: Record<string, StreamPolicyInput>, now = Date.now()): Promise<StreamInfo[]> {
   const keys = new Set<string>()
-  let cursor = '0'
-  do {
-    const page = await ipc.scan(`${prefix}:*`, cursor, 1000)
-    page.items.forEach((key) => keys.add(key))
-    cursor = page.cursor
-  } while (cursor !== '0')
+  for await (const page of scanKeys(ipc, `${prefix}:*`)) page.forEach((key) => keys.add(key))
   const streams: StreamInfo[] = []
   for (const key of [...keys].sort()) {
     if ((await ipc.type(key)) !== 'list') continue

@@ -105,7 +105,7 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('crash safety on
     const stale = JSON.parse(result.stdout.trim().split('\n')[0])
     expect(stale.status).toBe('partial')
     expect(stale.reason).toBe('lease-lost')
-    expect(stale.fence).toBeLessThan(takeover.fence)
+    expect(stale.fence).toBeLessThan(takeover.fence!)
     await assertExact(posts, log, expected)
   })
 })

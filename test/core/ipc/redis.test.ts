@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import {parseConfig} from '../../../src/core/config/load.js'
 import {createIpc} from '../../../src/core/ipc/create.js'
-import type {Ipc} from '../../../src/core/ipc/types.js'
+import {deleteMatching} from '../../../src/core/ipc/cursor.js'
 import {available, urls} from '../../support/services.js'
 import {ipcContract} from './contract.js'
 
@@ -10,20 +10,12 @@ const redisUp = await available('redis')
 const redisConfig = (redis: string | Record<string, unknown> = urls.redis, extra: Record<string, unknown> = {}) =>
   parseConfig({ipc: {driver: 'redis', redis, ...extra}}).ipc
 
-export async function deleteByPrefix(ipc: Ipc, prefix: string): Promise<void> {
-  let cursor = '0'
-  do {
-    const page = await ipc.scan(`${prefix}*`, cursor, 1000)
-    if (page.items.length) await ipc.del(...page.items)
-    cursor = page.cursor
-  } while (cursor !== '0')
-}
 
 describe.skipIf(!redisUp)('redis', () => {
   ipcContract('redis', async () => {
     const ipc = await createIpc(redisConfig())
     const peer = await createIpc(redisConfig())
-    return {ipc, peer, inProcess: true, cleanup: (prefix) => deleteByPrefix(ipc, prefix)}
+    return {ipc, peer, inProcess: true, cleanup: (prefix) => deleteMatching(ipc, `${prefix}*`)}
   })
 })
 

@@ -17,11 +17,11 @@ describe('the event stream', () => {
         expect(report.status).toBe('ok')
       }
       expect(await wb.ipc.llen(`${prefix}:events`)).toBe(1000)
-      const [last] = await wb.ipc.lrange<Record<string, unknown>>(`${prefix}:events`, -1, -1)
+      const [last] = (await wb.ipc.lrange(`${prefix}:events`, -1, -1)) as Array<Record<string, unknown>>
       expect(last).toMatchObject({type: 'flush', status: 'ok', tables: 1, rows: 1, deadLettered: 0, errors: []})
       // A flush with nothing to do adds nothing.
       await wb.flush()
-      expect((await wb.ipc.lrange<Record<string, unknown>>(`${prefix}:events`, -1, -1))[0].at).toBe(last.at)
+      expect(((await wb.ipc.lrange(`${prefix}:events`, -1, -1)) as Array<Record<string, unknown>>)[0].at).toBe(last.at)
       expect(Number((await db.knex('posts').sum({n: 'views'}))[0].n)).toBe(10_000)
     } finally {
       await wb.close()

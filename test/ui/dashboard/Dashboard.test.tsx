@@ -198,13 +198,14 @@ describe('Dashboard', () => {
     await frameWith(app, 'live')
     app.stdin.write('p')
     await frameWith(app, 'PAUSED')
-    const calls = source.read.mock.calls.length
+    const read = vi.mocked(source.read)
+    const calls = read.mock.calls.length
     await tick(150)
-    expect(source.read.mock.calls.length).toBe(calls)
+    expect(read.mock.calls.length).toBe(calls)
     app.stdin.write('p')
     await frameWith(app, 'live')
     await tick(100)
-    expect(source.read.mock.calls.length).toBeGreaterThan(calls)
+    expect(read.mock.calls.length).toBeGreaterThan(calls)
   })
 
   it('computes rates from the totals between refreshes', async () => {

@@ -128,6 +128,8 @@ describe.skipIf(!up)('wbc against redis + postgres', () => {
     expect(JSON.parse(forced.stdout)).toMatchObject({released: true, forced: true})
     // The released holder cannot renew, and the next holder has a higher fence.
     expect(await wb.ipc.renew(lease!, 30)).toBe(false)
+    const [event] = (await wb.ipc.lrange(`${prefix}:events`, -1, -1)) as Array<Record<string, unknown>>
+    expect(event).toMatchObject({type: 'lease-released', key: `${prefix}:lock:flush`, forced: true, holder: `${lease!.host}:${process.pid}`, fence: lease!.fence})
     const next = await wb.ipc.lock(`${prefix}:lock:flush`, 1)
     expect(next!.fence).toBeGreaterThan(lease!.fence)
     await wb.ipc.unlock(`${prefix}:lock:flush`)

@@ -87,5 +87,11 @@ export async function releaseLock(
   }
   await options.confirm?.(previous)
   const released = record.token === null ? (await ipc.del(full)) > 0 : (await ipc.unlock(full, record.token)).released
-  return {key: full, released, previous, forced: Boolean(options.force && mayBeLive)}
+  const forced = Boolean(options.force && mayBeLive)
+  if (released) {
+    // Releases belong to the history operators read (`wbc streams tail events`, the dashboard).
+    const event = {at: Date.now(), type: 'lease-released', key: full, forced, holder: `${previous.host ?? '?'}:${previous.pid ?? '?'}`, fence: previous.fence}
+    await ipc.rpush(`${prefix}:events`, event).catch(() => {})
+  }
+  return {key: full, released, previous, forced}
 }

@@ -3,6 +3,7 @@ import {useCallback, useEffect, useRef, useState} from 'react'
 
 import type {DeadLetter} from '../../core/buffer/dead-letters.js'
 import type {StreamInfo} from '../../core/streams/streams.js'
+import type {Json} from '../../core/ipc/types.js'
 import {formatDuration} from '../../core/duration.js'
 import {compact, DEFAULT_THRESHOLDS, fit, isHot, nextRows, sparkline, type TableRow, type Thresholds} from './model.js'
 import type {DashboardSnapshot, DashboardSource} from './source.js'
@@ -44,6 +45,7 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
   const [selected, setSelected] = useState(0)
   const [letters, setLetters] = useState<DeadLetter[]>([])
   const [streams, setStreams] = useState<StreamInfo[]>([])
+  const [history, setHistory] = useState<Json[]>([])
   const [confirming, setConfirming] = useState<Pending | null>(null)
   const [busy, setBusy] = useState<{rowId?: string; label: string} | null>(null)
   const [message, setMessage] = useState<string | null>(null)
@@ -183,7 +185,11 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
       if (input === 'p') return setPaused((p) => !p)
       if (input === '?') return show(view === 'help' ? 'tables' : 'help', true)
       if (input === 'l') return show('locks')
-      if (input === 'e') return show('events', true)
+      if (input === 'e') {
+        show('events', true)
+        source.events(50).then(setHistory, () => setHistory([]))
+        return
+      }
       if (input === 's') {
         show('streams')
         void loadStreams()
@@ -273,12 +279,22 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
       {view === 'tables' && <TablesView rows={rows} selected={selected} thresholds={thresholds} columns={columns} height={body} busy={busy} spinner={SPINNER[tick % SPINNER.length]} />}
       {view === 'locks' && <LocksView snapshot={snapshot} selected={selected} columns={columns} height={body} />}
       {view === 'deadletters' && <DeadLettersView row={selectedRow} letters={letters} selected={selected} columns={columns} height={body} />}
-      {view === 'events' && <ListView title="recent events (seen by this dashboard)" lines={events.slice(-body)} columns={columns} />}
+      {view === 'events' && <ListView title="recent events: the event stream, then what this dashboard saw" lines={[...history.map(describeEvent), ...events].slice(-body)} columns={columns} />}
       {view === 'streams' && <StreamsView streams={streams} selected={selected} columns={columns} height={body} />}
       {view === 'help' && <ListView title="keys" lines={HELP} columns={columns} />}
       <Footer confirming={confirming} busy={busy} message={message} view={view} columns={columns} spinner={SPINNER[tick % SPINNER.length]} />
     </Box>
   )
+}
+
+function describeEvent(event: Json): string {
+  const e = (event && typeof event === 'object' && !Array.isArray(event) ? event : {}) as Record<string, Json>
+  const at = typeof e.at === 'number' ? new Date(e.at).toISOString().slice(11, 19) : '--:--:--'
+  if (e.type === 'flush') {
+    return `${at} flush ${String(e.status)}: ${String(e.rows)} rows, ${String(e.deadLettered)} dead-lettered, ${String(e.recovered)} recovered${Array.isArray(e.errors) && e.errors.length ? `, ${e.errors.length} error(s)` : ''}`
+  }
+  if (e.type === 'lease-released') return `${at} lease ${String(e.key)} released${e.forced ? ' (forced)' : ''}, held by ${String(e.holder)}`
+  return `${at} ${JSON.stringify(event)}`
 }
 
 const HELP = [

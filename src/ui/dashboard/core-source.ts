@@ -102,6 +102,10 @@ export class CoreDashboardSource implements DashboardSource {
     return this.changing((wb) => wb.deadLetters.drop(connection, table, [id]))
   }
 
+  events(limit: number) {
+    return this.use((wb) => wb.ipc.lrange(`${this.prefix}:events`, -limit, -1))
+  }
+
   streams() {
     return this.use((wb) => listStreams(wb.ipc, this.prefix, this.loaded.config.streams))
   }

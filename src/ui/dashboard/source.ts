@@ -5,6 +5,7 @@ import type {TableTotals} from '../../core/inspect/stats.js'
 import type {StatusReport} from '../../core/inspect/status.js'
 import type {CompactResult} from '../../core/streams/compact.js'
 import type {StreamInfo} from '../../core/streams/streams.js'
+import type {Json} from '../../core/ipc/types.js'
 
 export interface DashboardSnapshot {
   at: number
@@ -25,6 +26,8 @@ export interface DashboardSource {
   retryDeadLetter(connection: string, table: string, id: string): Promise<number>
   dropDeadLetter(connection: string, table: string, id: string): Promise<number>
   streams(): Promise<StreamInfo[]>
+  /** The newest entries of the engine's event stream, oldest first. */
+  events(limit: number): Promise<Json[]>
   /** Compacts a stream with its configured policy (refused for a stream without one). */
   compact(name: string): Promise<CompactResult>
   close(): Promise<void>

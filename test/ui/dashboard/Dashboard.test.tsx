@@ -49,6 +49,7 @@ function fakeSource(overrides: Partial<DashboardSource> = {}) {
       {name: 'events', key: 'wb:events', kind: 'events' as const, length: 812, oldestAgeMs: 1000, newestAgeMs: 10, approxBytes: 9000, policy: {maxCount: 1000, timeField: 'at'}},
       {name: 'q:default:log', key: 'wb:q:default:log', kind: 'queue' as const, length: 40, oldestAgeMs: 500, newestAgeMs: 5, approxBytes: 900, policy: null},
     ]),
+    events: vi.fn(async () => [{at: 0, type: 'flush', status: 'ok', rows: 840, deadLettered: 0, recovered: 1, errors: []}]),
     compact: vi.fn(async () => ({key: 'wb:events', dryRun: false, examined: 812, removed: 12, kept: 800, archive: null})),
     close: vi.fn(async () => {}),
     ...overrides,
@@ -173,6 +174,7 @@ describe('Dashboard', () => {
     expect(app.lastFrame()).not.toContain('attempt')
     app.stdin.write('e')
     await frameWith(app, 'reconnected after')
+    await frameWith(app, '00:00:00 flush ok: 840 rows, 0 dead-lettered, 1 recovered')
   })
 
   it('s lists the streams; c compacts the selected one with its policy after confirmation, and refuses one without', async () => {

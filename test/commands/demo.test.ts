@@ -57,6 +57,21 @@ describe('wbc demo on the embedded default (memory driver, SQLite)', () => {
     expect(demo.output().stdout).toContain('verified: the database holds exactly what was written')
   })
 
+  it('SIGTERM under load: intake stops, the final flush lands every acknowledged write', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'wbc-demo-'))
+    const demo = startDemo(cwd, 120)
+    await until(() => existsSync(join(cwd, '.wbc/wbc.sock')), 20_000, 'the demo socket')
+    await until(async () => JSON.parse((await runCli(['status', '--json'], {cwd})).stdout).tables.length === 3, 10_000, 'pending data')
+    demo.child.kill('SIGTERM')
+    const {code} = await demo.exit
+    expect(code).toBe(0)
+    const {stdout} = demo.output()
+    expect(stdout).toContain('verified: the database holds exactly what was written')
+    const written = Number(/wrote (\d+) views/.exec(stdout)![1])
+    expect(written).toBeGreaterThan(0)
+    expect(await sumViews(cwd)).toBe(written)
+  })
+
   it('after the application is killed, recover applies its checkpoint once', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'wbc-demo-'))
     const demo = startDemo(cwd, 60)

@@ -105,10 +105,6 @@ export class LeaseHeld extends WbcError {
   }
 }
 
-export function isWbcError(error: unknown): error is WbcError {
-  return error instanceof WbcError
-}
-
 /** A stored value cannot be decoded (not written by wbc or ODAC, or damaged). */
 export class CorruptValue extends WbcError {
   readonly key: string

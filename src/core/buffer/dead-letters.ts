@@ -49,11 +49,6 @@ export class DeadLetters {
       .sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1))
   }
 
-  async count(connection: string, table: string): Promise<number> {
-    const all = await this.ipc.hgetall(this.keys.deadLetters(`${connection}:${table}`))
-    return Object.keys(all ?? {}).length
-  }
-
   /**
    * Puts entries back into the buffer (the next flush tries them again). Each is removed from the
    * dead letters and re-buffered in one atomic step, so retrying twice counts it once.

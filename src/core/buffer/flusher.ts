@@ -169,9 +169,19 @@ export class Flusher {
     }
   }
 
-  /** @internal */ get parts() {
+  /** @internal What a run works with; built once per run, not on every access. */
+  parts(): FlushParts {
     return {ipc: this.ipc, keys: this.keys, dbs: this.dbs, buffer: this.buffer, options: this.options, deadLetters: this.deadLetters}
   }
+}
+
+interface FlushParts {
+  ipc: Ipc
+  keys: KeySpace
+  dbs: Databases
+  buffer: BufferConfig
+  options: FlusherOptions
+  deadLetters: DeadLetters
 }
 
 /** The state of one flush: its lease, its filter and what it did per table. */
@@ -181,14 +191,14 @@ class FlushRun {
   /** Connections that failed transiently: nothing more is claimed for them in this flush. */
   private readonly failing = new Set<string>()
 
+  private readonly p: FlushParts
+
   constructor(
-    private readonly flusher: Flusher,
+    flusher: Flusher,
     public lease: Lease,
     private readonly filter: FlushFilter,
-  ) {}
-
-  private get p() {
-    return this.flusher.parts
+  ) {
+    this.p = flusher.parts()
   }
 
   report(startedAt: number): FlushReport {

@@ -117,3 +117,19 @@ export class CorruptValue extends WbcError {
     this.key = key
   }
 }
+
+/**
+ * An increment was buffered, but its new total could not be read (the database was unreachable).
+ * The delta is kept and will be flushed: retrying the increment would count it twice.
+ */
+export class TotalUnavailable extends WbcError {
+  readonly buffered = true as const
+
+  constructor(member: string, cause: unknown) {
+    super('TOTAL_UNAVAILABLE', `the increment of ${member} was buffered, but its total could not be read: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      exitCode: ExitCode.unavailable,
+      hint: 'Do not retry the increment (it is kept and will be flushed); read the total later with get().',
+      cause,
+    })
+  }
+}

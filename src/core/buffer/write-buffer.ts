@@ -4,7 +4,7 @@ import type {Knex} from 'knex'
 
 import {parseConfig} from '../config/load.js'
 import type {BufferConfig, StreamPolicyInput, WbcConfig, WbcConfigInput} from '../config/schema.js'
-import {WbcError} from '../errors.js'
+import {TotalUnavailable, WbcError} from '../errors.js'
 import {createIpc, type CreateIpcOptions} from '../ipc/create.js'
 import type {Ipc, Json} from '../ipc/types.js'
 import {Databases} from '../sql/databases.js'
@@ -246,7 +246,10 @@ export class RowBuffer {
     return this.wb.track(async () => {
       const r = await this.wb.ipc.steps.increment(this.wb.prefix, member, delta)
       if (r.base !== null) return r.base + r.inflight + r.live
-      return this.total(member)
+      // The delta is stored now; a failed read of the total must not invite a retry.
+      return this.total(member).catch((error: unknown) => {
+        throw new TotalUnavailable(member, error)
+      })
     })
   }
 

@@ -15,12 +15,15 @@ export interface FlushResult {
   tables: Array<{connection: string; table: string; counters: number; updates: number; inserts: number; deadLettered: number; recovered: number; error?: string}>
   durationMs: number
   fence: number | null
+  /** Keys moved to {prefix}:bad:* because their content cannot be flushed. */
+  quarantined: Array<{key: string; reason: string}>
 }
 
 export default class Flush extends BaseCommand<typeof Flush> {
   static summary = 'Flush pending writes to the database now (all tables, or the ones named).'
   static description = `Runs the engine's flush under the flush lease: batches a crashed flusher left in flight are finished first.
-Exit codes: 0 flushed (or nothing to do), 4 another live process holds the lease (use --wait), 5 partial (dead letters or batches left in flight), 3 a service is unreachable.`
+Keys whose content cannot be flushed (not a number, wrong type, not JSON, a name that does not parse) are moved to {prefix}:bad:* and named; the rest is flushed.
+Exit codes: 0 flushed (or nothing to do), 4 another live process holds the lease (use --wait), 5 partial (dead letters, quarantined keys or batches left in flight), 3 a service is unreachable.`
   static examples = [
     {description: 'Flush everything', command: '<%= config.bin %> <%= command.id %>'},
     {description: 'Flush one table, waiting up to 30 s for a running flush to finish', command: '<%= config.bin %> <%= command.id %> --table posts --wait 30s'},
@@ -79,6 +82,7 @@ Exit codes: 0 flushed (or nothing to do), 4 another live process holds the lease
       })),
       durationMs: report.durationMs,
       fence: report.fence,
+      quarantined: report.quarantined,
     }
     if (report.status === 'skipped') {
       const holder = report.holder
@@ -97,10 +101,12 @@ Exit codes: 0 flushed (or nothing to do), 4 another live process holds the lease
 }
 
 function renderResult(result: FlushResult, tty: boolean): string {
-  if (result.tables.length === 0) return `nothing to flush (${formatDuration(result.durationMs)}, fence ${result.fence ?? '-'})`
+  const bad = result.quarantined.map((q) => `quarantined ${q.key}: ${q.reason}`)
+  if (result.tables.length === 0) return [...bad, `nothing to flush (${formatDuration(result.durationMs)}, fence ${result.fence ?? '-'})`].join('\n')
   const rows = result.tables.map((t) => [t.connection, t.table, t.counters, t.updates, t.inserts, t.deadLettered, t.recovered, t.error ?? ''])
   return [
     renderTable(['connection', 'table', 'counter rows', 'updated rows', 'inserted rows', 'dead-lettered', 'recovered batches', 'error'], rows, tty),
+    ...bad,
     `${result.status} in ${formatDuration(result.durationMs)}, fence ${result.fence ?? '-'}`,
   ].join('\n')
 }

@@ -33,6 +33,11 @@ export function renderStatus(report: StatusReport, found: ThresholdBreach[] | un
     ])
     lines.push(renderTable(['connection', 'table', 'counter rows (keys)', 'update rows', 'queued inserts', 'in flight', 'dead letters', 'oldest'], rows, tty))
   }
+  if (report.badKeysTotal > 0) {
+    lines.push('', style.red(`${report.badKeysTotal} bad key(s) (see wbc doctor):`))
+    for (const b of report.badKeys.slice(0, 10)) lines.push(`  ${b.key}: ${b.problem}`)
+    if (report.badKeysTotal > 10) lines.push(`  … and ${report.badKeysTotal - 10} more (--json lists up to 100)`)
+  }
   if (found && found.length > 0) {
     lines.push('', style.red('thresholds exceeded:'))
     for (const b of found) {

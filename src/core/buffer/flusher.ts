@@ -1,7 +1,7 @@
 import {randomBytes} from 'node:crypto'
 
 import type {BufferConfig} from '../config/schema.js'
-import {ConfigError} from '../errors.js'
+import {ConfigError, WbcError} from '../errors.js'
 import {failpoint} from '../failpoints.js'
 import type {Ipc, Lease, LeaseRecord} from '../ipc/types.js'
 import {applyEntries, RowsNotFound} from '../sql/apply.js'
@@ -11,7 +11,7 @@ import {checkFence, ensureLedger, FencedOut, ledgerRanges, pruneLedger, recordRa
 import {DeadLetters} from './dead-letters.js'
 import {entriesOf, type Entry} from './entries.js'
 import {KeySpace, parseMember, parseTableMember} from './keys.js'
-import {decodeBatch, type StoredBatch} from './steps.js'
+import {decodeBatch, type BadKind, type QuarantinedKey, type StoredBatch} from './steps.js'
 
 export interface FlushFilter {
   connection?: string
@@ -45,6 +45,8 @@ export interface FlushReport {
   durationMs: number
   fence: number | null
   tables: TableFlushReport[]
+  /** Keys this flush moved to `{prefix}:bad:*` because their content cannot be flushed (makes the status partial). */
+  quarantined: QuarantinedKey[]
 }
 
 /** Progress of a flush, for people watching a terminal. */
@@ -106,7 +108,7 @@ export class Flusher {
     const lease = await this.ipc.lock(this.keys.flushLock, this.options.leaseTtlMs / 1000)
     if (!lease) {
       const holder = await this.ipc.inspectLock(this.keys.flushLock)
-      return {status: 'skipped', reason: 'lease-held', holder, startedAt, durationMs: Date.now() - startedAt, fence: null, tables: []}
+      return {status: 'skipped', reason: 'lease-held', holder, startedAt, durationMs: Date.now() - startedAt, fence: null, tables: [], quarantined: []}
     }
     const run = new FlushRun(this, lease, filter)
     const renewal = setInterval(() => {
@@ -187,6 +189,7 @@ interface FlushParts {
 /** The state of one flush: its lease, its filter and what it did per table. */
 class FlushRun {
   lost = false
+  readonly quarantined: QuarantinedKey[] = []
   private readonly tables = new Map<string, TableFlushReport>()
   /** Connections that failed transiently: nothing more is claimed for them in this flush. */
   private readonly failing = new Set<string>()
@@ -203,7 +206,7 @@ class FlushRun {
 
   report(startedAt: number): FlushReport {
     const tables = [...this.tables.values()].sort((a, b) => `${a.connection}:${a.table}`.localeCompare(`${b.connection}:${b.table}`))
-    const partial = this.lost || tables.some((t) => t.error || t.deadLettered > 0)
+    const partial = this.lost || this.quarantined.length > 0 || tables.some((t) => t.error || t.deadLettered > 0)
     return {
       status: partial ? 'partial' : 'ok',
       ...(this.lost ? {reason: 'lease-lost' as const} : {}),
@@ -211,6 +214,7 @@ class FlushRun {
       durationMs: Date.now() - startedAt,
       fence: this.lease.fence,
       tables,
+      quarantined: this.quarantined,
     }
   }
 
@@ -248,12 +252,21 @@ class FlushRun {
     } while (cursor !== '0')
     for (const id of [...new Set(ids)].sort()) {
       if (this.lost) return
-      const raw = await this.p.ipc.get(this.p.keys.batch(id))
-      if (raw === null) {
-        await this.p.ipc.srem(this.p.keys.inflightIndex, id)
+      let batch: StoredBatch
+      try {
+        const raw = await this.p.ipc.get(this.p.keys.batch(id))
+        if (raw === null) {
+          await this.p.ipc.srem(this.p.keys.inflightIndex, id)
+          continue
+        }
+        batch = decodeBatch(raw)
+      } catch (error) {
+        // Not a batch wbc wrote (or damaged): set aside with the reason, the rest goes on.
+        if (!(error instanceof WbcError) || error.code === 'SERVICE_UNAVAILABLE' || error.code === 'REQUEST_TIMEOUT') throw error
+        await this.quarantine('if', id, `the batch cannot be read: ${error.message}`)
         continue
       }
-      await this.process(decodeBatch(raw), true)
+      await this.process(batch, true)
     }
   }
 
@@ -267,9 +280,12 @@ class FlushRun {
       const page = await this.p.ipc.sscan(index, cursor, SCAN_COUNT)
       cursor = page.cursor
       for (const member of page.items) {
-        // Members that do not parse are never claimed: they would not be applied (doctor reports them).
         const parsed = parseMember(member, kind === 'counters')
-        if (!parsed || !this.matches(parsed.connection, parsed.table) || this.failing.has(parsed.connection)) continue
+        if (!parsed) {
+          if (!this.filter.table && !this.filter.connection) await this.quarantine(kind === 'counters' ? 'c' : 'u', member)
+          continue
+        }
+        if (!this.matches(parsed.connection, parsed.table) || this.failing.has(parsed.connection)) continue
         const table = `${parsed.connection}:${parsed.table}`
         const group = groups.get(table) ?? []
         group.push(member)
@@ -296,7 +312,11 @@ class FlushRun {
     } while (cursor !== '0')
     for (const table of [...tables].sort()) {
       const parsed = parseTableMember(table)
-      if (!parsed || !this.matches(parsed.connection, parsed.table)) continue
+      if (!parsed) {
+        if (!this.filter.table && !this.filter.connection) await this.quarantine('q', table)
+        continue
+      }
+      if (!this.matches(parsed.connection, parsed.table)) continue
       // Drain in bounded batches; rows queued meanwhile wait for the next flush.
       const limit = Math.max(1, Math.ceil(((await this.p.ipc.llen(this.p.keys.queue(table))) || 1) / this.p.options.batchSize))
       for (let i = 0; i < limit && !this.lost && !this.failing.has(parsed.connection); i++) {
@@ -307,11 +327,20 @@ class FlushRun {
 
   private async claimAndProcess(table: string, counters: string[], updates: string[], maxInserts: number): Promise<boolean> {
     if (this.lost) return false
-    const batch = await this.p.ipc.steps.claim(this.p.keys.prefix, {batchId: newBatchId(), table, createdAt: Date.now(), counters, updates, maxInserts})
-    if (!batch) return false
+    const {batch, quarantined} = await this.p.ipc.steps.claim(this.p.keys.prefix, {batchId: newBatchId(), table, createdAt: Date.now(), counters, updates, maxInserts})
+    this.quarantined.push(...quarantined)
+    if (!batch) return quarantined.length > 0
     failpoint('after-claim')
     await this.process(batch, false)
     return true
+  }
+
+  /** An index member whose name does not parse can never be applied: it moves aside, named in the report. */
+  private async quarantine(kind: BadKind, member: string, why?: string): Promise<void> {
+    const reason =
+      why ?? (kind === 'q' ? 'the queue name is not {connection}:{table}' : `the key name is not {connection}:{table}:{where}${kind === 'c' ? ':{column}' : ''}`)
+    await this.p.ipc.steps.quarantine(this.p.keys.prefix, kind, member, reason)
+    this.quarantined.push({key: `${kind}:${member}`, reason})
   }
 
   /** Applies one batch (retrying transient errors) and acknowledges it; errors stay in the report. */

@@ -41,6 +41,15 @@ export class KeySpace {
   get deadLettersIndex() {
     return `${this.prefix}:idx:deadletters`
   }
+  /** Hash `{kind}:{member}` → {reason, at} of keys moved to `{prefix}:bad:{kind}:{member}`. */
+  get badIndex() {
+    return `${this.prefix}:idx:bad`
+  }
+  bad = (kindAndMember: string) => `${this.prefix}:bad:${kindAndMember}`
+  /** The index a member of this kind is listed in. */
+  indexOf(kind: 'c' | 'u' | 'q' | 'if'): string {
+    return kind === 'c' ? this.countersIndex : kind === 'u' ? this.updatesIndex : kind === 'q' ? this.queuesIndex : this.inflightIndex
+  }
   get flushLock() {
     return `${this.prefix}:lock:flush`
   }

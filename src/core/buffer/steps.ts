@@ -1,3 +1,4 @@
+import {CorruptValue} from '../errors.js'
 import type {Json} from '../ipc/types.js'
 
 /** A batch moved out of the live state by one claim, exactly as stored while in flight. */
@@ -12,6 +13,20 @@ export interface StoredBatch {
   updates: Array<[string, Record<string, Json>]>
   /** Queued rows, in queue order. */
   inserts: Json[]
+}
+
+/** A key the claim moved aside because its content cannot be flushed: `{kind}:{member}` under `{prefix}:bad:`. */
+export interface QuarantinedKey {
+  key: string
+  reason: string
+}
+
+/** Kinds of state keys that can be quarantined: counter, update hash, queue, in-flight batch. */
+export type BadKind = 'c' | 'u' | 'q' | 'if'
+
+export interface ClaimResult {
+  batch: StoredBatch | null
+  quarantined: QuarantinedKey[]
 }
 
 export interface ClaimRequest {
@@ -48,8 +63,13 @@ export interface BufferSteps {
   update(prefix: string, member: string, fields: Record<string, Json>): Promise<void>
   /** Appends rows to a table's queue; returns the queue length. */
   insert(prefix: string, table: string, rows: Json[]): Promise<number>
-  /** Moves the given keys (and up to maxInserts queued rows) into a new in-flight batch. */
-  claim(prefix: string, request: ClaimRequest): Promise<StoredBatch | null>
+  /**
+   * Moves the given keys (and up to maxInserts queued rows) into a new in-flight batch; content that
+   * cannot be flushed moves to `{prefix}:bad:*` instead (listed in `{prefix}:idx:bad`).
+   */
+  claim(prefix: string, request: ClaimRequest): Promise<ClaimResult>
+  /** Moves an index member that does not parse (and its key, if any) to `{prefix}:bad:*`. */
+  quarantine(prefix: string, kind: BadKind, member: string, reason: string): Promise<void>
   /**
    * Forgets an applied batch and moves its counter deltas into the cached bases, except those of
    * `deadMembers` (dead-lettered: they never reached the database).
@@ -80,6 +100,17 @@ export const emptyArray = <T>(value: unknown): T[] => (Array.isArray(value) ? (v
  */
 export function decodeBatch(raw: unknown): StoredBatch {
   const batch = raw as StoredBatch & {encoded?: boolean}
+  if (!batch || typeof batch !== 'object' || typeof batch.id !== 'string' || typeof batch.table !== 'string') {
+    throw new CorruptValue('batch', `expected a batch object with id and table, got ${JSON.stringify(raw)?.slice(0, 80)}`)
+  }
+  try {
+    return decodeParts(batch)
+  } catch (error) {
+    throw new CorruptValue(`batch ${batch.id}`, (error as Error).message)
+  }
+}
+
+function decodeParts(batch: StoredBatch & {encoded?: boolean}): StoredBatch {
   const counters = emptyArray<[string, number]>(batch.counters).map(([member, delta]) => [member, Number(delta)] as [string, number])
   let updates = emptyArray<[string, unknown]>(batch.updates)
   let inserts = emptyArray<Json>(batch.inserts)

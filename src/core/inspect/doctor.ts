@@ -6,6 +6,8 @@ import {ExitCode, WbcError} from '../errors.js'
 import {createIpc} from '../ipc/create.js'
 import {Databases} from '../sql/databases.js'
 import {FENCE_TABLE, LEDGER_TABLE} from '../sql/ledger.js'
+import {scanBadKeys} from './bad-keys.js'
+import type {BadKey} from './status.js'
 
 export interface Check {
   name: string
@@ -15,6 +17,8 @@ export interface Check {
   fix?: string
   /** The exit code a failure of this check stands for. */
   exitCode?: number
+  /** The state check: the bad keys found (at most 100). */
+  badKeys?: BadKey[]
 }
 
 /** Checks what wbc needs: config, state store, each database, ledger tables, socket and checkpoint. */
@@ -23,12 +27,15 @@ export async function runDoctor(loaded: LoadedConfig): Promise<Check[]> {
   const checks: Check[] = [{name: 'config', ok: true, detail: loaded.file ? `${loaded.file} (${loaded.format})` : 'built-in defaults'}]
 
   if (config.ipc.driver === 'redis') {
+    let reachable = false
     checks.push(await probe('redis', async () => {
       const ipc = await createIpc(config.ipc)
       const address = ipc.address
       await ipc.close()
+      reachable = true
       return `reachable at ${address}`
     }))
+    if (reachable) checks.push(await stateCheck(loaded))
   } else {
     const socket = config.ipc.socket
     checks.push(await probe('socket', async () => {
@@ -39,6 +46,7 @@ export async function runDoctor(loaded: LoadedConfig): Promise<Check[]> {
       await ipc.close()
       return `${socket} answers (mode 600)`
     }))
+    if (checks.at(-1)!.ok) checks.push(await stateCheck(loaded))
     const checkpoint = config.buffer.checkpointPath
     checks.push(await probe('checkpoint', async () => {
       const folder = existsSync(checkpoint) ? checkpoint : dirname(checkpoint)
@@ -63,6 +71,30 @@ export async function runDoctor(loaded: LoadedConfig): Promise<Check[]> {
     await dbs.close()
   }
   return checks
+}
+
+/** Keys under the prefix that cannot be flushed as they are, or were quarantined: named, with the fix. */
+async function stateCheck(loaded: LoadedConfig): Promise<Check> {
+  const {config} = loaded
+  const prefix = config.ipc.prefix
+  const ipc = await createIpc(config.ipc, {role: config.ipc.driver === 'memory' ? 'socket' : 'auto'})
+  try {
+    const {badKeys, total} = await scanBadKeys(ipc, prefix)
+    if (total === 0) return {name: 'state', ok: true, detail: `no bad keys under ${prefix}:`}
+    const shown = badKeys.slice(0, 10).map((b) => `${b.key} (${b.problem})`)
+    return {
+      name: 'state',
+      ok: false,
+      detail: `${total} bad key(s) under ${prefix}: ${shown.join('; ')}${total > shown.length ? `; and ${total - shown.length} more (--json lists ${badKeys.length})` : ''}`,
+      fix: `\`wbc flush\` moves keys that cannot be flushed to ${prefix}:bad:* (reasons in the hash ${prefix}:idx:bad) and flushes the rest; inspect them, then delete them and their ${prefix}:idx:bad fields.`,
+      exitCode: ExitCode.partial,
+      badKeys,
+    }
+  } catch (error) {
+    return {name: 'state', ok: false, detail: (error as Error).message, fix: 'Check that the state store answers.', exitCode: ExitCode.unavailable}
+  } finally {
+    await ipc.close()
+  }
 }
 
 async function probe(name: string, work: () => Promise<string>): Promise<Check> {

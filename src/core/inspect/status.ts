@@ -24,11 +24,22 @@ export interface LeaseStatus {
   ttlMs: number | null
 }
 
+/** A state key that cannot be flushed as it is, or one already quarantined under `{prefix}:bad:`. */
+export interface BadKey {
+  key: string
+  problem: string
+}
+
+/** At most this many bad keys are listed; `badKeysTotal` counts them all. */
+export const BAD_KEYS_LISTED = 100
+
 export interface StatusReport {
   driver: 'memory' | 'redis'
   prefix: string
   target: string
   tables: TableStatus[]
+  badKeys: BadKey[]
+  badKeysTotal: number
   lease: LeaseStatus | null
   lastFlush: Record<string, unknown> | null
 }
@@ -58,16 +69,29 @@ export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter 
     return status
   }
 
+  const bad: BadKey[] = []
+  let badTotal = 0
+  const badKey = (key: string, problem: string) => {
+    if (++badTotal <= BAD_KEYS_LISTED) bad.push({key, problem})
+  }
+  const unreadable = (key: string) => (error: unknown) => {
+    badKey(key, (error as Error).message)
+    return null
+  }
+  const unparsed = (kind: string, member: string) => badKey(`${prefix}:${kind}:${member}`, `listed in ${prefix}:idx but its name does not parse; the next flush quarantines it`)
+
   await scanSet(ipc, keys.countersIndex, (member) => {
     const parsed = parseMember(member, true)
-    if (!parsed || !matches(parsed.connection, parsed.table)) return
+    if (!parsed) return unparsed('c', member)
+    if (!matches(parsed.connection, parsed.table)) return
     const status = entry(parsed.connection, parsed.table)
     status.counters.keys++
     status.rowKeys.add(parsed.where)
   })
   await scanSet(ipc, keys.updatesIndex, (member) => {
     const parsed = parseMember(member, false)
-    if (parsed && matches(parsed.connection, parsed.table)) entry(parsed.connection, parsed.table).updates.rows++
+    if (!parsed) return unparsed('u', member)
+    if (matches(parsed.connection, parsed.table)) entry(parsed.connection, parsed.table).updates.rows++
   })
   const queues: string[] = []
   await scanSet(ipc, keys.queuesIndex, (member) => {
@@ -75,18 +99,21 @@ export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter 
   })
   for (const member of new Set(queues)) {
     const parsed = parseTableMember(member)
+    if (!parsed) unparsed('q', member)
     if (!parsed || !matches(parsed.connection, parsed.table)) continue
-    const rows = await ipc.llen(keys.queue(member))
-    if (rows > 0) entry(parsed.connection, parsed.table).inserts.rows = rows
+    const rows = await ipc.llen(keys.queue(member)).catch(unreadable(keys.queue(member)))
+    if (rows) entry(parsed.connection, parsed.table).inserts.rows = rows
   }
   const batchIds: string[] = []
   await scanSet(ipc, keys.inflightIndex, (id) => {
     batchIds.push(id)
   })
   for (const id of new Set(batchIds)) {
-    const raw = await ipc.get(keys.batch(id))
-    if (raw === null) continue
-    const batch = decodeBatch(raw)
+    const batch = await ipc
+      .get(keys.batch(id))
+      .then((raw) => (raw === null ? null : decodeBatch(raw)))
+      .catch(unreadable(keys.batch(id)))
+    if (batch === null) continue
     const parsed = parseTableMember(batch.table)
     if (!parsed || !matches(parsed.connection, parsed.table)) continue
     const status = entry(parsed.connection, parsed.table)
@@ -96,8 +123,8 @@ export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter 
   for (const member of await ipc.smembers(keys.deadLettersIndex)) {
     const parsed = parseTableMember(member)
     if (!parsed || !matches(parsed.connection, parsed.table)) continue
-    const count = await ipc.hlen(keys.deadLetters(member))
-    if (count > 0) entry(parsed.connection, parsed.table).deadLetters = count
+    const count = await ipc.hlen(keys.deadLetters(member)).catch(unreadable(keys.deadLetters(member)))
+    if (count) entry(parsed.connection, parsed.table).deadLetters = count
   }
 
   const list: TableStatus[] = []
@@ -105,7 +132,7 @@ export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter 
     status.counters.rows = status.rowKeys.size
     const pending = status.counters.keys + status.updates.rows + status.inserts.rows
     if (pending > 0) {
-      const age = await ipc.hgetall(keys.age(id))
+      const age = await ipc.hgetall(keys.age(id)).catch(unreadable(keys.age(id)))
       const since = Number(age?.since ?? NaN)
       if (Number.isFinite(since)) status.oldestAt = Math.min(status.oldestAt ?? since, since)
     }
@@ -113,7 +140,17 @@ export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter 
     list.push({...rest, oldestPendingMs: oldestAt === null ? null : Math.max(0, now - oldestAt)})
   }
 
-  return {driver: ipc.driver, prefix, target: ipc.address, tables: list, ...(await readLeaseAndLastFlush(ipc, prefix, now))}
+  for (const [field, raw] of Object.entries((await ipc.hgetall<string>(keys.badIndex).catch(unreadable(keys.badIndex))) ?? {})) {
+    let reason = String(raw)
+    try {
+      reason = (JSON.parse(reason) as {reason?: string}).reason ?? reason
+    } catch {
+      // Kept as written.
+    }
+    badKey(keys.bad(field), `quarantined: ${reason}`)
+  }
+
+  return {driver: ipc.driver, prefix, target: ipc.address, tables: list, badKeys: bad, badKeysTotal: badTotal, ...(await readLeaseAndLastFlush(ipc, prefix, now))}
 }
 
 /** The cheap part of a status: the flush lease and the last flush (two reads). */

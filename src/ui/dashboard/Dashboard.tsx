@@ -273,6 +273,8 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
       <Header snapshot={snapshot} intervalMs={intervalMs} paused={paused} columns={columns} />
       {failure ? (
         <Text color="red">{fit(`! attempt ${failure.attempts}, retrying every ${formatDuration(intervalMs)}: ${failure.message}`, columns)}</Text>
+      ) : snapshot && snapshot.status.badKeysTotal > 0 ? (
+        <Text color="yellow">{fit(`! ${snapshot.status.badKeysTotal} bad key(s) under ${snapshot.status.prefix}: (first: ${snapshot.status.badKeys[0]?.key}); see wbc doctor`, columns)}</Text>
       ) : (
         <Text> </Text>
       )}

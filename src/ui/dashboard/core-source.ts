@@ -7,7 +7,7 @@ import {WbcError} from '../../core/errors.js'
 import {compactStream} from '../../core/streams/compact.js'
 import {isEmptyPolicy, policyFor} from '../../core/streams/policy.js'
 import {listStreams} from '../../core/streams/streams.js'
-import {readLeaseAndLastFlush, readStatus, type StatusFilter, type TableStatus} from '../../core/inspect/status.js'
+import {readLeaseAndLastFlush, readStatus, type BadKey, type StatusFilter, type TableStatus} from '../../core/inspect/status.js'
 import type {DashboardSnapshot, DashboardSource} from './source.js'
 
 /**
@@ -17,7 +17,7 @@ import type {DashboardSnapshot, DashboardSource} from './source.js'
 export class CoreDashboardSource implements DashboardSource {
   private engine?: Promise<WriteBuffer>
   private readonly seen = new Set<string>()
-  private counts?: {at: number; costMs: number; tables: TableStatus[]}
+  private counts?: {at: number; costMs: number; tables: TableStatus[]; badKeys: BadKey[]; badKeysTotal: number}
 
   constructor(
     private readonly loaded: LoadedConfig,
@@ -63,11 +63,12 @@ export class CoreDashboardSource implements DashboardSource {
       const now = Date.now()
       if (!this.counts || now - this.counts.at >= this.counts.costMs * 20) {
         const status = await readStatus(wb.ipc, this.prefix, this.filter, now)
-        this.counts = {at: now, costMs: Date.now() - now, tables: status.tables}
+        this.counts = {at: now, costMs: Date.now() - now, tables: status.tables, badKeys: status.badKeys, badKeysTotal: status.badKeysTotal}
       }
       const age = now - this.counts.at
       const tables = this.counts.tables.map((t) => (t.oldestPendingMs === null ? t : {...t, oldestPendingMs: t.oldestPendingMs + age}))
-      const status = {driver: wb.ipc.driver, prefix: this.prefix, target: wb.ipc.address, tables, ...(await readLeaseAndLastFlush(wb.ipc, this.prefix, now))}
+      const {badKeys, badKeysTotal} = this.counts
+      const status = {driver: wb.ipc.driver, prefix: this.prefix, target: wb.ipc.address, tables, badKeys, badKeysTotal, ...(await readLeaseAndLastFlush(wb.ipc, this.prefix, now))}
       // Tables seen earlier keep their totals read (they may have drained since).
       for (const t of status.tables) this.seen.add(`${t.connection}:${t.table}`)
       const totals = await readTotals(wb.ipc, this.prefix, [...this.seen])

@@ -22,7 +22,7 @@ const table = (name: string, counters: number, extra: Partial<TableStatus> = {})
 function snapshot(tables: TableStatus[], at = Date.now()): DashboardSnapshot {
   return {
     at,
-    status: {driver: 'redis', prefix: 'wb', target: 'redis://127.0.0.1:6379', tables, lease: null, lastFlush: null},
+    status: {driver: 'redis', prefix: 'wb', target: 'redis://127.0.0.1:6379', tables, badKeys: [], badKeysTotal: 0, lease: null, lastFlush: null},
     totals: Object.fromEntries(tables.map((t) => [`default:${t.table}`, {writes: 100, flushed: 50}])),
     locks: [{key: 'wb:lock:flush', owner: 'tok', host: 'web1', pid: 4242, alive: true, ageMs: 2000, ttlMs: 8000, fence: 7, legacy: false}],
   }
@@ -31,6 +31,7 @@ function snapshot(tables: TableStatus[], at = Date.now()): DashboardSnapshot {
 const letter: DeadLetter = {id: 'b1:3', connection: 'default', table: 'posts', kind: 'insert', entry: {row: {user_id: null}}, error: 'NOT NULL constraint failed', at: 1}
 const report = (table: string): FlushReport => ({
   status: 'ok',
+  quarantined: [],
   startedAt: 0,
   durationMs: 12,
   fence: 3,

@@ -2,7 +2,7 @@ import {KeySpace} from '../../buffer/keys.js'
 import type {CheckpointContents} from '../../checkpoint/checkpoint.js'
 import {WbcError} from '../../errors.js'
 import {chunkSha} from '../../streams/chunk.js'
-import type {ClaimRequest, CounterReading, RequeueEntry, StoredBatch} from '../../buffer/steps.js'
+import type {BadKind, ClaimRequest, ClaimResult, CounterReading, QuarantinedKey, RequeueEntry, StoredBatch} from '../../buffer/steps.js'
 import type {Json} from '../types.js'
 import type {MemoryStore} from './store.js'
 
@@ -23,6 +23,13 @@ function stamp(store: MemoryStore, keys: KeySpace, table: string, writes = 1): v
   const now = Date.now()
   store.hstamp(keys.age(table), {last: now}, {since: now})
   store.hincrBy(keys.stats(table), 'writes', writes)
+}
+
+/** Renames `{prefix}:{kind}:{member}` under `{prefix}:bad:` and records why in `{prefix}:idx:bad`. */
+function moveToBad(store: MemoryStore, keys: KeySpace, kind: BadKind, member: string, reason: string): void {
+  store.rename(`${keys.prefix}:${kind}:${member}`, keys.bad(`${kind}:${member}`))
+  // The field value is JSON text, as the redis step stores it.
+  store.hset(keys.badIndex, {[`${kind}:${member}`]: JSON.stringify({reason, at: Date.now()})})
 }
 
 export const bufferSteps = {
@@ -50,7 +57,7 @@ export const bufferSteps = {
     return length
   },
 
-  bufClaim(store: MemoryStore, prefix: string, request: ClaimRequest): StoredBatch | null {
+  bufClaim(store: MemoryStore, prefix: string, request: ClaimRequest): ClaimResult {
     if (store.journal && !store.journal.healthy) {
       throw new WbcError('CHECKPOINT_UNHEALTHY', `the checkpoint at ${store.journal.path} could not be written; nothing is claimed until it can`, {
         exitCode: 3,
@@ -61,10 +68,21 @@ export const bufferSteps = {
     const removedCounters: string[] = []
     const removedUpdates: string[] = []
     const batch: StoredBatch = {id: request.batchId, table: request.table, createdAt: request.createdAt, counters: [], updates: [], inserts: []}
+    const quarantined: QuarantinedKey[] = []
+    // Content that cannot be flushed moves aside (as the redis step does), so it never holds up the rest.
+    const quarantine = (kind: 'c' | 'u' | 'q', member: string, reason: string) => {
+      moveToBad(store, keys, kind, member, reason)
+      quarantined.push({key: `${kind}:${member}`, reason})
+    }
     for (const member of request.counters) {
-      const value = store.get(keys.counter(member))
-      if (value !== null && typeof value !== 'number') continue // Not a number: left for doctor to report.
       store.srem(keys.countersIndex, [member])
+      const type = store.type(keys.counter(member))
+      const value = type === 'string' ? store.get(keys.counter(member)) : null
+      if ((type !== 'string' && type !== 'none') || (value !== null && (typeof value !== 'number' || !Number.isFinite(value)))) {
+        quarantine('c', member, type === 'string' ? `holds ${JSON.stringify(value).slice(0, 40)}, not a number` : `holds a ${type}, not a number`)
+        removedCounters.push(member)
+        continue
+      }
       if (value === null) continue
       store.del([keys.counter(member)])
       removedCounters.push(member)
@@ -73,24 +91,51 @@ export const bufferSteps = {
       batch.counters.push([member, value])
     }
     for (const member of request.updates) {
-      const fields = store.hgetall(keys.update(member))
       store.srem(keys.updatesIndex, [member])
+      const type = store.type(keys.update(member))
+      if (type !== 'hash' && type !== 'none') {
+        quarantine('u', member, `holds a ${type}, not a hash`)
+        removedUpdates.push(member)
+        continue
+      }
+      const fields = store.hgetall(keys.update(member))
       if (!fields) continue
       store.del([keys.update(member)])
       removedUpdates.push(member)
       batch.updates.push([member, fields])
     }
-    if (request.maxInserts > 0) {
-      batch.inserts = store.lpop(keys.queue(request.table), request.maxInserts)
+    let taken = 0
+    const queueType = store.type(keys.queue(request.table))
+    if (request.maxInserts > 0 && queueType !== 'list' && queueType !== 'none') {
+      store.srem(keys.queuesIndex, [request.table])
+      quarantine('q', request.table, `holds a ${queueType}, not a list`)
+    } else if (request.maxInserts > 0) {
+      const rows = store.lpop(keys.queue(request.table), request.maxInserts)
+      taken = rows.length
+      const isRow = (row: Json) => row !== null && typeof row === 'object' && !Array.isArray(row)
+      batch.inserts = rows.filter(isRow)
+      const bad = rows.filter((row) => !isRow(row))
+      if (bad.length > 0) {
+        store.rpush(keys.bad(`q:${request.table}`), bad)
+        const reason = `${bad.length} queued row(s) not a JSON object`
+        store.hset(keys.badIndex, {[`q:${request.table}`]: JSON.stringify({reason, at: Date.now()})})
+        quarantined.push({key: `q:${request.table}`, reason})
+      }
       if (store.llen(keys.queue(request.table)) === 0) store.srem(keys.queuesIndex, [request.table])
     }
     const empty = batch.counters.length + batch.updates.length + batch.inserts.length === 0
-    if (store.journal) store.awaitDurable(store.journal.claimed(prefix, request.table, empty ? null : batch, removedCounters, removedUpdates, batch.inserts.length))
-    if (empty) return null
+    if (store.journal) store.awaitDurable(store.journal.claimed(prefix, request.table, empty ? null : batch, removedCounters, removedUpdates, taken))
+    if (empty) return {batch: null, quarantined}
     store.set(keys.batch(batch.id), batch as unknown as Json, 0)
     store.sadd(keys.inflightIndex, [batch.id])
     store.incrBy(keys.generation(request.table), 1)
-    return batch
+    return {batch, quarantined}
+  },
+
+  bufQuarantine(store: MemoryStore, prefix: string, kind: BadKind, member: string, reason: string): void {
+    const keys = new KeySpace(prefix)
+    store.srem(keys.indexOf(kind), [member])
+    moveToBad(store, keys, kind, member, reason)
   },
 
   bufAck(store: MemoryStore, prefix: string, batchId: string, deadMembers: string[]): boolean {

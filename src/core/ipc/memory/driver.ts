@@ -123,6 +123,7 @@ export class MemoryDriver implements IpcDriver {
     update: (prefix, member, fields) => this.call('bufUpdate', prefix, member, fields),
     insert: (prefix, table, rows) => this.call('bufInsert', prefix, table, rows),
     claim: (prefix, request) => this.call('bufClaim', prefix, request),
+    quarantine: (prefix, kind, member, reason) => this.call('bufQuarantine', prefix, kind, member, reason),
     ack: (prefix, batchId, deadMembers) => this.call('bufAck', prefix, batchId, deadMembers),
     readCounter: (prefix, member) => this.call('bufReadCounter', prefix, member),
     settleAge: (prefix, table, flushStart) => this.call('bufSettleAge', prefix, table, flushStart),

@@ -105,6 +105,16 @@ export class MemoryStore {
     return this.live(key)?.type ?? 'none'
   }
 
+  /** Moves a key (any type, with its TTL) to a new name, replacing what was there; false when absent. */
+  rename(from: string, to: string): boolean {
+    const entry = this.live(from)
+    if (!entry) return false
+    this.remove(from)
+    this.remove(to)
+    this.write(to, entry)
+    return true
+  }
+
   exists(key: string): boolean {
     return this.live(key) !== undefined
   }

@@ -14,19 +14,37 @@
 -- ARGV[5]  most queued rows to take
 -- ARGV[6]  number of counter members N, then N counter members,
 --          then the number of update members M, then M update members
--- Returns the batch JSON, or false when there was nothing to claim.
+-- Keys whose content cannot be flushed (a counter that is not a number, a key of the wrong type,
+-- a field or row that is not JSON) move to {prefix}:bad:{kind}:{member}, recorded in the hash
+-- {prefix}:idx:bad, so that they never hold up the rest.
+-- Returns the batch JSON (with the keys it quarantined), or false when nothing was claimed or moved.
 local prefix, batchId = ARGV[1], ARGV[2]
-local counters, updates, inserts = {}, {}, {}
+local counters, updates, inserts, quarantined = {}, {}, {}, {}
+local now = ARGV[3]
+
+local function quarantine(kind, member, reason)
+  local key = prefix .. ':' .. kind .. ':' .. member
+  redis.call('RENAME', key, prefix .. ':bad:' .. kind .. ':' .. member)
+  redis.call('HSET', prefix .. ':idx:bad', kind .. ':' .. member, cjson.encode({reason = reason, at = tonumber(now)}))
+  quarantined[#quarantined + 1] = {kind .. ':' .. member, reason}
+end
+
 local n = tonumber(ARGV[6])
 for i = 7, 6 + n do
   local member = ARGV[i]
   local key = prefix .. ':c:' .. member
-  local value = redis.call('GET', key)
-  local delta = value and tonumber(value)
-  -- A value that is not a number stays where it is, indexed, for doctor to report.
-  if not value or delta then
-    redis.call('SREM', KEYS[1], member)
-    if value then
+  local value = redis.pcall('GET', key)
+  redis.call('SREM', KEYS[1], member)
+  if type(value) == 'table' and value.err then
+    quarantine('c', member, 'holds a ' .. redis.call('TYPE', key).ok .. ', not a number')
+  elseif value then
+    local delta = tonumber(value)
+    if not delta or delta ~= delta or delta == math.huge or delta == -math.huge then
+      -- Shown as JSON text of the value (or of the raw text when it is not JSON).
+      local ok, decoded = pcall(cjson.decode, value)
+      local shown = cjson.encode(ok and decoded or value)
+      quarantine('c', member, 'holds ' .. string.sub(shown, 1, 40) .. ', not a number')
+    else
       redis.call('DEL', key)
       if delta ~= 0 then
         redis.call('HSET', prefix .. ':ifc:' .. member, batchId, value)
@@ -39,25 +57,62 @@ local m = tonumber(ARGV[7 + n])
 for i = 8 + n, 7 + n + m do
   local member = ARGV[i]
   local key = prefix .. ':u:' .. member
-  local flat = redis.call('HGETALL', key)
+  local flat = redis.pcall('HGETALL', key)
   redis.call('SREM', KEYS[2], member)
-  if #flat > 0 then
-    redis.call('DEL', key)
-    updates[#updates + 1] = {member, flat}
+  if flat.err then
+    quarantine('u', member, 'holds a ' .. redis.call('TYPE', key).ok .. ', not a hash')
+  elseif #flat > 0 then
+    local bad = nil
+    for j = 2, #flat, 2 do
+      if not pcall(cjson.decode, flat[j]) then
+        bad = flat[j - 1]
+        break
+      end
+    end
+    if bad then
+      quarantine('u', member, 'field ' .. bad .. ' is not JSON')
+    else
+      redis.call('DEL', key)
+      updates[#updates + 1] = {member, flat}
+    end
   end
 end
 local maxInserts = tonumber(ARGV[5])
 if maxInserts > 0 then
-  inserts = redis.call('LRANGE', KEYS[7], 0, maxInserts - 1)
-  if #inserts > 0 then
-    redis.call('LTRIM', KEYS[7], #inserts, -1)
-  end
-  if redis.call('LLEN', KEYS[7]) == 0 then
+  local queueType = redis.call('TYPE', KEYS[7]).ok
+  if queueType ~= 'list' and queueType ~= 'none' then
     redis.call('SREM', KEYS[3], ARGV[4])
+    quarantine('q', ARGV[4], 'holds a ' .. queueType .. ', not a list')
+  else
+    local rows = redis.call('LRANGE', KEYS[7], 0, maxInserts - 1)
+    if #rows > 0 then
+      redis.call('LTRIM', KEYS[7], #rows, -1)
+    end
+    local badRows = 0
+    for _, row in ipairs(rows) do
+      -- A row is a JSON object: it starts with "{" and decodes.
+      if string.match(row, '^%s*{') and pcall(cjson.decode, row) then
+        inserts[#inserts + 1] = row
+      else
+        redis.call('RPUSH', prefix .. ':bad:q:' .. ARGV[4], row)
+        badRows = badRows + 1
+      end
+    end
+    if badRows > 0 then
+      local reason = badRows .. ' queued row(s) not a JSON object'
+      redis.call('HSET', prefix .. ':idx:bad', 'q:' .. ARGV[4], cjson.encode({reason = reason, at = tonumber(now)}))
+      quarantined[#quarantined + 1] = {'q:' .. ARGV[4], reason}
+    end
+    if redis.call('LLEN', KEYS[7]) == 0 then
+      redis.call('SREM', KEYS[3], ARGV[4])
+    end
   end
 end
 if #counters + #updates + #inserts == 0 then
-  return false
+  if #quarantined == 0 then
+    return false
+  end
+  return cjson.encode({empty = true, quarantined = quarantined})
 end
 -- Rows and field values stay JSON text inside the batch; the engine decodes them.
 local batch = cjson.encode({
@@ -65,6 +120,10 @@ local batch = cjson.encode({
   counters = counters, updates = updates, inserts = inserts, encoded = true,
 })
 redis.call('SET', KEYS[5], batch)
+if #quarantined > 0 then
+  -- The stored batch does not carry them; only this answer does.
+  batch = string.sub(batch, 1, -2) .. ',"quarantined":' .. cjson.encode(quarantined) .. '}'
+end
 redis.call('SADD', KEYS[4], batchId)
 redis.call('INCR', KEYS[6])
 return batch

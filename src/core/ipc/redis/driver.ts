@@ -6,7 +6,7 @@ import {Redis, type RedisOptions} from 'ioredis'
 import {maskUrl} from '../../config/mask.js'
 import {CorruptValue, ServiceUnavailable, WbcError, WrongType} from '../../errors.js'
 import {KeySpace} from '../../buffer/keys.js'
-import {decodeBatch, type BufferSteps, type ClaimRequest, type CounterReading} from '../../buffer/steps.js'
+import {decodeBatch, emptyArray, type BufferSteps, type ClaimRequest, type CounterReading} from '../../buffer/steps.js'
 import {toLease, toLeaseRecord, type StoredLease} from '../../locks/lease-record.js'
 import {fenceKeyOf, type IpcDriver, type LeaseClaim} from '../driver.js'
 import type {Json, Lease, LeaseRecord, ScanPage, UnlockResult} from '../types.js'
@@ -27,6 +27,7 @@ const SCRIPTS = {
   wbcRequeue: {numberOfKeys: 1, lua: lua('buffer-requeue')},
   wbcCompactChunk: {numberOfKeys: 1, lua: lua('stream-compact-chunk')},
   wbcClaim: {numberOfKeys: 7, lua: lua('buffer-claim')},
+  wbcQuarantine: {numberOfKeys: 4, lua: lua('buffer-quarantine')},
   wbcAck: {numberOfKeys: 2, lua: lua('buffer-ack')},
   wbcReadCounter: {numberOfKeys: 4, lua: lua('buffer-read-counter')},
   wbcCacheBase: {numberOfKeys: 4, lua: lua('buffer-cache-base')},
@@ -41,6 +42,7 @@ interface ScriptCommands {
   wbcUpdate(...args: Array<string | number>): Promise<number>
   wbcInsert(...args: Array<string | number>): Promise<number>
   wbcClaim(...args: Array<string | number>): Promise<string | null>
+  wbcQuarantine(...args: Array<string | number>): Promise<number>
   wbcAck(...args: Array<string | number>): Promise<number>
   wbcSettleAge(...args: Array<string | number>): Promise<number>
   wbcRequeue(...args: Array<string | number>): Promise<number>
@@ -273,7 +275,14 @@ export class RedisDriver implements IpcDriver {
           request.counters.length, ...request.counters, request.updates.length, ...request.updates,
         ),
       )
-      return raw ? decodeBatch(JSON.parse(raw)) : null
+      if (!raw) return {batch: null, quarantined: []}
+      const answer = JSON.parse(raw) as {empty?: boolean; quarantined?: unknown}
+      const quarantined = emptyArray<[string, string]>(answer.quarantined).map(([key, reason]) => ({key, reason}))
+      return {batch: answer.empty ? null : decodeBatch(answer), quarantined}
+    },
+    quarantine: async (prefix, kind, member, reason) => {
+      const k = new KeySpace(prefix)
+      await this.run(member, () => this.redis.wbcQuarantine(k.indexOf(kind), `${prefix}:${kind}:${member}`, `${prefix}:bad:${kind}:${member}`, k.badIndex, member, `${kind}:${member}`, reason, Date.now()))
     },
     ack: async (prefix, batchId, deadMembers) => {
       const k = new KeySpace(prefix)

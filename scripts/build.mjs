@@ -1,4 +1,4 @@
-// Build: compile TypeScript, copy the Redis Lua scripts next to the compiled driver, write the
+// Build: compile TypeScript, copy the Redis Lua scripts (and .mjs helpers) next to the compiled code, write the
 // oclif manifest (committed, so a fresh checkout starts fast).
 import {execFileSync} from 'node:child_process'
 import {cpSync, existsSync, readdirSync, rmSync, statSync} from 'node:fs'
@@ -17,7 +17,7 @@ function copyAssets(dir) {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name)
     if (statSync(path).isDirectory()) copyAssets(path)
-    else if (name.endsWith('.lua')) cpSync(path, join(root, 'dist', relative(join(root, 'src'), path)))
+    else if (name.endsWith('.lua') || name.endsWith('.mjs')) cpSync(path, join(root, 'dist', relative(join(root, 'src'), path)))
   }
 }
 copyAssets(join(root, 'src'))

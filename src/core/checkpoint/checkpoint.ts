@@ -1,5 +1,7 @@
+import {spawnSync} from 'node:child_process'
 import {chmodSync, existsSync, mkdirSync} from 'node:fs'
 import {dirname} from 'node:path'
+import {fileURLToPath} from 'node:url'
 
 import {open, type RootDatabase} from 'lmdb'
 
@@ -14,9 +16,29 @@ export interface CheckpointContents {
   updates: Array<{member: string; fields: Record<string, Json>}>
   queues: Array<{table: string; rows: Json[]}>
   inflight: StoredBatch[]
+  /** Entries of the wrong shape (never applied): their keys and what is wrong. */
+  bad: Array<{key: string; problem: string}>
 }
 
-export const emptyContents = (): CheckpointContents => ({counters: [], updates: [], queues: [], inflight: []})
+/** What a full checkpoint writes: the pending part of the contents. */
+export type PendingSnapshot = Omit<CheckpointContents, 'inflight' | 'bad'>
+
+export const emptyContents = (): CheckpointContents => ({counters: [], updates: [], queues: [], inflight: [], bad: []})
+
+const damaged = (path: string, detail: string, cause?: unknown) =>
+  new WbcError('CHECKPOINT_DAMAGED', `the checkpoint at ${path} is damaged: ${detail}`, {
+    exitCode: 1,
+    hint: `Nothing was changed. Move it aside (mv ${path} ${path}.damaged) and start again: the state starts empty, and what only that file held is lost. Keep the file for inspection.`,
+    cause,
+  })
+
+/** Reads the whole file in a child process first: a damaged file crashes the child, not this process. */
+export function probeCheckpoint(path: string): void {
+  const result = spawnSync(process.execPath, [fileURLToPath(new URL('./probe.mjs', import.meta.url)), path], {encoding: 'utf8', timeout: 60_000})
+  if (result.status === 0) return
+  const how = result.signal ? `reading it crashed the reader (${result.signal})` : (result.stderr.split('\n').find((line) => /Error/.test(line)) ?? result.stderr.trim().split('\n').at(-1) ?? `exit ${result.status}`)
+  throw damaged(path, how)
+}
 
 /** `[{prefix}:{kind}:, {prefix}:{kind};)` — every key of one kind, whatever characters follow. */
 const range = (prefix: string, kind: string) => ({start: `${prefix}:${kind}:`, end: `${prefix}:${kind};`})
@@ -40,6 +62,7 @@ export class Checkpoint {
   static open(path: string): Checkpoint {
     const folder = dirname(path)
     if (!existsSync(folder)) mkdirSync(folder, {recursive: true, mode: 0o700})
+    if (existsSync(path)) probeCheckpoint(path)
     let db: RootDatabase
     try {
       // The settings ODAC opens its storage with (msgpack values, compression).
@@ -61,27 +84,51 @@ export class Checkpoint {
     return new Checkpoint(db, path)
   }
 
+  /**
+   * The pending state of a prefix. Entries of the wrong shape are not dropped: they are listed in
+   * `bad` (and `setAside` moves them under `{prefix}:bad:` in the file, out of the rewritten ranges).
+   */
   read(prefix: string): CheckpointContents {
     const contents = emptyContents()
-    for (const {key, value} of this.db.getRange(range(prefix, 'c'))) {
-      const record = value as {delta?: unknown; base?: unknown}
-      if (typeof record?.delta !== 'number' || !Number.isFinite(record.delta)) continue
-      contents.counters.push({member: String(key).slice(prefix.length + 3), delta: record.delta, base: typeof record.base === 'number' ? record.base : null})
-    }
-    for (const {key, value} of this.db.getRange(range(prefix, 'u'))) {
-      if (value && typeof value === 'object' && !Array.isArray(value)) contents.updates.push({member: String(key).slice(prefix.length + 3), fields: value as Record<string, Json>})
-    }
-    for (const {key, value} of this.db.getRange(range(prefix, 'q'))) {
-      if (Array.isArray(value)) contents.queues.push({table: String(key).slice(prefix.length + 3), rows: value as Json[]})
-    }
-    for (const {value} of this.db.getRange(range(prefix, 'if'))) {
-      if (value && typeof value === 'object' && typeof (value as StoredBatch).id === 'string') contents.inflight.push(value as StoredBatch)
+    const bad = (key: unknown, problem: string) => contents.bad.push({key: String(key), problem})
+    try {
+      for (const {key, value} of this.db.getRange(range(prefix, 'c'))) {
+        const record = value as {delta?: unknown; base?: unknown}
+        if (typeof record?.delta !== 'number' || !Number.isFinite(record.delta)) bad(key, 'a counter entry without a numeric delta')
+        else contents.counters.push({member: String(key).slice(prefix.length + 3), delta: record.delta, base: typeof record.base === 'number' ? record.base : null})
+      }
+      for (const {key, value} of this.db.getRange(range(prefix, 'u'))) {
+        if (value && typeof value === 'object' && !Array.isArray(value)) contents.updates.push({member: String(key).slice(prefix.length + 3), fields: value as Record<string, Json>})
+        else bad(key, 'an update entry that is not an object of fields')
+      }
+      for (const {key, value} of this.db.getRange(range(prefix, 'q'))) {
+        if (Array.isArray(value)) contents.queues.push({table: String(key).slice(prefix.length + 3), rows: value as Json[]})
+        else bad(key, 'a queue entry that is not a list of rows')
+      }
+      for (const {key, value} of this.db.getRange(range(prefix, 'if'))) {
+        if (value && typeof value === 'object' && typeof (value as StoredBatch).id === 'string') contents.inflight.push(value as StoredBatch)
+        else bad(key, 'an in-flight entry that is not a batch')
+      }
+    } catch (error) {
+      throw damaged(this.path, (error as Error).message, error)
     }
     return contents
   }
 
+  /** Moves entries of the wrong shape to `{prefix}:bad:{kind}:{member}` so that no rewrite drops them. */
+  setAside(prefix: string, bad: CheckpointContents['bad']): Promise<void> {
+    if (bad.length === 0) return Promise.resolve()
+    return this.enqueue(() => {
+      for (const {key} of bad) {
+        const value = this.db.get(key)
+        this.db.put(`${prefix}:bad:${key.slice(prefix.length + 1)}`, value ?? null)
+        this.db.remove(key)
+      }
+    })
+  }
+
   /** Replaces the pending state of a prefix (counters, updates, queues) with a snapshot. */
-  writeAll(prefix: string, snapshot: Omit<CheckpointContents, 'inflight'>): Promise<void> {
+  writeAll(prefix: string, snapshot: PendingSnapshot): Promise<void> {
     return this.enqueue(() => {
       for (const kind of ['c', 'u', 'q']) for (const key of this.db.getKeys(range(prefix, kind))) this.db.remove(key)
       failpoint('during-checkpoint')

@@ -52,6 +52,11 @@ export async function runDoctor(loaded: LoadedConfig): Promise<Check[]> {
       const folder = existsSync(checkpoint) ? checkpoint : dirname(checkpoint)
       if (!existsSync(folder)) return `${checkpoint} will be created on first start`
       accessSync(folder, constants.W_OK)
+      if (existsSync(checkpoint)) {
+        // lmdb loads only here; a damaged file is read in a child process.
+        const {probeCheckpoint} = await import('../checkpoint/checkpoint.js')
+        probeCheckpoint(checkpoint)
+      }
       const mode = statSync(checkpoint === folder ? checkpoint : folder).mode & 0o777
       return `${checkpoint} writable${mode & 0o077 && existsSync(checkpoint) ? ` (warning: mode ${mode.toString(8)}, expected 600)` : ''}`
     }))

@@ -1,5 +1,5 @@
 import {KeySpace} from '../../buffer/keys.js'
-import type {CheckpointContents} from '../../checkpoint/checkpoint.js'
+import type {CheckpointContents, PendingSnapshot} from '../../checkpoint/checkpoint.js'
 import {WbcError} from '../../errors.js'
 import {chunkSha} from '../../streams/chunk.js'
 import type {BadKind, ClaimRequest, ClaimResult, CounterReading, QuarantinedKey, RequeueEntry, StoredBatch} from '../../buffer/steps.js'
@@ -217,9 +217,9 @@ export const bufferSteps = {
 export type BufferStepName = keyof typeof bufferSteps
 
 /** The pending state of a prefix, for a full checkpoint (bases go along, as ODAC stores them). */
-export function snapshotOf(store: MemoryStore, prefix: string): Omit<CheckpointContents, 'inflight'> {
+export function snapshotOf(store: MemoryStore, prefix: string): PendingSnapshot {
   const keys = new KeySpace(prefix)
-  const snapshot: Omit<CheckpointContents, 'inflight'> = {counters: [], updates: [], queues: []}
+  const snapshot: PendingSnapshot = {counters: [], updates: [], queues: []}
   const head = (kind: string) => `${prefix}:${kind}:`
   for (const [key, value] of store.entriesWithPrefix(head('c'))) {
     if (typeof value !== 'number' || value === 0) continue
@@ -256,6 +256,10 @@ export function restoreInto(store: MemoryStore, prefix: string, contents: Checkp
     if (rows.length === 0) continue
     store.rpush(keys.queue(table), rows)
     store.sadd(keys.queuesIndex, [table])
+  }
+  // Entries of the wrong shape stay in the file under {prefix}:bad:; status and doctor name them.
+  for (const {key, problem} of contents.bad) {
+    store.hset(keys.badIndex, {[key.slice(prefix.length + 1)]: JSON.stringify({reason: `checkpoint entry: ${problem} (kept in the checkpoint under ${prefix}:bad:)`, at: Date.now()})})
   }
   for (const batch of contents.inflight) {
     store.set(keys.batch(batch.id), batch as unknown as Json, 0)

@@ -80,7 +80,14 @@ export class MemoryPrimary {
     // lmdb loads only for a primary that keeps a checkpoint.
     const {Checkpoint} = await import('../../checkpoint/checkpoint.js')
     const file = Checkpoint.open(path)
-    const recovered = file.read(prefix)
+    let recovered: ReturnType<Checkpoint['read']>
+    try {
+      recovered = file.read(prefix)
+      await file.setAside(prefix, recovered.bad)
+    } catch (error) {
+      await file.close().catch(() => {})
+      throw error
+    }
     restoreInto(this.store, prefix, recovered)
     this.store.journal = file
     const timer = setInterval(() => void this.writeCheckpoint().catch(() => {}), intervalMs)

@@ -7,6 +7,7 @@ import type {WbcConfig} from './config/schema.js'
 import {LeaseHeld, ServiceUnavailable, WbcError} from './errors.js'
 import {createIpc} from './ipc/create.js'
 import type {Ipc} from './ipc/types.js'
+import {assertOwnFile} from './ownership.js'
 
 export interface RecoverSummary {
   counters: number
@@ -54,6 +55,7 @@ export async function recover(
         hint: 'Pass the checkpoint with --checkpoint PATH (ODAC keeps it at storage/sessions.db).',
       })
     }
+    assertOwnFile(checkpointPath, 'checkpoint', config.ipc.allowForeignOwner)
     if (options.dryRun) {
       const file = Checkpoint.open(checkpointPath)
       try {

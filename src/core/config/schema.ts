@@ -29,6 +29,8 @@ export const ipcSchema = z.strictObject({
   requestTimeout: positiveMs('a timeout').default(5000),
   /** How long connecting to Redis or the socket may take before the service counts as unreachable. */
   connectTimeout: positiveMs('a timeout').default(3000),
+  /** Use a socket or checkpoint file that belongs to another user (refused by default). */
+  allowForeignOwner: z.boolean({error: 'expected true or false'}).default(false),
 })
 
 /** A knex configuration object; `client` is required, the rest is passed to knex as it is. */

@@ -34,7 +34,7 @@ export async function createIpc(config: IpcConfig, options: CreateIpcOptions = {
   }
   const role = !options.role || options.role === 'auto' ? (cluster.isWorker ? 'worker' : 'primary') : options.role
   if (role === 'socket') {
-    const channel = await SocketChannel.connect(config.socket, config.connectTimeout)
+    const channel = await SocketChannel.connect(config.socket, config.connectTimeout, config.allowForeignOwner)
     return new IpcClient(new MemoryDriver(channel, config.requestTimeout))
   }
   if (role === 'worker') return new IpcClient(new MemoryDriver(new ClusterChannel(), config.requestTimeout))
@@ -42,9 +42,9 @@ export async function createIpc(config: IpcConfig, options: CreateIpcOptions = {
   const primary = new MemoryPrimary()
   try {
     // Recover before anyone can write: the checkpoint first, then workers and the socket.
-    if (options.checkpoint) await primary.attachCheckpoint(options.checkpoint.path, config.prefix, options.checkpoint.intervalMs)
+    if (options.checkpoint) await primary.attachCheckpoint(options.checkpoint.path, config.prefix, options.checkpoint.intervalMs, config.allowForeignOwner)
     primary.attachCluster()
-    if (options.serveSocket !== false) await primary.serveSocket(config.socket)
+    if (options.serveSocket !== false) await primary.serveSocket(config.socket, config.allowForeignOwner)
   } catch (error) {
     await primary.close().catch(() => {})
     throw error

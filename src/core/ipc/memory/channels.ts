@@ -3,6 +3,7 @@ import {createConnection, type Socket} from 'node:net'
 import {ServiceUnavailable, WbcError} from '../../errors.js'
 import {isWbcMessage, type ClientMessage, type PrimaryMessage} from './protocol.js'
 import type {MemoryPrimary} from './primary.js'
+import {assertOwnFile} from '../../ownership.js'
 
 /** How a memory client reaches the primary. */
 export interface Channel {
@@ -105,7 +106,8 @@ export class SocketChannel implements Channel {
     socket.on('error', () => {})
   }
 
-  static async connect(path: string, timeoutMs: number): Promise<SocketChannel> {
+  static async connect(path: string, timeoutMs: number, allowForeignOwner = false): Promise<SocketChannel> {
+    assertOwnFile(path, 'socket', allowForeignOwner)
     const address = `unix:${path}`
     const socket = createConnection(path)
     await new Promise<void>((resolve, reject) => {

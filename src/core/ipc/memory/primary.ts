@@ -5,6 +5,7 @@ import {dirname} from 'node:path'
 
 import type {Checkpoint} from '../../checkpoint/checkpoint.js'
 import {WbcError} from '../../errors.js'
+import {assertOwnFile} from '../../ownership.js'
 import {restoreInto, snapshotOf} from './buffer-steps.js'
 import type {Json} from '../types.js'
 import {isWbcMessage, runStoreOp, serializeError, type ClientMessage, type PrimaryMessage} from './protocol.js'
@@ -76,7 +77,8 @@ export class MemoryPrimary {
    * Recovers the checkpoint into the (empty) state, then mirrors claims and acks to it and writes
    * it in full every `intervalMs` and on close. Call before serving anyone.
    */
-  async attachCheckpoint(path: string, prefix: string, intervalMs: number): Promise<{recovered: ReturnType<Checkpoint['read']>}> {
+  async attachCheckpoint(path: string, prefix: string, intervalMs: number, allowForeignOwner = false): Promise<{recovered: ReturnType<Checkpoint['read']>}> {
+    assertOwnFile(path, 'checkpoint', allowForeignOwner)
     // lmdb loads only for a primary that keeps a checkpoint.
     const {Checkpoint} = await import('../../checkpoint/checkpoint.js')
     const file = Checkpoint.open(path)
@@ -142,8 +144,9 @@ export class MemoryPrimary {
   }
 
   /** Serves the request protocol as newline-delimited JSON on a socket only this user can open. */
-  async serveSocket(path: string): Promise<void> {
+  async serveSocket(path: string, allowForeignOwner = false): Promise<void> {
     mkdirSync(dirname(path), {recursive: true, mode: 0o700})
+    assertOwnFile(path, 'socket', allowForeignOwner)
     await removeStaleSocket(path)
     const server = createServer((socket) => this.accept(socket))
     await new Promise<void>((resolve, reject) => {

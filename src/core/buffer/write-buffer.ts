@@ -213,10 +213,10 @@ export class TableBuffer {
     return new RowBuffer(this.wb, this.connection, this.table, encodeWhere(where, this.wb.config.primaryKey))
   }
 
-  /** Queues rows for a batched INSERT; returns the queue length. */
-  insert(rows: Record<string, Json> | Array<Record<string, Json>>): Promise<number> {
+  /** Queues rows for a batched INSERT; returns the queue length. Invalid rows reject (nothing is queued). */
+  async insert(rows: Record<string, Json> | Array<Record<string, Json>>): Promise<number> {
     const list = Array.isArray(rows) ? rows : [rows]
-    if (list.length === 0) return Promise.resolve(0)
+    if (list.length === 0) return 0
     list.forEach((row, i) => assertColumns(row, Array.isArray(rows) ? `rows[${i}]` : 'row'))
     return this.wb.track(async () => {
       const length = await this.wb.ipc.steps.insert(this.wb.prefix, tableMember(this.connection, this.table), list)
@@ -239,7 +239,7 @@ export class RowBuffer {
   ) {}
 
   /** Adds to a counter column; returns the current total (DB base + pending). */
-  increment(column: string, delta = 1): Promise<number> {
+  async increment(column: string, delta = 1): Promise<number> {
     assertIdentifier(column, 'column')
     assertDelta(delta)
     const member = counterMember(this.connection, this.table, this.where, column)
@@ -254,13 +254,13 @@ export class RowBuffer {
   }
 
   /** The current total of a counter column: DB base + pending, counted once. */
-  get(column: string): Promise<number> {
+  async get(column: string): Promise<number> {
     assertIdentifier(column, 'column')
     return this.total(counterMember(this.connection, this.table, this.where, column))
   }
 
   /** Sets columns of this row at the next flush; the last value written for a column wins. */
-  update(fields: Record<string, Json>): Promise<void> {
+  async update(fields: Record<string, Json>): Promise<void> {
     assertColumns(fields, 'fields')
     return this.wb.track(() => this.wb.ipc.steps.update(this.wb.prefix, rowMember(this.connection, this.table, this.where), fields))
   }

@@ -24,7 +24,13 @@ if (cluster.isPrimary) {
     const summaries = workers.map(
       (worker) =>
         new Promise((resolve) => {
-          worker.once('message', (message) => resolve(message))
+          // The worker's Ipc talks over the same channel: wait for the summary itself.
+          const onMessage = (message: unknown) => {
+            if (!message || typeof message !== 'object' || !('ops' in message)) return
+            worker.off('message', onMessage)
+            resolve(message)
+          }
+          worker.on('message', onMessage)
           worker.send('stop')
         }),
     )

@@ -55,7 +55,8 @@ describe.skipIf(!up)('wbc against redis + postgres', () => {
     const {code, stdout} = await wbc('status', '--json')
     expect(code).toBe(0)
     const report = JSON.parse(stdout)
-    expect(Object.keys(report).sort()).toEqual(['driver', 'lastFlush', 'lease', 'prefix', 'tables', 'target'])
+    expect(Object.keys(report).sort()).toEqual(['badKeys', 'badKeysTotal', 'driver', 'lastFlush', 'lease', 'prefix', 'tables', 'target'])
+    expect(report).toMatchObject({badKeys: [], badKeysTotal: 0})
     expect(report).toMatchObject({driver: 'redis', prefix, target: urls.redis, lease: null})
     expect(report.tables).toEqual([
       {connection: 'default', table: log, counters: {rows: 0, keys: 0}, updates: {rows: 0}, inserts: {rows: 2}, inflight: {batches: 0}, deadLetters: 0, oldestPendingMs: expect.any(Number)},
@@ -187,7 +188,7 @@ describe.skipIf(!up)('wbc against redis + postgres', () => {
     expect(metrics.stdout).toContain(`wbc_pending_counter_keys{prefix="${prefix}",driver="redis",connection="default",table="${posts}"} 5`)
     const doctor = await wbc('doctor', '--json')
     expect(doctor.code).toBe(0)
-    expect(JSON.parse(doctor.stdout).checks.map((c: {name: string; ok: boolean}) => [c.name, c.ok])).toEqual([['config', true], ['redis', true], ['database default', true]])
+    expect(JSON.parse(doctor.stdout).checks.map((c: {name: string; ok: boolean}) => [c.name, c.ok])).toEqual([['config', true], ['redis', true], ['state', true], ['database default', true]])
   })
 })
 

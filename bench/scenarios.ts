@@ -241,6 +241,55 @@ export const scenarios: Record<string, (ctx: BenchContext) => Promise<BenchResul
     }
   },
 
+  /** 8: `wbc flush` of 1,000,000 queued inserts: peak memory must follow the batch size, not the queue. */
+  async queue(ctx) {
+    const big = n(ctx, 1_000_000, 10_000)
+    const results: BenchResult[] = []
+    const raw = new Redis(ctx.redis)
+    const knex = openDb(ctx.postgres)
+    const cwd = mkdtempSync(join(tmpdir(), 'wbc-bench-'))
+    try {
+      const peaks: Record<number, {rssMb: number; seconds: number}> = {}
+      for (const rows of [big / 10, big]) {
+        const prefix = `${tag}queue${rows}`
+        const table = `${tag}_queue_${rows}`
+        await knex.schema.dropTableIfExists(table)
+        await knex.schema.createTable(table, (t) => {
+          t.increments('id')
+          t.integer('user_id').notNullable()
+          t.string('action', 40).notNullable()
+          t.integer('seq').notNullable()
+        })
+        // Loaded straight into the queue (as the engine's insert step stores rows), 10,000 per pipeline.
+        for (let i = 0; i < rows; i += 10_000) {
+          const chunk = Array.from({length: Math.min(10_000, rows - i)}, (_, j) => JSON.stringify({user_id: (i + j) % 997, action: 'view', seq: i + j}))
+          await raw.rpush(`${prefix}:q:default:${table}`, ...chunk)
+        }
+        await raw.sadd(`${prefix}:idx:queues`, `default:${table}`)
+        writeFileSync(join(cwd, 'wbc.config.json'), JSON.stringify({ipc: {driver: 'redis', redis: ctx.redis, prefix}, connections: {default: ctx.postgres}}))
+        const start = Date.now()
+        const run = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, bin, 'flush', '--json'], {cwd, encoding: 'utf8'})
+        if (run.status !== 0) throw new Error(`wbc flush failed: ${run.stderr}`)
+        peaks[rows] = {seconds: (Date.now() - start) / 1000, rssMb: Number(run.stderr.trim().split('\n').pop()) / 1024}
+        const landed = Number((await knex(table).count({n: '*'}))[0].n)
+        if (landed !== rows) throw new Error(`flush of ${rows} queued rows left ${landed} in the table`)
+        await knex.schema.dropTableIfExists(table)
+        await cleanRedis(ctx.redis, prefix)
+        ctx.log(`  ${rows} queued rows: ${peaks[rows].seconds.toFixed(1)} s, peak RSS ${peaks[rows].rssMb.toFixed(0)} MB`)
+      }
+      const small = peaks[big / 10]
+      const large = peaks[big]
+      results.push(
+        {scenario: '8 queued inserts', case: `wbc flush, ${big} rows: peak RSS`, value: large.rssMb, unit: 'MB', baseline: {name: `${big / 10} rows`, value: small.rssMb}, ratio: large.rssMb / small.rssMb, target: '<= 1.5x (bounded by batch)', met: large.rssMb / small.rssMb <= 1.5},
+        {scenario: '8 queued inserts', case: `wbc flush, ${big} rows: time`, value: large.seconds, unit: 's', baseline: {name: `${big / 10} rows`, value: small.seconds}, ratio: large.seconds / small.seconds},
+      )
+    } finally {
+      raw.disconnect()
+      await knex.destroy()
+    }
+    return results
+  },
+
   /** 6: CLI start, median of 10 runs, against `node -e 0`. */
   async start(ctx) {
     const prefix = `${tag}start`

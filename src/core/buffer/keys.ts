@@ -13,18 +13,51 @@ export type WhereObject = Record<string, string | number | boolean | null>
 export class KeySpace {
   constructor(readonly prefix: string) {}
 
-  counter = (member: string) => `${this.prefix}:c:${member}`
-  base = (member: string) => `${this.prefix}:b:${member}`
-  counterInflight = (member: string) => `${this.prefix}:ifc:${member}`
-  update = (member: string) => `${this.prefix}:u:${member}`
-  queue = (table: string) => `${this.prefix}:q:${table}`
-  generation = (table: string) => `${this.prefix}:gen:${table}`
-  deadLetters = (table: string) => `${this.prefix}:dl:${table}`
-  batch = (id: string) => `${this.prefix}:if:${id}`
+  private static readonly cache = new Map<string, KeySpace>()
+
+  /** One shared instance per prefix (the hot paths build key names for every write). */
+  static of(prefix: string): KeySpace {
+    let keys = KeySpace.cache.get(prefix)
+    if (!keys) {
+      if (KeySpace.cache.size > 100) KeySpace.cache.clear()
+      keys = new KeySpace(prefix)
+      KeySpace.cache.set(prefix, keys)
+    }
+    return keys
+  }
+
+  counter(member: string): string {
+    return `${this.prefix}:c:${member}`
+  }
+  base(member: string): string {
+    return `${this.prefix}:b:${member}`
+  }
+  counterInflight(member: string): string {
+    return `${this.prefix}:ifc:${member}`
+  }
+  update(member: string): string {
+    return `${this.prefix}:u:${member}`
+  }
+  queue(table: string): string {
+    return `${this.prefix}:q:${table}`
+  }
+  generation(table: string): string {
+    return `${this.prefix}:gen:${table}`
+  }
+  deadLetters(table: string): string {
+    return `${this.prefix}:dl:${table}`
+  }
+  batch(id: string): string {
+    return `${this.prefix}:if:${id}`
+  }
   /** Hash {since, last}: when the table's oldest pending write and its latest write happened. */
-  age = (table: string) => `${this.prefix}:age:${table}`
+  age(table: string): string {
+    return `${this.prefix}:age:${table}`
+  }
   /** Hash {writes, flushed}: running totals of buffered writes and flushed rows (for rates). */
-  stats = (table: string) => `${this.prefix}:stats:${table}`
+  stats(table: string): string {
+    return `${this.prefix}:stats:${table}`
+  }
 
   get countersIndex() {
     return `${this.prefix}:idx:counters`
@@ -45,7 +78,9 @@ export class KeySpace {
   get badIndex() {
     return `${this.prefix}:idx:bad`
   }
-  bad = (kindAndMember: string) => `${this.prefix}:bad:${kindAndMember}`
+  bad(kindAndMember: string): string {
+    return `${this.prefix}:bad:${kindAndMember}`
+  }
   /** The index a member of this kind is listed in. */
   indexOf(kind: 'c' | 'u' | 'q' | 'if'): string {
     return kind === 'c' ? this.countersIndex : kind === 'u' ? this.updatesIndex : kind === 'q' ? this.queuesIndex : this.inflightIndex

@@ -71,7 +71,9 @@ export class WriteBuffer {
   private closed = false
   private readonly streams: Record<string, StreamPolicyInput>
   private policiesAt = 0
-  private readonly pending = new Set<Promise<unknown>>()
+  /** Writes under way, and who waits for them to end (close). */
+  private writing = 0
+  private idle?: () => void
   private queueFlush?: Promise<unknown>
   /** The last error of a timed flush (timers never throw; status and this say what failed). */
   lastError?: Error
@@ -122,7 +124,7 @@ export class WriteBuffer {
     if (this.closed) return null
     this.closed = true
     if (this.timer) clearInterval(this.timer)
-    await Promise.allSettled([...this.pending])
+    if (this.writing > 0) await new Promise<void>((resolve) => (this.idle = resolve))
     let report: FlushReport | null = null
     try {
       report = await this.flush()
@@ -149,8 +151,10 @@ export class WriteBuffer {
       return Promise.reject(new WbcError('BUFFER_CLOSED', 'the write buffer is closed; nothing was buffered', {exitCode: 2, hint: 'Open a new write buffer.'}))
     }
     const promise = work()
-    this.pending.add(promise)
-    const done = () => this.pending.delete(promise)
+    this.writing++
+    const done = () => {
+      if (--this.writing === 0) this.idle?.()
+    }
     promise.then(done, done)
     return promise
   }

@@ -21,7 +21,7 @@ const tableOf = (member: string) => member.split(':', 2).join(':')
 /** Every buffered write stamps its table: since (first pending write), last (latest write), and counts. */
 function stamp(store: MemoryStore, keys: KeySpace, table: string, writes = 1): void {
   const now = Date.now()
-  store.hstamp(keys.age(table), {last: now}, {since: now})
+  store.hstamp(keys.age(table), 'last', 'since', now)
   store.hincrBy(keys.stats(table), 'writes', writes)
 }
 
@@ -34,7 +34,7 @@ function moveToBad(store: MemoryStore, keys: KeySpace, kind: BadKind, member: st
 
 export const bufferSteps = {
   bufIncrement(store: MemoryStore, prefix: string, member: string, delta: number) {
-    const keys = new KeySpace(prefix)
+    const keys = KeySpace.of(prefix)
     const live = store.incrBy(keys.counter(member), delta)
     store.sadd(keys.countersIndex, [member])
     stamp(store, keys, tableOf(member))
@@ -43,14 +43,14 @@ export const bufferSteps = {
   },
 
   bufUpdate(store: MemoryStore, prefix: string, member: string, fields: Record<string, Json>) {
-    const keys = new KeySpace(prefix)
+    const keys = KeySpace.of(prefix)
     store.hset(keys.update(member), fields)
     store.sadd(keys.updatesIndex, [member])
     stamp(store, keys, tableOf(member))
   },
 
   bufInsert(store: MemoryStore, prefix: string, table: string, rows: Json[]) {
-    const keys = new KeySpace(prefix)
+    const keys = KeySpace.of(prefix)
     const length = store.rpush(keys.queue(table), rows)
     store.sadd(keys.queuesIndex, [table])
     stamp(store, keys, table, rows.length)
@@ -64,7 +64,7 @@ export const bufferSteps = {
         hint: 'Free space or fix permissions of the checkpoint folder; the next checkpoint clears this.',
       })
     }
-    const keys = new KeySpace(prefix)
+    const keys = KeySpace.of(prefix)
     const removedCounters: string[] = []
     const removedUpdates: string[] = []
     const batch: StoredBatch = {id: request.batchId, table: request.table, createdAt: request.createdAt, counters: [], updates: [], inserts: []}
@@ -133,13 +133,13 @@ export const bufferSteps = {
   },
 
   bufQuarantine(store: MemoryStore, prefix: string, kind: BadKind, member: string, reason: string): void {
-    const keys = new KeySpace(prefix)
+    const keys = KeySpace.of(prefix)
     store.srem(keys.indexOf(kind), [member])
     moveToBad(store, keys, kind, member, reason)
   },
 
   bufAck(store: MemoryStore, prefix: string, batchId: string, deadMembers: string[]): boolean {
-    const keys = new KeySpace(prefix)
+    const keys = KeySpace.of(prefix)
     const batch = store.get(keys.batch(batchId)) as unknown as StoredBatch | null
     if (!batch) {
       store.srem(keys.inflightIndex, [batchId])
@@ -160,7 +160,7 @@ export const bufferSteps = {
   },
 
   bufReadCounter(store: MemoryStore, prefix: string, member: string): CounterReading {
-    const keys = new KeySpace(prefix)
+    const keys = KeySpace.of(prefix)
     const live = store.get(keys.counter(member))
     const base = store.get(keys.base(member))
     const inflight: Record<string, number> = {}
@@ -170,7 +170,7 @@ export const bufferSteps = {
   },
 
   bufRequeue(store: MemoryStore, prefix: string, table: string, id: string, entry: RequeueEntry): boolean {
-    const keys = new KeySpace(prefix)
+    const keys = KeySpace.of(prefix)
     if (store.hdel(keys.deadLetters(table), [id]) === 0) return false
     if (entry.kind === 'counter') {
       for (const [member, delta] of entry.deltas) {
@@ -195,7 +195,7 @@ export const bufferSteps = {
   },
 
   bufSettleAge(store: MemoryStore, prefix: string, table: string, flushStart: number): void {
-    const keys = new KeySpace(prefix)
+    const keys = KeySpace.of(prefix)
     const age = store.hgetall(keys.age(table))
     if (!age) return
     if (Number(age.last ?? 0) < flushStart) store.del([keys.age(table)])
@@ -203,7 +203,7 @@ export const bufferSteps = {
   },
 
   bufCacheBase(store: MemoryStore, prefix: string, member: string, generation: string, base: number, ttlMs: number) {
-    const keys = new KeySpace(prefix)
+    const keys = KeySpace.of(prefix)
     if (String(store.get(keys.generation(tableOf(member))) ?? 0) !== generation) return {cached: false, live: 0, inflight: 0}
     store.set(keys.base(member), base, ttlMs)
     return {
@@ -218,7 +218,7 @@ export type BufferStepName = keyof typeof bufferSteps
 
 /** The pending state of a prefix, for a full checkpoint (bases go along, as ODAC stores them). */
 export function snapshotOf(store: MemoryStore, prefix: string): PendingSnapshot {
-  const keys = new KeySpace(prefix)
+  const keys = KeySpace.of(prefix)
   const snapshot: PendingSnapshot = {counters: [], updates: [], queues: []}
   const head = (kind: string) => `${prefix}:${kind}:`
   for (const [key, value] of store.entriesWithPrefix(head('c'))) {
@@ -242,7 +242,7 @@ export function snapshotOf(store: MemoryStore, prefix: string): PendingSnapshot 
  * finishes them through the ledger (applied once, whether or not they had committed).
  */
 export function restoreInto(store: MemoryStore, prefix: string, contents: CheckpointContents): void {
-  const keys = new KeySpace(prefix)
+  const keys = KeySpace.of(prefix)
   for (const {member, delta} of contents.counters) {
     store.incrBy(keys.counter(member), delta)
     store.sadd(keys.countersIndex, [member])

@@ -8,6 +8,8 @@ import {assertOwnFile} from '../../ownership.js'
 /** How a memory client reaches the primary. */
 export interface Channel {
   readonly address: string
+  /** The primary runs in this process: only requests that wait for the checkpoint can stall. */
+  readonly inProcess?: boolean
   send(msg: ClientMessage): void
   onMessage(listener: (msg: PrimaryMessage) => void): void
   /** Called when the channel breaks; pending requests fail then. */
@@ -18,16 +20,26 @@ export interface Channel {
 /** The primary's own process: requests are answered on a later tick with copies of the data. */
 export class LocalChannel implements Channel {
   readonly address = 'memory (this process)'
+  readonly inProcess = true
   private listener?: (msg: PrimaryMessage) => void
   private readonly origin = `local:${Math.random().toString(36).slice(2)}`
+  private queue: ClientMessage[] = []
+  private readonly deliver = (reply: PrimaryMessage) => this.listener?.(copyOf(reply))
 
   constructor(private readonly primary: MemoryPrimary) {}
 
   send(msg: ClientMessage): void {
     // Copying both ways keeps callers from mutating stored values through shared references.
-    const copy = structuredClone(msg)
-    // A later turn of the event loop, as a real channel would: callers in a tight loop cannot starve timers and I/O.
-    setImmediate(() => this.primary.handle(copy, this.origin, (reply) => this.listener?.(structuredClone(reply))))
+    this.queue.push(copyOf(msg))
+    // Answered on a later turn of the event loop, as a real channel would (callers in a tight loop
+    // cannot starve timers and I/O); everything sent meanwhile goes in the same turn.
+    if (this.queue.length === 1) setImmediate(this.drain)
+  }
+
+  private readonly drain = () => {
+    const batch = this.queue
+    this.queue = []
+    for (const msg of batch) this.primary.handle(msg, this.origin, this.deliver)
   }
 
   onMessage(listener: (msg: PrimaryMessage) => void): void {
@@ -39,6 +51,20 @@ export class LocalChannel implements Channel {
   async close(): Promise<void> {
     this.listener = undefined
   }
+}
+
+const isPrimitive = (value: unknown) => value === null || typeof value !== 'object'
+const isFlat = (value: unknown): value is Record<string, unknown> =>
+  isPrimitive(value) || (!Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype && Object.values(value as object).every(isPrimitive))
+
+/**
+ * A copy that shares nothing mutable: requests and answers made of primitives and flat objects of
+ * primitives (most writes and their answers) are copied shallowly, anything else deeply.
+ */
+function copyOf<T extends ClientMessage | PrimaryMessage>(msg: T): T {
+  if (msg.kind === 'req' && msg.args.every(isFlat)) return {...msg, args: msg.args.map((a) => (isPrimitive(a) ? a : {...(a as object)}))}
+  if (msg.kind === 'res' && msg.ok && isFlat(msg.result)) return isPrimitive(msg.result) ? msg : {...msg, result: {...(msg.result as object)}}
+  return structuredClone(msg)
 }
 
 /** A cluster worker talking to its primary over the cluster IPC channel. */

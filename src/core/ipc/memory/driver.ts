@@ -165,11 +165,14 @@ export class MemoryDriver implements IpcDriver {
       const op = msg.kind === 'req' ? msg.op : msg.kind
       const entry: Pending = {resolve, reject, op}
       this.pending.set(msg.id, entry)
-      entry.timer = setTimeout(() => {
-        this.pending.delete(msg.id)
-        reject(new RequestTimeout(op, this.channel.address, this.timeoutMs))
-      }, this.timeoutMs)
-      entry.timer.unref?.()
+      // In this process only claims (durable in the checkpoint first) and checkpoints can stall.
+      if (!this.channel.inProcess || op === 'bufClaim' || op === 'checkpoint') {
+        entry.timer = setTimeout(() => {
+          this.pending.delete(msg.id)
+          reject(new RequestTimeout(op, this.channel.address, this.timeoutMs))
+        }, this.timeoutMs)
+        entry.timer.unref?.()
+      }
       try {
         this.channel.send(msg)
       } catch (error) {

@@ -75,10 +75,11 @@ export class MemoryStore {
   }
 
   /** HSETNX + HSET in one: sets `always` fields, and `ifMissing` fields only where absent. */
-  hstamp(key: string, always: Record<string, Json>, ifMissing: Record<string, Json>): void {
+  /** HSET `field` = `value`, and `ifMissing` = `value` when that field is absent (one lookup of the key). */
+  hstamp(key: string, field: string, ifMissing: string, value: Json): void {
     const entry = this.typed(key, 'hash') ?? this.write(key, {type: 'hash', value: new Map(), expireAt: 0})
-    for (const [field, value] of Object.entries(ifMissing)) if (!entry.value.has(field)) entry.value.set(field, value)
-    for (const [field, value] of Object.entries(always)) entry.value.set(field, value)
+    if (!entry.value.has(ifMissing)) entry.value.set(ifMissing, value)
+    entry.value.set(field, value)
   }
 
   hincrBy(key: string, field: string, delta: number): number {

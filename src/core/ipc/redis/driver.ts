@@ -253,21 +253,21 @@ export class RedisDriver implements IpcDriver {
 
   readonly steps: BufferSteps = {
     increment: async (prefix, member, delta) => {
-      const k = new KeySpace(prefix)
+      const k = KeySpace.of(prefix)
       const [live, base, inflight] = await this.run(member, () => this.redis.wbcIncrement(k.counter(member), k.countersIndex, k.base(member), k.counterInflight(member), k.age(tableOf(member)), k.stats(tableOf(member)), delta, member, Date.now()), 'number')
       return {live: Number(live), base: base === null ? null : Number(base), inflight: Number(inflight)}
     },
     update: async (prefix, member, fields) => {
-      const k = new KeySpace(prefix)
+      const k = KeySpace.of(prefix)
       const flat = Object.entries(fields).flatMap(([field, value]) => [field, JSON.stringify(value)])
       await this.run(member, () => this.redis.wbcUpdate(k.update(member), k.updatesIndex, k.age(tableOf(member)), k.stats(tableOf(member)), member, Date.now(), ...flat), 'hash')
     },
     insert: async (prefix, table, rows) => {
-      const k = new KeySpace(prefix)
+      const k = KeySpace.of(prefix)
       return this.run(table, () => this.redis.wbcInsert(k.queue(table), k.queuesIndex, k.age(table), k.stats(table), table, Date.now(), ...rows.map((row) => JSON.stringify(row))), 'list')
     },
     claim: async (prefix, request: ClaimRequest) => {
-      const k = new KeySpace(prefix)
+      const k = KeySpace.of(prefix)
       const raw = await this.run(request.table, () =>
         this.redis.wbcClaim(
           k.countersIndex, k.updatesIndex, k.queuesIndex, k.inflightIndex, k.batch(request.batchId), k.generation(request.table), k.queue(request.table),
@@ -281,15 +281,15 @@ export class RedisDriver implements IpcDriver {
       return {batch: answer.empty ? null : decodeBatch(answer), quarantined}
     },
     quarantine: async (prefix, kind, member, reason) => {
-      const k = new KeySpace(prefix)
+      const k = KeySpace.of(prefix)
       await this.run(member, () => this.redis.wbcQuarantine(k.indexOf(kind), `${prefix}:${kind}:${member}`, `${prefix}:bad:${kind}:${member}`, k.badIndex, member, `${kind}:${member}`, reason, Date.now()))
     },
     ack: async (prefix, batchId, deadMembers) => {
-      const k = new KeySpace(prefix)
+      const k = KeySpace.of(prefix)
       return (await this.run(batchId, () => this.redis.wbcAck(k.batch(batchId), k.inflightIndex, prefix, batchId, ...deadMembers))) === 1
     },
     readCounter: async (prefix, member): Promise<CounterReading> => {
-      const k = new KeySpace(prefix)
+      const k = KeySpace.of(prefix)
       const table = tableOf(member)
       const [live, base, flat, generation] = await this.run(member, () => this.redis.wbcReadCounter(k.counter(member), k.base(member), k.counterInflight(member), k.generation(table)))
       const inflight: Record<string, number> = {}
@@ -297,7 +297,7 @@ export class RedisDriver implements IpcDriver {
       return {live: Number(live ?? 0), base: base === null ? null : Number(base), inflight, generation: generation ?? '0'}
     },
     requeue: async (prefix, table, id, entry) => {
-      const k = new KeySpace(prefix)
+      const k = KeySpace.of(prefix)
       const payload: Array<string | number> =
         entry.kind === 'counter'
           ? entry.deltas.flat()
@@ -309,11 +309,11 @@ export class RedisDriver implements IpcDriver {
     compactChunk: async (key, position, sha, mask) =>
       this.run(key, () => this.redis.wbcCompactChunk(key, position, sha, mask, `\u0000wbc-tombstone-${randomUUID()}`), 'list'),
     settleAge: async (prefix, table, flushStart) => {
-      const k = new KeySpace(prefix)
+      const k = KeySpace.of(prefix)
       await this.run(table, () => this.redis.wbcSettleAge(k.age(table), flushStart))
     },
     cacheBase: async (prefix, member, generation, base, ttlMs) => {
-      const k = new KeySpace(prefix)
+      const k = KeySpace.of(prefix)
       const table = tableOf(member)
       const [cached, live, inflight] = await this.run(member, () =>
         this.redis.wbcCacheBase(k.generation(table), k.base(member), k.counter(member), k.counterInflight(member), generation, base, ttlMs),

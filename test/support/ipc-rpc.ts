@@ -39,6 +39,8 @@ export function serveIpc(ipc: Ipc, path: string): Promise<Server> {
         if (method === 'subscribe') {
           const [channel] = args as [string]
           result = await ipc.subscribe(channel, (message) => send({event: 'msg', channel, message}))
+        } else if (method.startsWith('steps.')) {
+          result = await (ipc.steps as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method.slice(6)](...args)
         } else {
           result = await (ipc as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method](...args)
         }
@@ -81,6 +83,7 @@ export async function connectIpc(path: string, driver: 'memory' | 'redis' = 'mem
       if (prop === 'driver') return driver
       if (prop === 'address') return `rpc:${path}`
       if (prop === 'then') return undefined
+      if (prop === 'steps') return new Proxy({}, {get: (_t, step: string) => (...args: unknown[]) => call(`steps.${step}`, args)})
       if (prop === 'subscribe') {
         return async (channel: string, handler: MessageHandler) => {
           if (!handlers.has(channel)) {

@@ -10,6 +10,7 @@ import {decodeBatch, emptyArray, type BufferSteps, type ClaimRequest, type Count
 import {toLease, toLeaseRecord, type StoredLease} from '../../locks/lease-record.js'
 import {fenceKeyOf, type IpcDriver, type LeaseClaim} from '../driver.js'
 import type {Json, Lease, LeaseRecord, ScanPage, UnlockResult} from '../types.js'
+import {IncrementBatcher, type QueuedIncrement} from './increment-batch.js'
 
 const tableOf = (member: string) => member.split(':', 2).join(':')
 const lua = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8')
@@ -20,7 +21,7 @@ const SCRIPTS = {
   wbcRenew: {numberOfKeys: 1, lua: lua('renew')},
   wbcUnlock: {numberOfKeys: 1, lua: lua('unlock')},
   wbcLrangeAndDel: {numberOfKeys: 1, lua: lua('lrange-and-del')},
-  wbcIncrement: {numberOfKeys: 6, lua: lua('buffer-increment')},
+  wbcIncrement: {numberOfKeys: 1, lua: lua('buffer-increment')},
   wbcUpdate: {numberOfKeys: 4, lua: lua('buffer-update')},
   wbcInsert: {numberOfKeys: 4, lua: lua('buffer-insert')},
   wbcSettleAge: {numberOfKeys: 1, lua: lua('buffer-settle-age')},
@@ -38,7 +39,7 @@ interface ScriptCommands {
   wbcRenew(lockKey: string, token: string, ttlMs: number): Promise<number>
   wbcUnlock(lockKey: string, token: string): Promise<[number, string?, number?]>
   wbcLrangeAndDel(listKey: string): Promise<string[]>
-  wbcIncrement(...args: Array<string | number>): Promise<[string, string | null, string]>
+  wbcIncrement(...args: Array<string | number>): Promise<Array<string | number | null>>
   wbcUpdate(...args: Array<string | number>): Promise<number>
   wbcInsert(...args: Array<string | number>): Promise<number>
   wbcClaim(...args: Array<string | number>): Promise<string | null>
@@ -71,11 +72,46 @@ export class RedisDriver implements IpcDriver {
   private subscriber?: Redis
   private readonly listeners = new Map<string, (message: Json) => void>()
 
+  private readonly increments = new IncrementBatcher((batch) => this.sendIncrements(batch))
+
   private constructor(
     private readonly redis: Redis & ScriptCommands,
     readonly address: string,
     private readonly options: RedisDriverOptions,
   ) {}
+
+  /** One script call for a batch of increments; each caller gets its own answer or error. */
+  private async sendIncrements(all: QueuedIncrement[]): Promise<void> {
+    // One call per prefix (almost always one): the counter index is per prefix.
+    const prefixes = new Set(all.map((item) => item.prefix))
+    if (prefixes.size > 1) {
+      await Promise.all([...prefixes].map((prefix) => this.sendIncrements(all.filter((item) => item.prefix === prefix))))
+      return
+    }
+    const batch = all
+    const k = KeySpace.of(batch[0].prefix)
+    const tables = new Map<string, number>()
+    const args: Array<string | number> = [k.countersIndex, Date.now(), k.prefix, batch.length]
+    for (const item of batch) {
+      let t = tables.get(item.table)
+      if (t === undefined) tables.set(item.table, (t = tables.size + 1))
+      args.push(item.delta, item.member, t)
+    }
+    args.push(...tables.keys())
+    let reply: Array<string | number | null>
+    try {
+      reply = await this.redis.wbcIncrement(...args)
+    } catch (error) {
+      const mapped = await this.mapError(batch[0].member, error, 'number')
+      for (const item of batch) item.reject(mapped)
+      return
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const [ok, live, base, inflight] = reply.slice(4 * i, 4 * i + 4)
+      if (ok === 1) batch[i].resolve({live: Number(live), base: base === null ? null : Number(base), inflight: Number(inflight)})
+      else batch[i].reject(await this.mapError(k.counter(batch[i].member), new Error(String(live)), 'number'))
+    }
+  }
 
   static async connect(target: RedisTarget, options: RedisDriverOptions): Promise<RedisDriver> {
     const address = describeRedis(target)
@@ -252,10 +288,8 @@ export class RedisDriver implements IpcDriver {
   }
 
   readonly steps: BufferSteps = {
-    increment: async (prefix, member, delta) => {
-      const k = KeySpace.of(prefix)
-      const [live, base, inflight] = await this.run(member, () => this.redis.wbcIncrement(k.counter(member), k.countersIndex, k.base(member), k.counterInflight(member), k.age(tableOf(member)), k.stats(tableOf(member)), delta, member, Date.now()), 'number')
-      return {live: Number(live), base: base === null ? null : Number(base), inflight: Number(inflight)}
+    increment: (prefix, member, delta) => {
+      return this.increments.add({prefix, table: tableOf(member), delta, member})
     },
     update: async (prefix, member, fields) => {
       const k = KeySpace.of(prefix)

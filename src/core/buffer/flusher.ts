@@ -264,6 +264,7 @@ class FlushRun {
         // Not a batch wbc wrote (or damaged): set aside with the reason, the rest goes on.
         if (!(error instanceof WbcError) || error.code === 'SERVICE_UNAVAILABLE' || error.code === 'REQUEST_TIMEOUT') throw error
         await this.quarantine('if', id, `the batch cannot be read: ${error.message}`)
+        await this.p.ipc.del(this.p.keys.inflightDeltas(id))
         continue
       }
       await this.process(batch, true)

@@ -32,8 +32,9 @@ export class KeySpace {
   base(member: string): string {
     return `${this.prefix}:b:${member}`
   }
-  counterInflight(member: string): string {
-    return `${this.prefix}:ifc:${member}`
+  /** Hash counter member → delta of one batch in flight (read while the batch is in flight). */
+  inflightDeltas(batchId: string): string {
+    return `${this.prefix}:ifd:${batchId}`
   }
   update(member: string): string {
     return `${this.prefix}:u:${member}`

@@ -32,6 +32,16 @@ function moveToBad(store: MemoryStore, keys: KeySpace, kind: BadKind, member: st
   store.hset(keys.badIndex, {[`${kind}:${member}`]: JSON.stringify({reason, at: Date.now()})})
 }
 
+/** The in-flight deltas of a counter, per batch id, from `{prefix}:ifd:{batchId}` of each batch in flight. */
+function inflightOf(store: MemoryStore, keys: KeySpace, member: string): Record<string, number> {
+  const inflight: Record<string, number> = {}
+  for (const id of store.smembers(keys.inflightIndex)) {
+    const delta = store.hget(keys.inflightDeltas(id), member)
+    if (delta !== null) inflight[id] = Number(delta)
+  }
+  return inflight
+}
+
 export const bufferSteps = {
   bufIncrement(store: MemoryStore, prefix: string, member: string, delta: number) {
     const keys = KeySpace.of(prefix)
@@ -39,7 +49,7 @@ export const bufferSteps = {
     store.sadd(keys.countersIndex, [member])
     stamp(store, keys, tableOf(member))
     const base = store.get(keys.base(member))
-    return {live, base: typeof base === 'number' ? base : null, inflight: sum(Object.values(store.hgetall(keys.counterInflight(member)) ?? {}))}
+    return {live, base: typeof base === 'number' ? base : null, inflight: sum(Object.values(inflightOf(store, keys, member)))}
   },
 
   bufUpdate(store: MemoryStore, prefix: string, member: string, fields: Record<string, Json>) {
@@ -87,7 +97,6 @@ export const bufferSteps = {
       store.del([keys.counter(member)])
       removedCounters.push(member)
       if (value === 0) continue
-      store.hset(keys.counterInflight(member), {[request.batchId]: value})
       batch.counters.push([member, value])
     }
     for (const member of request.updates) {
@@ -127,6 +136,7 @@ export const bufferSteps = {
     if (store.journal) store.awaitDurable(store.journal.claimed(prefix, request.table, empty ? null : batch, removedCounters, removedUpdates, taken))
     if (empty) return {batch: null, quarantined}
     store.set(keys.batch(batch.id), batch as unknown as Json, 0)
+    if (batch.counters.length > 0) store.hset(keys.inflightDeltas(batch.id), Object.fromEntries(batch.counters))
     store.sadd(keys.inflightIndex, [batch.id])
     store.incrBy(keys.generation(request.table), 1)
     return {batch, quarantined}
@@ -146,8 +156,8 @@ export const bufferSteps = {
       return false
     }
     const dead = new Set(deadMembers)
+    store.del([keys.inflightDeltas(batchId)])
     for (const [member, delta] of batch.counters) {
-      store.hdel(keys.counterInflight(member), [batchId])
       if (!dead.has(member) && store.exists(keys.base(member))) store.incrBy(keys.base(member), delta)
     }
     store.hincrBy(keys.stats(batch.table), 'flushed', batch.counters.length + batch.updates.length + batch.inserts.length - dead.size)
@@ -163,8 +173,7 @@ export const bufferSteps = {
     const keys = KeySpace.of(prefix)
     const live = store.get(keys.counter(member))
     const base = store.get(keys.base(member))
-    const inflight: Record<string, number> = {}
-    for (const [batchId, delta] of Object.entries(store.hgetall(keys.counterInflight(member)) ?? {})) inflight[batchId] = Number(delta)
+    const inflight = inflightOf(store, keys, member)
     const generation = store.get(keys.generation(tableOf(member)))
     return {live: Number(live ?? 0), base: typeof base === 'number' ? base : null, inflight, generation: String(generation ?? 0)}
   },
@@ -209,7 +218,7 @@ export const bufferSteps = {
     return {
       cached: true,
       live: Number(store.get(keys.counter(member)) ?? 0),
-      inflight: sum(Object.values(store.hgetall(keys.counterInflight(member)) ?? {})),
+      inflight: sum(Object.values(inflightOf(store, keys, member))),
     }
   },
 }
@@ -264,6 +273,6 @@ export function restoreInto(store: MemoryStore, prefix: string, contents: Checkp
   for (const batch of contents.inflight) {
     store.set(keys.batch(batch.id), batch as unknown as Json, 0)
     store.sadd(keys.inflightIndex, [batch.id])
-    for (const [member, delta] of batch.counters) store.hset(keys.counterInflight(member), {[batch.id]: delta})
+    if (batch.counters.length > 0) store.hset(keys.inflightDeltas(batch.id), Object.fromEntries(batch.counters))
   }
 }

@@ -69,6 +69,10 @@ export class MemoryStore {
     return added
   }
 
+  hget(key: string, field: string): Json | null {
+    return this.typed(key, 'hash')?.value.get(field) ?? null
+  }
+
   hgetall(key: string): Record<string, Json> | null {
     const entry = this.typed(key, 'hash')
     return entry ? Object.fromEntries(entry.value) : null

@@ -18,9 +18,9 @@ for i = 3, #ARGV do
 end
 local flushed = #batch.counters + #batch.updates + #batch.inserts - (#ARGV - 2)
 redis.call('HINCRBY', prefix .. ':stats:' .. batch.table, 'flushed', flushed)
+redis.call('DEL', prefix .. ':ifd:' .. ARGV[2])
 for _, entry in ipairs(batch.counters) do
   local member, delta = entry[1], entry[2]
-  redis.call('HDEL', prefix .. ':ifc:' .. member, ARGV[2])
   if not dead[member] and redis.call('EXISTS', prefix .. ':b:' .. member) == 1 then
     redis.call('INCRBYFLOAT', prefix .. ':b:' .. member, tostring(delta))
   end

@@ -20,6 +20,8 @@
 -- Returns the batch JSON (with the keys it quarantined), or false when nothing was claimed or moved.
 local prefix, batchId = ARGV[1], ARGV[2]
 local counters, updates, inserts, quarantined = {}, {}, {}, {}
+-- member, delta pairs for {prefix}:ifd:{batchId} (what readers add to a total while in flight)
+local deltas = {}
 local now = ARGV[3]
 
 local function quarantine(kind, member, reason)
@@ -47,7 +49,8 @@ for i = 7, 6 + n do
     else
       redis.call('DEL', key)
       if delta ~= 0 then
-        redis.call('HSET', prefix .. ':ifc:' .. member, batchId, value)
+        deltas[#deltas + 1] = member
+        deltas[#deltas + 1] = value
         counters[#counters + 1] = {member, delta}
       end
     end
@@ -120,6 +123,9 @@ local batch = cjson.encode({
   counters = counters, updates = updates, inserts = inserts, encoded = true,
 })
 redis.call('SET', KEYS[5], batch)
+for i = 1, #deltas, 1000 do
+  redis.call('HSET', prefix .. ':ifd:' .. batchId, unpack(deltas, i, math.min(i + 999, #deltas)))
+end
 if #quarantined > 0 then
   -- The stored batch does not carry them; only this answer does.
   batch = string.sub(batch, 1, -2) .. ',"quarantined":' .. cjson.encode(quarantined) .. '}'

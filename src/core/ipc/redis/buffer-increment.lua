@@ -2,8 +2,9 @@
 -- needs; then stamps each table once. Concurrent callers' increments travel together in one call;
 -- each is its own step, and one that fails (a key of the wrong type) does not stop the others.
 -- Key names are built here from the prefix and the members (fewer bytes per increment on the wire):
--- {prefix}:c:{member} live delta, {prefix}:b:{member} cached base, {prefix}:ifc:{member}
--- in-flight deltas by batch id, {prefix}:age:{table} {since, last}, {prefix}:stats:{table} {writes, flushed}.
+-- {prefix}:c:{member} live delta, {prefix}:b:{member} cached base, {prefix}:idx:inflight batches
+-- in flight, {prefix}:ifd:{batchId} their deltas by member, {prefix}:age:{table} {since, last},
+-- {prefix}:stats:{table} {writes, flushed}.
 -- KEYS[1]                 {prefix}:idx:counters   counter index
 -- ARGV[1]                 now (ms)
 -- ARGV[2]                 prefix
@@ -16,6 +17,7 @@
 local now, prefix, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out = {}
 local writes = {}
+local inflightIds = redis.call('SMEMBERS', prefix .. ':idx:inflight')
 for i = 0, n - 1 do
   local a = 3 * i + 3
   local member = ARGV[a + 2]
@@ -23,8 +25,11 @@ for i = 0, n - 1 do
     local live = redis.call('INCRBYFLOAT', prefix .. ':c:' .. member, ARGV[a + 1])
     redis.call('SADD', KEYS[1], member)
     local inflight = 0
-    for _, v in ipairs(redis.call('HVALS', prefix .. ':ifc:' .. member)) do
-      inflight = inflight + tonumber(v)
+    for _, id in ipairs(inflightIds) do
+      local v = redis.call('HGET', prefix .. ':ifd:' .. id, member)
+      if v then
+        inflight = inflight + tonumber(v)
+      end
     end
     return {live, redis.call('GET', prefix .. ':b:' .. member), tostring(inflight)}
   end)

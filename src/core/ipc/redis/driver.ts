@@ -325,7 +325,7 @@ export class RedisDriver implements IpcDriver {
     readCounter: async (prefix, member): Promise<CounterReading> => {
       const k = KeySpace.of(prefix)
       const table = tableOf(member)
-      const [live, base, flat, generation] = await this.run(member, () => this.redis.wbcReadCounter(k.counter(member), k.base(member), k.counterInflight(member), k.generation(table)))
+      const [live, base, flat, generation] = await this.run(member, () => this.redis.wbcReadCounter(k.counter(member), k.base(member), k.inflightIndex, k.generation(table), prefix, member))
       const inflight: Record<string, number> = {}
       for (let i = 0; i < flat.length; i += 2) inflight[flat[i]] = Number(flat[i + 1])
       return {live: Number(live ?? 0), base: base === null ? null : Number(base), inflight, generation: generation ?? '0'}
@@ -350,7 +350,7 @@ export class RedisDriver implements IpcDriver {
       const k = KeySpace.of(prefix)
       const table = tableOf(member)
       const [cached, live, inflight] = await this.run(member, () =>
-        this.redis.wbcCacheBase(k.generation(table), k.base(member), k.counter(member), k.counterInflight(member), generation, base, ttlMs),
+        this.redis.wbcCacheBase(k.generation(table), k.base(member), k.counter(member), k.inflightIndex, generation, base, ttlMs, prefix, member),
       )
       return {cached: cached === 1, live: Number(live ?? 0), inflight: Number(inflight ?? 0)}
     },

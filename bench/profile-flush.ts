@@ -38,8 +38,25 @@ if (session) {
   await post('Profiler.enable')
   await post('Profiler.start')
 }
+const t0 = Date.now()
+const events: string[] = []
+if (process.env.TRACE) {
+  const claim = wb.ipc.steps.claim.bind(wb.ipc.steps)
+  wb.ipc.steps.claim = async (...args) => {
+    const s = Date.now() - t0
+    const r = await claim(...args)
+    events.push(`claim ${s}-${Date.now() - t0}`)
+    return r
+  }
+  const ack = wb.ipc.steps.ack.bind(wb.ipc.steps)
+  wb.ipc.steps.ack = async (...args) => {
+    events.push(`ack at ${Date.now() - t0}`)
+    return ack(...args)
+  }
+}
 const start = process.hrtime.bigint()
 const report = await wb.flush()
+if (process.env.TRACE) console.log(events.join('\n'))
 const seconds = Number(process.hrtime.bigint() - start) / 1e9
 if (session) writeFileSync(process.env.PROFILE!, JSON.stringify(((await post('Profiler.stop')) as {profile: unknown}).profile))
 await wb.close()

@@ -123,11 +123,18 @@ export class Flusher {
     try {
       await run.recoverInflight()
       if (!filter.recoverOnly) {
-        for (const kind of ['updates', 'counters'] as const) await run.claimKeyed(kind)
+        // Each kind is applied completely before the next is claimed (updates, counters, inserts).
+        for (const kind of ['updates', 'counters'] as const) {
+          await run.claimKeyed(kind)
+          await run.applied()
+        }
         await run.claimQueues()
+        await run.applied()
         await run.settleAges(startedAt)
       }
     } finally {
+      // A batch still being applied finishes under the lease, even when claiming failed.
+      await run.applied().catch(() => {})
       clearInterval(renewal)
       await this.ipc.unlock(this.keys.flushLock, run.lease.token).catch(() => {})
     }
@@ -189,6 +196,7 @@ interface FlushParts {
 /** The state of one flush: its lease, its filter and what it did per table. */
 class FlushRun {
   lost = false
+  private applying: Promise<void> = Promise.resolve()
   readonly quarantined: QuarantinedKey[] = []
   private readonly tables = new Map<string, TableFlushReport>()
   /** Connections that failed transiently: nothing more is claimed for them in this flush. */
@@ -328,12 +336,24 @@ class FlushRun {
 
   private async claimAndProcess(table: string, counters: string[], updates: string[], maxInserts: number): Promise<boolean> {
     if (this.lost) return false
+    // Claiming (state work) overlaps applying the previous batch (database work); at most one
+    // batch waits to be applied, and batches are applied in the order they were claimed.
+    const previous = this.applying
     const {batch, quarantined} = await this.p.ipc.steps.claim(this.p.keys.prefix, {batchId: newBatchId(), table, createdAt: Date.now(), counters, updates, maxInserts})
     this.quarantined.push(...quarantined)
-    if (!batch) return quarantined.length > 0
+    if (!batch) {
+      await previous
+      return quarantined.length > 0
+    }
     failpoint('after-claim')
-    await this.process(batch, false)
+    this.applying = previous.then(() => this.process(batch, false))
+    await previous
     return true
+  }
+
+  /** Waits until every claimed batch has been applied (or left in flight with its error). */
+  async applied(): Promise<void> {
+    await this.applying
   }
 
   /** An index member whose name does not parse can never be applied: it moves aside, named in the report. */
@@ -351,6 +371,11 @@ class FlushRun {
     const report = this.tableReport(parsed.connection, parsed.table)
     report.batches++
     if (recovered) report.recovered++
+    if (this.failing.has(parsed.connection) && !recovered) {
+      // Claimed while an earlier batch was failing: it stays in flight for the next flush.
+      report.error ??= 'not applied: the connection failed earlier in this flush (left in flight)'
+      return
+    }
     let db: Database
     try {
       db = this.p.dbs.get(parsed.connection)
@@ -418,7 +443,7 @@ class FlushRun {
           await checkFence(trx, this.p.keys.prefix, this.lease.fence)
           if (overlaps(range, await ledgerRanges(trx, batchId))) throw new AlreadyApplied()
           failpoint('mid-transaction')
-          const applied = await applyEntries(trx, db.dialect, table, entries.slice(range.lo, range.hi), this.p.buffer.insertBatchSize)
+          const applied = await applyEntries(trx, db.dialect, table, entries.slice(range.lo, range.hi), this.p.buffer.insertBatchSize, db.knex)
           await recordRange(trx, batchId, {...range, outcome: 'applied'})
           return applied
         })

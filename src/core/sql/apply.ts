@@ -31,8 +31,16 @@ interface Target {
  * the same updated columns), one statement per chunk; inserts as multi-row INSERTs. Rows go in
  * key order (the entries are sorted), which keeps concurrent transactions from deadlocking.
  */
-export async function applyEntries(trx: Knex.Transaction, dialect: Dialect, table: string, entries: Entry[], insertBatchSize: number): Promise<AppliedCounts> {
-  const target: Target = {trx, dialect, table, types: {...(await columnTypes(trx as unknown as Knex, dialect, table)), wbc_i: 'integer'}}
+export async function applyEntries(
+  trx: Knex.Transaction,
+  dialect: Dialect,
+  table: string,
+  entries: Entry[],
+  insertBatchSize: number,
+  /** The connection's knex, whose column types are cached (a transaction's are not). */
+  connection: Knex = trx as unknown as Knex,
+): Promise<AppliedCounts> {
+  const target: Target = {trx, dialect, table, types: {...(await columnTypes(connection, dialect, table)), wbc_i: 'integer'}}
   const keyed = entries.map((entry, index) => ({entry, index})).filter(({entry}) => entry.kind !== 'insert')
   let affected = 0
 

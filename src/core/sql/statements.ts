@@ -73,7 +73,10 @@ export function missingRows(dialect: Dialect, table: string, keys: string[], der
   }
 }
 
-/** Column types of a table, for PostgreSQL casts; cached per connection and table. */
+/**
+ * Column types of a table, for PostgreSQL casts; cached per connection and table. Pass the
+ * connection's own knex, not a transaction (each transaction is a new instance: no cache).
+ */
 const typeCache = new WeakMap<Knex, Map<string, Promise<ColumnTypes>>>()
 
 export function columnTypes(knex: Knex, dialect: Dialect, table: string): Promise<ColumnTypes> {

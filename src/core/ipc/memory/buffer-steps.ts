@@ -86,8 +86,9 @@ export const bufferSteps = {
     }
     for (const member of request.counters) {
       store.srem(keys.countersIndex, [member])
-      const type = store.type(keys.counter(member))
-      const value = type === 'string' ? store.get(keys.counter(member)) : null
+      const entry = store.peek(keys.counter(member))
+      const type = entry?.type ?? 'none'
+      const value = type === 'string' ? (entry!.value as Json) : null
       if ((type !== 'string' && type !== 'none') || (value !== null && (typeof value !== 'number' || !Number.isFinite(value)))) {
         quarantine('c', member, type === 'string' ? `holds ${JSON.stringify(value).slice(0, 40)}, not a number` : `holds a ${type}, not a number`)
         removedCounters.push(member)
@@ -158,7 +159,7 @@ export const bufferSteps = {
     const dead = new Set(deadMembers)
     store.del([keys.inflightDeltas(batchId)])
     for (const [member, delta] of batch.counters) {
-      if (!dead.has(member) && store.exists(keys.base(member))) store.incrBy(keys.base(member), delta)
+      if (!dead.has(member)) store.incrIfExists(keys.base(member), delta)
     }
     store.hincrBy(keys.stats(batch.table), 'flushed', batch.counters.length + batch.updates.length + batch.inserts.length - dead.size)
     store.del([keys.batch(batchId)])

@@ -1,12 +1,20 @@
 /**
  * A Map that can be walked page by page with a numeric cursor that stays valid while keys are
  * added and removed (like Redis SCAN: whatever exists for the whole walk is returned once).
- * Each key gets a sequence number when created; `order` keeps them ascending so a cursor is a
- * binary search away. Deleted keys leave tombstones that are swept when they outnumber the live.
+ * Each key gets a sequence number when created; `order` keeps its slots ascending so a cursor is
+ * a binary search away. A deleted key's slot is marked dead (no lookup needed to skip it) and
+ * swept when dead slots outnumber live ones.
  */
+interface Slot<V> {
+  seq: number
+  key: string
+  value: V
+  dead: boolean
+}
+
 export class SeekableMap<V> {
-  private readonly items = new Map<string, {seq: number; value: V}>()
-  private order: Array<{seq: number; key: string}> = []
+  private readonly items = new Map<string, Slot<V>>()
+  private order: Array<Slot<V>> = []
   private nextSeq = 1
 
   get size(): number {
@@ -27,16 +35,17 @@ export class SeekableMap<V> {
       slot.value = value
       return
     }
-    const seq = this.nextSeq++
-    this.items.set(key, {seq, value})
-    this.order.push({seq, key})
+    const created = {seq: this.nextSeq++, key, value, dead: false}
+    this.items.set(key, created)
+    this.order.push(created)
   }
 
   delete(key: string): boolean {
-    if (!this.items.delete(key)) return false
-    if (this.order.length > 1024 && this.order.length > 2 * this.items.size) {
-      this.order = this.order.filter(({seq, key: k}) => this.items.get(k)?.seq === seq)
-    }
+    const slot = this.items.get(key)
+    if (!slot) return false
+    this.items.delete(key)
+    slot.dead = true
+    if (this.order.length > 1024 && this.order.length > 2 * this.items.size) this.order = this.order.filter((s) => !s.dead)
     return true
   }
 
@@ -44,8 +53,8 @@ export class SeekableMap<V> {
     return this.items.keys()
   }
 
-  entries(): IterableIterator<[string, {seq: number; value: V}]> {
-    return this.items.entries()
+  *entries(): IterableIterator<[string, {seq: number; value: V}]> {
+    for (const [key, slot] of this.items) yield [key, slot]
   }
 
   /**
@@ -63,14 +72,13 @@ export class SeekableMap<V> {
     const keys: string[] = []
     let examined = 0
     let i = lo
-    // Bound the work per page, as Redis COUNT does: tombstones count, at a discount.
+    // Bound the work per page, as Redis COUNT does: dead slots count, at a discount.
     const budget = count * 4
     for (; i < this.order.length && examined < count && i - lo < budget; i++) {
-      const {seq, key} = this.order[i]
-      const slot = this.items.get(key)
-      if (!slot || slot.seq !== seq) continue
+      const slot = this.order[i]
+      if (slot.dead) continue
       examined++
-      if (accept(key, slot.value)) keys.push(key)
+      if (accept(slot.key, slot.value)) keys.push(slot.key)
     }
     return {cursor: i >= this.order.length ? 0 : this.order[i - 1].seq, keys}
   }

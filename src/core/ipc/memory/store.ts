@@ -24,7 +24,9 @@ export class MemoryStore {
   journal?: Checkpoint
   private durability?: Promise<void>
   private readonly keyspace = new SeekableMap<Entry>()
-  private readonly expiring = new Set<string>()
+  /** Keys with a TTL → when they expire. */
+  private readonly expiring = new Map<string, number>()
+  private sweep?: IterableIterator<[string, number]>
   private patternCache = new Map<string, RegExp>()
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -118,6 +120,19 @@ export class MemoryStore {
     this.remove(to)
     this.write(to, entry)
     return true
+  }
+
+  /** A key's type and value in one lookup (undefined when absent); the value is the stored one, not a copy. */
+  peek(key: string): {type: string; value: unknown} | undefined {
+    return this.live(key)
+  }
+
+  /** INCRBYFLOAT on a number that exists; nothing when the key is absent (one lookup). */
+  incrIfExists(key: string, delta: number): void {
+    const entry = this.live(key)
+    if (!entry) return
+    if (entry.type !== 'string' || typeof entry.value !== 'number') throw new WrongType(key, 'number', entry.type === 'string' ? 'non-numeric value' : entry.type)
+    entry.value += delta
   }
 
   exists(key: string): boolean {
@@ -274,11 +289,22 @@ export class MemoryStore {
     }
   }
 
-  /** Drops expired keys; the primary calls it periodically (reads also drop them lazily). */
-  sweepExpired(): number {
+  /**
+   * Drops expired keys, looking at most `budget` keys with a TTL per call and carrying on from
+   * there next time; the primary calls it periodically (reads also drop expired keys lazily).
+   */
+  sweepExpired(budget = 2000): number {
+    const now = this.now()
     let swept = 0
-    for (const key of this.expiring) {
-      if (!this.live(key)) swept++
+    this.sweep ??= this.expiring.entries()
+    for (let i = 0; i < budget; i++) {
+      const next = this.sweep.next()
+      if (next.done) {
+        this.sweep = undefined
+        break
+      }
+      const [key, at] = next.value
+      if (at <= now && this.remove(key)) swept++
     }
     return swept
   }
@@ -307,12 +333,12 @@ export class MemoryStore {
 
   private expireAt(key: string, entry: Entry, at: number): void {
     entry.expireAt = at
-    if (at) this.expiring.add(key)
-    else this.expiring.delete(key)
+    if (at) this.expiring.set(key, at)
+    else if (this.expiring.size > 0) this.expiring.delete(key)
   }
 
   private remove(key: string): boolean {
-    this.expiring.delete(key)
+    if (this.expiring.size > 0) this.expiring.delete(key)
     return this.keyspace.delete(key)
   }
 

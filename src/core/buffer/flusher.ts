@@ -387,9 +387,11 @@ class FlushRun {
     try {
       await ensureLedger(db.knex, this.p.keys.prefix)
       const entries = entriesOf(batch, this.p.buffer.primaryKey)
+      let clean = false
       for (let attempt = 0; ; attempt++) {
         try {
-          await this.apply(db, parsed.table, batch.id, entries, report)
+          // A batch claimed in this run, on its first attempt, cannot be in the ledger yet.
+          clean = await this.apply(db, parsed.table, batch.id, entries, report, !recovered && attempt === 0)
           break
         } catch (error) {
           if (error instanceof FencedOut && attempt === 0 && (await this.catchUpFence(db))) continue
@@ -399,7 +401,7 @@ class FlushRun {
         }
       }
       failpoint('after-commit')
-      const dead = deadMembers(entries, await ledgerRanges(db.knex, batch.id))
+      const dead = clean ? [] : deadMembers(entries, await ledgerRanges(db.knex, batch.id))
       await this.p.ipc.steps.ack(this.p.keys.prefix, batch.id, dead)
     } catch (error) {
       if (error instanceof FencedOut) this.lost = true
@@ -431,10 +433,15 @@ class FlushRun {
     return true
   }
 
-  /** Applies the ranges of a batch that the ledger does not hold yet, isolating bad entries. */
-  private async apply(db: Database, table: string, batchId: string, entries: Entry[], report: TableFlushReport): Promise<void> {
+  /**
+   * Applies the ranges of a batch that the ledger does not hold yet, isolating bad entries.
+   * `fresh`: the batch cannot be in the ledger yet (saves a read). Returns true when the whole
+   * batch went in at once, with no dead letters and nothing found applied already.
+   */
+  private async apply(db: Database, table: string, batchId: string, entries: Entry[], report: TableFlushReport, fresh: boolean): Promise<boolean> {
     const connection = db.name
-    let queue = pendingRanges(entries.length, await ledgerRanges(db.knex, batchId))
+    let clean = fresh
+    let queue = fresh ? (entries.length > 0 ? [{lo: 0, hi: entries.length}] : []) : pendingRanges(entries.length, await ledgerRanges(db.knex, batchId))
     while (queue.length > 0) {
       if (this.lost) throw new FencedOut(this.lease.fence, -1)
       const range = queue.shift()!
@@ -452,6 +459,7 @@ class FlushRun {
         report.inserts += counts.inserts
         this.p.options.onProgress?.({connection, table, batches: report.batches, rows: report.updates + report.counters + report.inserts})
       } catch (error) {
+        clean = false
         if (error instanceof AlreadyApplied) {
           queue = pendingRanges(entries.length, await ledgerRanges(db.knex, batchId))
           continue
@@ -469,6 +477,7 @@ class FlushRun {
         queue = [...split(range, error instanceof RowsNotFound ? error.indexes.map((i) => range.lo + i) : null), ...queue]
       }
     }
+    return clean
   }
 }
 

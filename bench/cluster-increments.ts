@@ -1,8 +1,8 @@
 /** 2 cluster workers x 64 callers increment through the memory driver; prints {rate}. */
 import cluster from 'node:cluster'
 
-import {parseConfig} from '../src/core/config/load.js'
-import {createIpc} from '../src/core/ipc/create.js'
+import {parseConfig} from '../dist/core/config/load.js'
+import {createIpc} from '../dist/core/ipc/create.js'
 
 const total = Number(process.argv[2] ?? 200_000)
 const config = parseConfig({ipc: {driver: 'memory'}}).ipc

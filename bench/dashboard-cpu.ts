@@ -8,9 +8,9 @@ import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {createIpc} from '../src/core/ipc/create.js'
-import {deleteMatching} from '../src/core/ipc/cursor.js'
-import {parseConfig} from '../src/core/config/load.js'
+import {createIpc} from '../dist/core/ipc/create.js'
+import {deleteMatching} from '../dist/core/ipc/cursor.js'
+import {parseConfig} from '../dist/core/config/load.js'
 
 const keys = Number(process.argv[2] ?? 100_000)
 const seconds = Number(process.argv[3] ?? 20)

@@ -9,8 +9,8 @@ import {join} from 'node:path'
 
 import knexFactory from 'knex'
 
-import {createWriteBuffer} from '../src/core/buffer/write-buffer.js'
-import {resolveConnection} from '../src/core/config/connections.js'
+import {createWriteBuffer} from '../dist/core/buffer/write-buffer.js'
+import {resolveConnection} from '../dist/core/config/connections.js'
 
 const dialect = process.argv[2] ?? 'sqlite'
 const count = Number(process.argv[3] ?? 100_000)

@@ -1,5 +1,6 @@
 /**
  * The benchmark suite: every figure is a ratio against a baseline measured in the same run.
+ * Measures the built code (dist/, what ships; `npm run bench` builds first).
  * Usage: npm run bench [-- --scale 0.01] [--only name,name] [--out bench/results.json]
  * Services come from the same variables as the tests (WBC_TEST_REDIS_URL, WBC_TEST_PG_URL, WBC_TEST_MYSQL_URL).
  */

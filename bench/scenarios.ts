@@ -6,12 +6,12 @@ import {join} from 'node:path'
 import {Redis} from 'ioredis'
 import knexFactory, {type Knex} from 'knex'
 
-import {createWriteBuffer} from '../src/core/buffer/write-buffer.js'
-import {resolveConnection} from '../src/core/config/connections.js'
-import {parseConfig} from '../src/core/config/load.js'
-import {createIpc} from '../src/core/ipc/create.js'
-import {deleteMatching} from '../src/core/ipc/cursor.js'
-import {derivedRows, updateFromRows} from '../src/core/sql/statements.js'
+import {createWriteBuffer} from '../dist/core/buffer/write-buffer.js'
+import {resolveConnection} from '../dist/core/config/connections.js'
+import {parseConfig} from '../dist/core/config/load.js'
+import {createIpc} from '../dist/core/ipc/create.js'
+import {deleteMatching} from '../dist/core/ipc/cursor.js'
+import {derivedRows, updateFromRows} from '../dist/core/sql/statements.js'
 
 export interface BenchContext {
   scale: number

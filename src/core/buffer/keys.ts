@@ -11,7 +11,18 @@ export type WhereObject = Record<string, string | number | boolean | null>
  * Index members are the keys without their `{prefix}:{kind}:` head, as ODAC writes them.
  */
 export class KeySpace {
-  constructor(readonly prefix: string) {}
+  constructor(readonly prefix: string) {
+    // Built once: the hot paths use them on every write.
+    this.countersIndex = `${this.prefix}:idx:counters`
+    this.updatesIndex = `${this.prefix}:idx:updates`
+    this.queuesIndex = `${this.prefix}:idx:queues`
+    this.inflightIndex = `${this.prefix}:idx:inflight`
+    this.deadLettersIndex = `${this.prefix}:idx:deadletters`
+    this.badIndex = `${this.prefix}:idx:bad`
+    this.flushLock = `${this.prefix}:lock:flush`
+    this.events = `${this.prefix}:events`
+    this.lastFlush = `${this.prefix}:lastflush`
+  }
 
   private static readonly cache = new Map<string, KeySpace>()
 
@@ -60,25 +71,13 @@ export class KeySpace {
     return `${this.prefix}:stats:${table}`
   }
 
-  get countersIndex() {
-    return `${this.prefix}:idx:counters`
-  }
-  get updatesIndex() {
-    return `${this.prefix}:idx:updates`
-  }
-  get queuesIndex() {
-    return `${this.prefix}:idx:queues`
-  }
-  get inflightIndex() {
-    return `${this.prefix}:idx:inflight`
-  }
-  get deadLettersIndex() {
-    return `${this.prefix}:idx:deadletters`
-  }
+  readonly countersIndex: string
+  readonly updatesIndex: string
+  readonly queuesIndex: string
+  readonly inflightIndex: string
+  readonly deadLettersIndex: string
   /** Hash `{kind}:{member}` → {reason, at} of keys moved to `{prefix}:bad:{kind}:{member}`. */
-  get badIndex() {
-    return `${this.prefix}:idx:bad`
-  }
+  readonly badIndex: string
   bad(kindAndMember: string): string {
     return `${this.prefix}:bad:${kindAndMember}`
   }
@@ -86,15 +85,9 @@ export class KeySpace {
   indexOf(kind: 'c' | 'u' | 'q' | 'if'): string {
     return kind === 'c' ? this.countersIndex : kind === 'u' ? this.updatesIndex : kind === 'q' ? this.queuesIndex : this.inflightIndex
   }
-  get flushLock() {
-    return `${this.prefix}:lock:flush`
-  }
-  get events() {
-    return `${this.prefix}:events`
-  }
-  get lastFlush() {
-    return `${this.prefix}:lastflush`
-  }
+  readonly flushLock: string
+  readonly events: string
+  readonly lastFlush: string
 }
 
 export const tableMember = (connection: string, table: string) => `${connection}:${table}`

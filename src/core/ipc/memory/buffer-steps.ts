@@ -16,7 +16,8 @@ const sum = (values: Iterable<Json>) => {
   return total
 }
 
-const tableOf = (member: string) => member.split(':', 2).join(':')
+/** `{connection}:{table}` of a member. */
+const tableOf = (member: string) => member.slice(0, member.indexOf(':', member.indexOf(':') + 1))
 
 /** Every buffered write stamps its table: since (first pending write), last (latest write), and counts. */
 function stamp(store: MemoryStore, keys: KeySpace, table: string, writes = 1): void {

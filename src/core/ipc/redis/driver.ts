@@ -12,7 +12,8 @@ import {fenceKeyOf, type IpcDriver, type LeaseClaim} from '../driver.js'
 import type {Json, Lease, LeaseRecord, ScanPage, UnlockResult} from '../types.js'
 import {IncrementBatcher, type QueuedIncrement} from './increment-batch.js'
 
-const tableOf = (member: string) => member.split(':', 2).join(':')
+/** `{connection}:{table}` of a member. */
+const tableOf = (member: string) => member.slice(0, member.indexOf(':', member.indexOf(':') + 1))
 const lua = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8')
 
 /** The Lua steps, one file each, loaded once per connection. */

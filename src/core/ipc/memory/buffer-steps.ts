@@ -4,7 +4,7 @@ import {WbcError} from '../../errors.js'
 import {chunkSha} from '../../streams/chunk.js'
 import type {BadKind, ClaimRequest, ClaimResult, CounterReading, QuarantinedKey, RequeueEntry, StoredBatch} from '../../buffer/steps.js'
 import type {Json} from '../types.js'
-import type {MemoryStore} from './store.js'
+import type {MemoryStore, StoredEntry} from './store.js'
 
 /**
  * The write buffer's atomic steps on the memory driver. Each runs synchronously inside the primary,
@@ -29,8 +29,12 @@ function stamp(store: MemoryStore, keys: KeySpace, table: string, writes = 1): v
 /** Renames `{prefix}:{kind}:{member}` under `{prefix}:bad:` and records why in `{prefix}:idx:bad`. */
 function moveToBad(store: MemoryStore, keys: KeySpace, kind: BadKind, member: string, reason: string): void {
   store.rename(`${keys.prefix}:${kind}:${member}`, keys.bad(`${kind}:${member}`))
-  // The field value is JSON text, as the redis step stores it.
-  store.hset(keys.badIndex, {[`${kind}:${member}`]: JSON.stringify({reason, at: Date.now()})})
+  recordBad(store, keys, `${kind}:${member}`, reason)
+}
+
+/** Why a key was quarantined, in `{prefix}:idx:bad` (the field value is JSON text, as the redis step stores it). */
+function recordBad(store: MemoryStore, keys: KeySpace, field: string, reason: string): void {
+  store.hset(keys.badIndex, {[field]: JSON.stringify({reason, at: Date.now()})})
 }
 
 /** The in-flight deltas of a counter, per batch id, from `{prefix}:ifd:{batchId}` of each batch in flight. */
@@ -81,39 +85,35 @@ export const bufferSteps = {
     const batch: StoredBatch = {id: request.batchId, table: request.table, createdAt: request.createdAt, counters: [], updates: [], inserts: []}
     const quarantined: QuarantinedKey[] = []
     // Content that cannot be flushed moves aside (as the redis step does), so it never holds up the rest.
-    const quarantine = (kind: 'c' | 'u' | 'q', member: string, reason: string) => {
-      moveToBad(store, keys, kind, member, reason)
+    const quarantine = (kind: 'c' | 'u' | 'q', member: string, reason: string, taken?: StoredEntry) => {
+      if (taken) {
+        store.put(keys.bad(`${kind}:${member}`), taken)
+        recordBad(store, keys, `${kind}:${member}`, reason)
+      } else moveToBad(store, keys, kind, member, reason)
       quarantined.push({key: `${kind}:${member}`, reason})
     }
+    if (request.counters.length > 0) store.srem(keys.countersIndex, request.counters)
     for (const member of request.counters) {
-      store.srem(keys.countersIndex, [member])
-      const entry = store.peek(keys.counter(member))
-      const type = entry?.type ?? 'none'
-      const value = type === 'string' ? (entry!.value as Json) : null
-      if ((type !== 'string' && type !== 'none') || (value !== null && (typeof value !== 'number' || !Number.isFinite(value)))) {
-        quarantine('c', member, type === 'string' ? `holds ${JSON.stringify(value).slice(0, 40)}, not a number` : `holds a ${type}, not a number`)
-        removedCounters.push(member)
-        continue
-      }
-      if (value === null) continue
-      store.del([keys.counter(member)])
+      const entry = store.take(keys.counter(member))
+      if (!entry) continue
       removedCounters.push(member)
-      if (value === 0) continue
-      batch.counters.push([member, value])
-    }
-    for (const member of request.updates) {
-      store.srem(keys.updatesIndex, [member])
-      const type = store.type(keys.update(member))
-      if (type !== 'hash' && type !== 'none') {
-        quarantine('u', member, `holds a ${type}, not a hash`)
-        removedUpdates.push(member)
+      const value = entry.value
+      if (entry.type !== 'string' || typeof value !== 'number' || !Number.isFinite(value)) {
+        quarantine('c', member, entry.type === 'string' ? `holds ${JSON.stringify(value).slice(0, 40)}, not a number` : `holds a ${entry.type}, not a number`, entry)
         continue
       }
-      const fields = store.hgetall(keys.update(member))
-      if (!fields) continue
-      store.del([keys.update(member)])
+      if (value !== 0) batch.counters.push([member, value])
+    }
+    if (request.updates.length > 0) store.srem(keys.updatesIndex, request.updates)
+    for (const member of request.updates) {
+      const entry = store.take(keys.update(member))
+      if (!entry) continue
       removedUpdates.push(member)
-      batch.updates.push([member, fields])
+      if (entry.type !== 'hash') {
+        quarantine('u', member, `holds a ${entry.type}, not a hash`, entry)
+        continue
+      }
+      batch.updates.push([member, Object.fromEntries(entry.value as Map<string, Json>)])
     }
     let taken = 0
     const queueType = store.type(keys.queue(request.table))
@@ -270,7 +270,7 @@ export function restoreInto(store: MemoryStore, prefix: string, contents: Checkp
   }
   // Entries of the wrong shape stay in the file under {prefix}:bad:; status and doctor name them.
   for (const {key, problem} of contents.bad) {
-    store.hset(keys.badIndex, {[key.slice(prefix.length + 1)]: JSON.stringify({reason: `checkpoint entry: ${problem} (kept in the checkpoint under ${prefix}:bad:)`, at: Date.now()})})
+    recordBad(store, keys, key.slice(prefix.length + 1), `checkpoint entry: ${problem} (kept in the checkpoint under ${prefix}:bad:)`)
   }
   for (const batch of contents.inflight) {
     store.set(keys.batch(batch.id), batch as unknown as Json, 0)

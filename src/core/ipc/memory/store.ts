@@ -14,6 +14,9 @@ type Entry =
 
 type EntryOf<T extends Entry['type']> = Extract<Entry, {type: T}>
 
+/** A key's content as take() hands it over: opaque except for its type (and a string's value). */
+export type StoredEntry = {readonly type: 'string'; readonly value: Json} | {readonly type: 'hash' | 'list' | 'set'; readonly value: unknown}
+
 /**
  * The memory driver's state. Every method is synchronous, so one call is one atomic step: the
  * primary runs requests one at a time, which is what makes claims and acks atomic on this driver.
@@ -80,7 +83,6 @@ export class MemoryStore {
     return entry ? Object.fromEntries(entry.value) : null
   }
 
-  /** HSETNX + HSET in one: sets `always` fields, and `ifMissing` fields only where absent. */
   /** HSET `field` = `value`, and `ifMissing` = `value` when that field is absent (one lookup of the key). */
   hstamp(key: string, field: string, ifMissing: string, value: Json): void {
     const entry = this.typed(key, 'hash') ?? this.write(key, {type: 'hash', value: new Map(), expireAt: 0})
@@ -122,9 +124,16 @@ export class MemoryStore {
     return true
   }
 
-  /** A key's type and value in one lookup (undefined when absent); the value is the stored one, not a copy. */
-  peek(key: string): {type: string; value: unknown} | undefined {
-    return this.live(key)
+  /** Removes a key and returns what it held (type and value), or undefined when absent. */
+  take(key: string): StoredEntry | undefined {
+    const entry = this.live(key)
+    if (entry) this.remove(key)
+    return entry
+  }
+
+  /** Puts back what take() returned, under a name (replacing what was there). */
+  put(key: string, entry: StoredEntry): void {
+    this.write(key, entry as Entry)
   }
 
   /** INCRBYFLOAT on a number that exists; nothing when the key is absent (one lookup). */

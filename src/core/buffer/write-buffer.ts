@@ -105,8 +105,16 @@ export class WriteBuffer {
     }
   }
 
+  private readonly tables = new Map<string, TableBuffer>()
+
   table(table: string): TableBuffer {
-    return this.connection('default').table(table)
+    // Most calls name a handful of tables: their validated handles are kept.
+    let handle = this.tables.get(table)
+    if (!handle) {
+      handle = new TableBuffer(this, 'default', table)
+      if (this.tables.size < 1000) this.tables.set(table, handle)
+    }
+    return handle
   }
 
   connection(connection: string): {table(table: string): TableBuffer} {

@@ -62,6 +62,7 @@ const isFlat = (value: unknown): value is Record<string, unknown> =>
  * primitives (most writes and their answers) are copied shallowly, anything else deeply.
  */
 function copyOf<T extends ClientMessage | PrimaryMessage>(msg: T): T {
+  if (msg.kind === 'req' && msg.args.every(isPrimitive)) return msg
   if (msg.kind === 'req' && msg.args.every(isFlat)) return {...msg, args: msg.args.map((a) => (isPrimitive(a) ? a : {...(a as object)}))}
   if (msg.kind === 'res' && msg.ok && isFlat(msg.result)) return isPrimitive(msg.result) ? msg : {...msg, result: {...(msg.result as object)}}
   return structuredClone(msg)

@@ -1,7 +1,7 @@
 import {createConnection, type Socket} from 'node:net'
 
 import {ServiceUnavailable, WbcError} from '../../errors.js'
-import {isWbcMessage, type ClientMessage, type PrimaryMessage} from './protocol.js'
+import {batchedSender, isBatch, isWbcMessage, type ClientMessage, type PrimaryMessage} from './protocol.js'
 import type {MemoryPrimary} from './primary.js'
 import {assertOwnFile} from '../../ownership.js'
 
@@ -84,15 +84,22 @@ export class ClusterChannel implements Channel {
       })
     }
     this.messageListener = (msg) => {
-      if (isWbcMessage(msg)) this.listener?.(msg as PrimaryMessage)
+      if (!isWbcMessage(msg)) return
+      if (isBatch<PrimaryMessage>(msg)) for (const one of msg.msgs) this.listener?.(one)
+      else this.listener?.(msg as PrimaryMessage)
     }
     process.on('message', this.messageListener)
     process.on('disconnect', this.disconnectListener)
   }
 
+  private readonly post = batchedSender<ClientMessage>((msg) => {
+    // A channel that closed in between fails the requests through the disconnect listener.
+    if (process.connected) process.send!(msg)
+  })
+
   send(msg: ClientMessage): void {
     if (!process.connected) throw new ServiceUnavailable('the cluster primary', this.address, 'the IPC channel is closed')
-    process.send!(msg)
+    this.post(msg)
   }
 
   onMessage(listener: (msg: PrimaryMessage) => void): void {

@@ -8,7 +8,7 @@ import {WbcError} from '../../errors.js'
 import {assertOwnFile} from '../../ownership.js'
 import {restoreInto, snapshotOf} from './buffer-steps.js'
 import type {Json} from '../types.js'
-import {isWbcMessage, runStoreOp, serializeError, type ClientMessage, type PrimaryMessage} from './protocol.js'
+import {batchedSender, isBatch, isWbcMessage, runStoreOp, serializeError, type ClientMessage, type PrimaryMessage} from './protocol.js'
 import {MemoryStore} from './store.js'
 
 type Deliver = (message: PrimaryMessage) => void
@@ -129,16 +129,32 @@ export class MemoryPrimary {
     return {path: out, ...counts, inflight: inflight.length}
   }
 
+  private readonly outboxes = new Map<number, (msg: PrimaryMessage) => void>()
+
+  /** A worker's answers (and published messages) go out once per event-loop turn, batched. */
+  private outboxOf(worker: Worker): (msg: PrimaryMessage) => void {
+    let outbox = this.outboxes.get(worker.id)
+    if (!outbox) {
+      outbox = batchedSender<PrimaryMessage>((msg) => {
+        if (worker.isConnected()) worker.send(msg)
+      })
+      this.outboxes.set(worker.id, outbox)
+    }
+    return outbox
+  }
+
   /** Answers cluster workers. Safe to call once per process; later calls are no-ops. */
   attachCluster(): void {
     if (this.clusterListener || !cluster.isPrimary) return
     this.clusterListener = (worker, msg) => {
       if (!isWbcMessage(msg)) return
-      this.handle(msg as ClientMessage, `worker:${worker.id}`, (reply) => {
-        if (worker.isConnected()) worker.send(reply)
-      })
+      const deliver = this.outboxOf(worker)
+      for (const one of isBatch<ClientMessage>(msg) ? msg.msgs : [msg as ClientMessage]) this.handle(one, `worker:${worker.id}`, deliver)
     }
-    this.exitListener = (worker) => this.dropOrigin(`worker:${worker.id}`)
+    this.exitListener = (worker) => {
+      this.outboxes.delete(worker.id)
+      this.dropOrigin(`worker:${worker.id}`)
+    }
     cluster.on('message', this.clusterListener)
     cluster.on('exit', this.exitListener)
   }

@@ -26,6 +26,32 @@ export type PrimaryMessage =
   | {wbc: 1; kind: 'res'; cid: string; id: number; ok: false; error: SerializedError}
   | {wbc: 1; kind: 'msg'; cid: string; channel: string; message: Json}
 
+/** Several messages in one cluster IPC message: everything one side sent during one event-loop turn. */
+export interface MessageBatch<M> {
+  wbc: 1
+  kind: 'batch'
+  msgs: M[]
+}
+
+export const isBatch = <M>(msg: {kind: string}): msg is MessageBatch<M> => msg.kind === 'batch'
+
+/**
+ * Queues messages and hands them to `send` once per event-loop turn, one at a time as they are
+ * or several as one batch (each cluster IPC message costs a serialisation and a system call).
+ */
+export function batchedSender<M>(send: (msg: M | MessageBatch<M>) => void): (msg: M) => void {
+  let queue: M[] = []
+  const flush = () => {
+    const msgs = queue
+    queue = []
+    send(msgs.length === 1 ? msgs[0] : {wbc: 1, kind: 'batch', msgs})
+  }
+  return (msg) => {
+    queue.push(msg)
+    if (queue.length === 1) setImmediate(flush)
+  }
+}
+
 export interface SerializedError {
   name: string
   code: string

@@ -82,14 +82,13 @@ export class RedisDriver implements IpcDriver {
   ) {}
 
   /** One script call for a batch of increments; each caller gets its own answer or error. */
-  private async sendIncrements(all: QueuedIncrement[]): Promise<void> {
+  private async sendIncrements(batch: QueuedIncrement[]): Promise<void> {
     // One call per prefix (almost always one): the counter index is per prefix.
-    const prefixes = new Set(all.map((item) => item.prefix))
+    const prefixes = new Set(batch.map((item) => item.prefix))
     if (prefixes.size > 1) {
-      await Promise.all([...prefixes].map((prefix) => this.sendIncrements(all.filter((item) => item.prefix === prefix))))
+      await Promise.all([...prefixes].map((prefix) => this.sendIncrements(batch.filter((item) => item.prefix === prefix))))
       return
     }
-    const batch = all
     const k = KeySpace.of(batch[0].prefix)
     const tables = new Map<string, number>()
     const args: Array<string | number> = [k.countersIndex, Date.now(), k.prefix, batch.length]
@@ -103,7 +102,7 @@ export class RedisDriver implements IpcDriver {
     try {
       reply = await this.redis.wbcIncrement(...args)
     } catch (error) {
-      const mapped = await this.mapError(batch[0].member, error, 'number')
+      const mapped = await this.mapError(k.counter(batch[0].member), error, 'number')
       for (const item of batch) item.reject(mapped)
       return
     }
@@ -289,9 +288,7 @@ export class RedisDriver implements IpcDriver {
   }
 
   readonly steps: BufferSteps = {
-    increment: (prefix, member, delta) => {
-      return this.increments.add({prefix, table: tableOf(member), delta, member})
-    },
+    increment: (prefix, member, delta) => this.increments.add({prefix, table: tableOf(member), delta, member}),
     update: async (prefix, member, fields) => {
       const k = KeySpace.of(prefix)
       const flat = Object.entries(fields).flatMap(([field, value]) => [field, JSON.stringify(value)])

@@ -14,6 +14,8 @@ export interface FaultContext {
   redis?: DedicatedRedis
   /** Writer processes that flush on timers (pausing one may pause a lease holder). */
   writers: Child[]
+  /** Memory driver: stop the application gracefully (SIGTERM) and start it again. */
+  restartApp?: () => Promise<void>
 }
 
 export type Fault = (ctx: FaultContext) => Promise<string>
@@ -90,6 +92,16 @@ export const faults: Record<string, Fault> = {
     return `released (exit ${released})`
   },
 
+  /**
+   * The memory-driver application is restarted as a deploy would: SIGTERM (last flush and
+   * checkpoint), then a new process recovers the checkpoint; socket writers reconnect.
+   */
+  async 'app-restarted'(ctx) {
+    if (!ctx.restartApp) return 'no app'
+    await ctx.restartApp()
+    return 'restarted'
+  },
+
   /** The dedicated Redis is killed (SIGKILL) and restarted from its append-only file. */
   async 'redis-killed-and-restarted'(ctx) {
     if (!ctx.redis) return 'no redis'
@@ -99,5 +111,6 @@ export const faults: Record<string, Fault> = {
 }
 
 export function faultsFor(driver: 'memory' | 'redis'): string[] {
-  return Object.keys(faults).filter((name) => driver === 'redis' || name !== 'redis-killed-and-restarted')
+  const only = driver === 'redis' ? 'app-restarted' : 'redis-killed-and-restarted'
+  return Object.keys(faults).filter((name) => name !== only)
 }

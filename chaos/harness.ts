@@ -106,13 +106,35 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // Memory: the application (primary + cluster workers, even writers) and socket writers (odd ones).
     const clustered = options.driver === 'memory' ? all.filter((w) => w.writer % 2 === 0) : []
     const separate = all.filter((w) => !clustered.includes(w))
-    if (options.driver === 'memory') {
-      host = startScript('host.ts', {CHAOS_HOST: JSON.stringify({config, leaseTtlMs, workers: clustered})})
+    const writerErrors: Record<string, number> = {}
+    const addErrors = (summary: {errors: Record<string, number>}) => {
+      for (const [code, n] of Object.entries(summary.errors)) writerErrors[code] = (writerErrors[code] ?? 0) + n
+    }
+    let generation = 0
+    const startHost = async () => {
+      host = startScript('host.ts', {CHAOS_HOST: JSON.stringify({config, leaseTtlMs, workers: clustered.map((w) => ({...w, generation}))})})
       await host.line((l) => l === 'ready', 30_000)
     }
+    /** Its cluster writers stop (their logs complete), then the application stops and starts again. */
+    const stopHost = async () => {
+      const old = host!
+      old.process.kill('SIGUSR2')
+      const line = await old.line((l) => l.startsWith('{"workers"'), 60_000)
+      for (const summary of JSON.parse(line).workers) addErrors(summary)
+      old.process.kill('SIGTERM')
+      const exit = await exitWithin(old, 60_000)
+      if (exit.code !== 0) throw new Error(`the application exited with ${exit.code ?? exit.signal}: ${exit.stderr.slice(-2000)}`)
+      host = undefined
+    }
+    if (options.driver === 'memory') await startHost()
     for (const w of separate) children.push(startScript('writer.ts', {CHAOS_WRITER: JSON.stringify(w)}))
 
-    const ctx: FaultContext = {random, configFile, leaseTtlMs, db, redis, writers: children}
+    const restartApp = async () => {
+      await stopHost()
+      generation++
+      await startHost()
+    }
+    const ctx: FaultContext = {random, configFile, leaseTtlMs, db, redis, writers: children, ...(options.driver === 'memory' ? {restartApp} : {})}
     const names = faultsFor(options.driver)
     const tally: Record<string, number> = {}
     const deadline = Date.now() + options.seconds * 1000
@@ -128,10 +150,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     // Faults stop; writers stop and close their logs.
     log('chaos: stopping writers')
-    const writerErrors: Record<string, number> = {}
-    const addErrors = (summary: {errors: Record<string, number>}) => {
-      for (const [code, n] of Object.entries(summary.errors)) writerErrors[code] = (writerErrors[code] ?? 0) + n
-    }
     for (const child of children) child.process.kill('SIGCONT')
     for (const child of children) child.process.kill('SIGTERM')
     for (const child of children) {
@@ -140,8 +158,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       addErrors(JSON.parse(exit.stdout.trim().split('\n').pop()!))
     }
     if (host) {
-      host.process.kill('SIGUSR2')
-      const line = await host.line((l) => l.startsWith('{"workers"'), 60_000)
+      const current: Child = host
+      current.process.kill('SIGUSR2')
+      const line = await current.line((l) => l.startsWith('{"workers"'), 60_000)
       for (const summary of JSON.parse(line).workers) addErrors(summary)
     }
 

@@ -25,6 +25,8 @@ export interface WriterOptions {
   logFile: string
   leaseTtlMs: number
   paceMs: number
+  /** How many times the application was restarted before this writer started (keeps its writes distinct). */
+  generation?: number
 }
 
 /** One line of a writer's log. */
@@ -72,18 +74,34 @@ export function startWriter(options: WriterOptions): {stop: () => Promise<{ops: 
     writeSync(fd, `${JSON.stringify(entry)}\n`)
   }
 
+  const generation = options.generation ?? 0
+  let current: WriteBuffer | null = null
+  let reopening: Promise<void> | undefined
+  /** Over the socket, a restarted application means a new connection (shared by the loops). */
+  const reconnect = (failed: WriteBuffer): Promise<void> => {
+    if (current !== failed) return Promise.resolve()
+    reopening ??= (async () => {
+      await failed.disconnect().catch(() => {})
+      const next = await openWithRetry(options, () => stopping)
+      if (next) current = next
+      reopening = undefined
+    })()
+    return reopening
+  }
+
   const run = (async () => {
-    const wb = await openWithRetry(options, () => stopping)
-    if (!wb) return
+    current = await openWithRetry(options, () => stopping)
+    if (!current) return
     const slots = options.writers * options.loops
     const loop = async (l: number) => {
-      const random = new Random(childSeed(options.seed, options.writer, l))
+      const random = new Random(childSeed(options.seed, options.writer, l, generation))
       const slot = options.writer * options.loops + l
       const owned = ownedRows(slot, slots, options.rows)
       for (let seq = 0; !stopping; seq++) {
         const roll = random.next()
         let entry: LogEntry
         let write: () => Promise<unknown>
+        const wb = current!
         if (roll < 0.7 || owned.length === 0) {
           const id = random.int(1, options.rows)
           const d = random.int(1, 5)
@@ -91,11 +109,11 @@ export function startWriter(options: WriterOptions): {stop: () => Promise<{ops: 
           write = () => wb.table(options.posts).where(id).increment('views', d)
         } else if (roll < 0.85) {
           const id = random.pick(owned)
-          const v = `w${options.writer}l${l}s${seq}`
+          const v = `w${options.writer}g${generation}l${l}s${seq}`
           entry = {k: 'u', id, v, r: 'ok'}
           write = () => wb.table(options.posts).where(id).update({title: v})
         } else {
-          const u = slot
+          const u = slot + 1000 * generation
           entry = {k: 'n', u, s: seq, r: 'ok'}
           write = () => wb.table(options.log).insert({user_id: u, action: 'chaos', seq})
         }
@@ -106,6 +124,7 @@ export function startWriter(options: WriterOptions): {stop: () => Promise<{ops: 
           const code = (error as {code?: string}).code ?? (error as Error).name
           errors[code] = (errors[code] ?? 0) + 1
           await new Promise((resolve) => setTimeout(resolve, 50))
+          if (options.role === 'socket' && (code === 'SERVICE_UNAVAILABLE' || code === 'REQUEST_TIMEOUT')) await reconnect(wb)
         }
         record(entry)
         if (options.paceMs > 0) await new Promise((resolve) => setTimeout(resolve, options.paceMs))
@@ -113,8 +132,9 @@ export function startWriter(options: WriterOptions): {stop: () => Promise<{ops: 
       }
     }
     await Promise.all(Array.from({length: options.loops}, (_, l) => loop(l)))
+    await reopening
     // The final flush may fail under faults; what it leaves stays buffered for the run's own final flush.
-    await wb.disconnect()
+    await current?.disconnect()
   })()
 
   return {

@@ -180,6 +180,23 @@ export class MemoryPrimary {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper)
+    // Intake stops first: a request answered after the last checkpoint's snapshot would be
+    // acknowledged and then lost. Requests cut off here get an error (their outcome unknown).
+    if (this.clusterListener) cluster.off('message', this.clusterListener)
+    if (this.exitListener) cluster.off('exit', this.exitListener)
+    this.clusterListener = undefined
+    const server = this.server
+    this.server = undefined
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve()
+    for (const socket of this.sockets) socket.destroy()
+    await closed
+    if (server) {
+      try {
+        if (this.socketPath) unlinkSync(this.socketPath)
+      } catch {
+        // Already gone.
+      }
+    }
     if (this.checkpoint) {
       // Last step of a shutdown: whatever is still pending (a final flush may have failed) is kept.
       clearInterval(this.checkpoint.timer)
@@ -190,20 +207,6 @@ export class MemoryPrimary {
         this.checkpoint = undefined
         this.store.journal = undefined
         await file.close()
-      }
-    }
-    if (this.clusterListener) cluster.off('message', this.clusterListener)
-    if (this.exitListener) cluster.off('exit', this.exitListener)
-    this.clusterListener = undefined
-    for (const socket of this.sockets) socket.destroy()
-    if (this.server) {
-      const server = this.server
-      this.server = undefined
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-      try {
-        if (this.socketPath) unlinkSync(this.socketPath)
-      } catch {
-        // Already gone.
       }
     }
   }

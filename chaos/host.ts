@@ -1,7 +1,8 @@
 /**
  * The memory-driver application of a chaos run: a cluster primary that holds the state (with its
  * LMDB checkpoint, its flush timer and the socket wbc uses) and cluster workers that write.
- * CHAOS_HOST (JSON): {config, leaseTtlMs, workers: WriterOptions[]}. Prints 'ready' once serving.
+ * CHAOS_HOST (JSON): {config, leaseTtlMs, workers: WriterOptions[]}. Prints 'ready' once serving
+ * and every worker listens.
  * SIGUSR2 stops the workers (and prints their summaries); SIGTERM closes with a last flush.
  */
 import cluster from 'node:cluster'
@@ -19,6 +20,8 @@ if (cluster.isPrimary) {
   const options = JSON.parse(process.env.CHAOS_HOST!) as HostOptions
   const wb = await createWriteBuffer(options.config, {role: 'primary', timers: true, serveSocket: true, leaseTtlMs: options.leaseTtlMs})
   const workers = options.workers.map((writer) => cluster.fork({CHAOS_WRITER: JSON.stringify(writer)}))
+  // Ready once every worker listens for 'stop' (a stop sent earlier would be lost).
+  await Promise.all(workers.map((worker) => new Promise<void>((resolve) => worker.on('message', (message) => message === 'ready' && resolve()))))
   process.stdout.write('ready\n')
   process.on('SIGUSR2', () => {
     const summaries = workers.map(
@@ -48,4 +51,5 @@ if (cluster.isPrimary) {
       process.send!(summary, () => process.exit(0))
     })
   })
+  process.send!('ready')
 }

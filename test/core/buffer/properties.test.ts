@@ -1,3 +1,7 @@
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
 import fc from 'fast-check'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -5,7 +9,7 @@ import {MAX_ROW_BYTES} from '../../../src/core/buffer/validate.js'
 import type {WriteBuffer} from '../../../src/core/buffer/write-buffer.js'
 import {decodeWhere, encodeWhere} from '../../../src/core/buffer/keys.js'
 import {IDENTIFIER} from '../../../src/core/config/identifiers.js'
-import {parseConfig} from '../../../src/core/config/load.js'
+import {loadConfig, parseConfig} from '../../../src/core/config/load.js'
 import {ConfigError, InvalidArgument} from '../../../src/core/errors.js'
 import {readStatus} from '../../../src/core/inspect/status.js'
 import {createLogTable, createPostsTable, openTestDb, type TestDb} from '../../support/db.js'
@@ -173,6 +177,30 @@ describe('properties of the write buffer', () => {
         expect(await pendingTables()).toEqual([])
       }),
       {numRuns: 40},
+    )
+  })
+
+  it('config files: any file content loads or fails with a ConfigError naming the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wbc-prop-config-'))
+    const file = join(dir, 'wbc.config.json')
+    const content = fc.oneof(
+      fc.string({maxLength: 200}),
+      fc.json(),
+      fc.jsonValue().map((v) => JSON.stringify({ipc: v})),
+      fc.jsonValue().map((v) => JSON.stringify({connections: {default: v}})),
+      fc.constantFrom('', '{', '{"ipc": {"driver": "redis"}}', '{"buffer": {"flushInterval": -1}}', '\u0000', '[]', 'null'),
+    )
+    fc.assert(
+      fc.property(content, (text) => {
+        writeFileSync(file, text)
+        try {
+          loadConfig({cwd: dir, env: {}})
+        } catch (error) {
+          expect(error).toBeInstanceOf(ConfigError)
+          expect((error as ConfigError).message).toContain('wbc.config.json')
+        }
+      }),
+      {numRuns: 500},
     )
   })
 

@@ -3,7 +3,7 @@ import {runDoctor, type Check} from '../core/inspect/doctor.js'
 
 export default class Doctor extends BaseCommand<typeof Doctor> {
   static summary = 'Check the config, the state store (Redis or the socket), each database, the ledger tables and the checkpoint.'
-  static description = 'One line per check, with the fix for each failure. Exits with the code of the first failure (3 unreachable, 2 configuration), 0 when all pass.'
+  static description = 'One line per check, with the fix for each failure. Exits with the code of the first failure (3 unreachable, 2 configuration, 5 bad keys in the state), 0 when all pass.'
   static examples = [{description: 'Before going live, or when something looks wrong', command: '<%= config.bin %> <%= command.id %>'}]
 
   async run(): Promise<{ok: boolean; checks: Check[]}> {

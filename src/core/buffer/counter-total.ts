@@ -5,7 +5,7 @@ import type {Database} from '../sql/databases.js'
 import {ensureLedger, LEDGER_TABLE} from '../sql/ledger.js'
 import {bindValue, quote} from '../sql/statements.js'
 import {entriesOf} from './entries.js'
-import {decodeWhere, parseMember} from './keys.js'
+import {decodeWhere, KeySpace, parseMember} from './keys.js'
 import {decodeBatch} from './steps.js'
 
 const ATTEMPTS = 10
@@ -40,8 +40,9 @@ export async function counterTotal(ipc: Ipc, prefix: string, db: Database, membe
 async function entryPositions(ipc: Ipc, prefix: string, batches: string[], member: string, primaryKey: string): Promise<Array<{batchId: string; index: number}>> {
   const positions: Array<{batchId: string; index: number}> = []
   for (const batchId of batches) {
-    const raw = await ipc.get(`${prefix}:if:${batchId}`)
-    const entries = raw === null ? [] : entriesOf(decodeBatch(raw), primaryKey)
+    const key = KeySpace.of(prefix).batch(batchId)
+    const raw = await ipc.get(key)
+    const entries = raw === null ? [] : entriesOf(decodeBatch(raw, key), primaryKey)
     positions.push({batchId, index: entries.findIndex((e) => e.kind === 'counter' && e.members.includes(member))})
   }
   return positions

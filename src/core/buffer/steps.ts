@@ -98,15 +98,15 @@ export const emptyArray = <T>(value: unknown): T[] => (Array.isArray(value) ? (v
  * A batch as read back from either driver. The redis driver keeps rows and field values as the
  * JSON text they were queued as (`encoded`), and Lua encodes an empty list as `{}`.
  */
-export function decodeBatch(raw: unknown): StoredBatch {
+export function decodeBatch(raw: unknown, key = 'in-flight batch'): StoredBatch {
   const batch = raw as StoredBatch & {encoded?: boolean}
   if (!batch || typeof batch !== 'object' || typeof batch.id !== 'string' || typeof batch.table !== 'string') {
-    throw new CorruptValue('batch', `expected a batch object with id and table, got ${JSON.stringify(raw)?.slice(0, 80)}`)
+    throw new CorruptValue(key, `expected a batch object with id and table, got ${JSON.stringify(raw)?.slice(0, 80)}`)
   }
   try {
     return decodeParts(batch)
   } catch (error) {
-    throw new CorruptValue(`batch ${batch.id}`, (error as Error).message)
+    throw new CorruptValue(key, (error as Error).message)
   }
 }
 

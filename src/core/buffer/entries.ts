@@ -3,7 +3,14 @@ import {decodeWhere, parseMember, type WhereObject} from './keys.js'
 import type {StoredBatch} from './steps.js'
 
 export type Entry =
-  | {kind: 'update'; member: string; where: WhereObject; fields: Record<string, Json>}
+  | {
+      kind: 'update'
+      member: string
+      where: WhereObject
+      fields: Record<string, Json>
+      /** When the row's fields were last written (ms), if the state recorded it; orders updates that reach one row. */
+      at?: number
+    }
   | {kind: 'counter'; members: string[]; where: WhereObject; deltas: Record<string, number>}
   | {kind: 'insert'; row: Record<string, Json>}
 

@@ -9,8 +9,11 @@ export interface StoredBatch {
   createdAt: number
   /** [counter member, delta] — the whole live delta of that key at claim time. */
   counters: Array<[string, number]>
-  /** [update member, fields] — the whole pending hash of that row at claim time. */
-  updates: Array<[string, Record<string, Json>]>
+  /**
+   * [update member, fields, last write ms?] — the whole pending hash of that row at claim time, and
+   * when it was last written where the state recorded it (absent for state written by others).
+   */
+  updates: Array<[string, Record<string, Json>] | [string, Record<string, Json>, number]>
   /** Queued rows, in queue order. */
   inserts: Json[]
 }

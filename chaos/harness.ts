@@ -12,8 +12,8 @@ import {faults, faultsFor, type FaultContext} from './faults.js'
 import {exitWithin, sleep, startCli, startScript, type Child} from './processes.js'
 import {childSeed, Random} from './random.js'
 import {DedicatedDatabase, DedicatedRedis} from './services.js'
-import {verify, type Verdict} from './verify.js'
-import type {WriterOptions} from './writer-loop.js'
+import {ACTION_DEFAULT, verify, type Verdict} from './verify.js'
+import {PAIR_CODES, PAIR_SHOPS, type WriterOptions} from './writer-loop.js'
 
 export interface ChaosOptions {
   driver: 'memory' | 'redis'
@@ -69,9 +69,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       await knex.schema.createTable('activity', (t) => {
         t.increments('id')
         t.integer('user_id').notNullable()
-        t.string('action', 20).notNullable()
+        t.string('action', 20).notNullable().defaultTo(ACTION_DEFAULT)
         t.integer('seq').notNullable()
       })
+      // A composite key of mixed types, one of them char(n): writers address its rows several ways.
+      await knex.schema.createTable('pairs', (t) => {
+        t.integer('shop').notNullable()
+        t.specificType('code', 'char(3)').notNullable()
+        t.bigInteger('hits').notNullable().defaultTo(0)
+        t.primary(['shop', 'code'])
+      })
+      await knex('pairs').insert(Array.from({length: PAIR_SHOPS}, (_, i) => PAIR_CODES.map((code) => ({shop: i + 1, code}))).flat())
       for (let i = 0; i < rows; i += 500) await knex('posts').insert(Array.from({length: Math.min(500, rows - i)}, (_, j) => ({id: i + j + 1})))
     })
 

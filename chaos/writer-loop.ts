@@ -33,11 +33,25 @@ export interface WriterOptions {
 export type LogEntry =
   | {k: 'i'; id: number; d: number; r: Outcome}
   | {k: 'u'; id: number; v: string; r: Outcome}
-  | {k: 'n'; u: number; s: number; r: Outcome}
+  | {k: 'n'; u: number; s: number; r: Outcome; o?: 1}
+  | {k: 'p'; s: number; c: string; d: number; r: Outcome}
 export type Outcome = 'ok' | '?' | 'no'
 
 /** Errors raised before anything was stored: the write certainly did not happen. */
 const NOT_STORED = new Set(['INVALID_ARGUMENT', 'BUFFER_CLOSED', 'WRONG_TYPE'])
+
+/** The `pairs` table: a composite key of an integer and a char(3) column. */
+export const PAIR_SHOPS = 10
+export const PAIR_CODES = ['A', 'AT', 'AU', 'BQX']
+
+/**
+ * One pair row written several ways the database reads as one: the shop as a number or a string,
+ * the code with or without trailing blanks (insignificant in a char(n) comparison).
+ */
+export function pairWhere(random: Random, shop: number, code: string): Record<string, string | number> {
+  const padded = code.length < 3 && random.next() < 0.5 ? `${code}${' '.repeat(random.int(1, 3 - code.length))}` : code
+  return {shop: random.next() < 0.5 ? shop : String(shop), code: padded}
+}
 
 export function outcomeOf(error: unknown): Outcome {
   const e = error as {code?: string; buffered?: boolean}
@@ -102,7 +116,14 @@ export function startWriter(options: WriterOptions): {stop: () => Promise<{ops: 
         let entry: LogEntry
         let write: () => Promise<unknown>
         const wb = current!
-        if (roll < 0.7 || owned.length === 0) {
+        if (roll < 0.15) {
+          const shop = random.int(1, PAIR_SHOPS)
+          const c = random.pick(PAIR_CODES)
+          const d = random.int(1, 5)
+          const where = pairWhere(random, shop, c)
+          entry = {k: 'p', s: shop, c, d, r: 'ok'}
+          write = () => wb.table('pairs').where(where).increment('hits', d)
+        } else if (roll < 0.7 || owned.length === 0) {
           const id = random.int(1, options.rows)
           const d = random.int(1, 5)
           entry = {k: 'i', id, d, r: 'ok'}
@@ -114,8 +135,10 @@ export function startWriter(options: WriterOptions): {stop: () => Promise<{ops: 
           write = () => wb.table(options.posts).where(id).update({title: v})
         } else {
           const u = slot + 1000 * generation
-          entry = {k: 'n', u, s: seq, r: 'ok'}
-          write = () => wb.table(options.log).insert({user_id: u, action: 'chaos', seq})
+          // Some rows leave `action` out: it must get its DEFAULT, whatever the rows around it hold.
+          const omit = random.next() < 0.3
+          entry = omit ? {k: 'n', u, s: seq, r: 'ok', o: 1} : {k: 'n', u, s: seq, r: 'ok'}
+          write = () => wb.table(options.log).insert(omit ? {user_id: u, seq} : {user_id: u, action: 'chaos', seq})
         }
         try {
           await write()

@@ -202,6 +202,39 @@ export function bufferContract(context: () => {ipc: Ipc; prefix: string}): void 
         step: (p) => ipc.steps.quarantine(p, 'c', 'junk', 'does not parse'),
         key: (p) => `${p}:idx:bad`,
       },
+      ...(
+        [
+          ['update index not a set', (p: string) => ipc.set(`${p}:idx:updates`, 'x'), (p: string) => `${p}:idx:updates`],
+          ['in-flight index not a set', (p: string) => ipc.set(`${p}:idx:inflight`, 'x'), (p: string) => `${p}:idx:inflight`],
+          ['generation not an integer', (p: string) => ipc.set(`${p}:gen:${table}`, 'x'), (p: string) => `${p}:gen:${table}`],
+          [
+            'bad-key index not a hash (a bad counter to note)',
+            async (p: string) => {
+              await ipc.set(`${p}:c:${table}:2:views`, 'abc')
+              await ipc.set(`${p}:idx:bad`, 'x')
+            },
+            (p: string) => `${p}:idx:bad`,
+          ],
+          [
+            'list of bad queued rows not a list (a bad row to move)',
+            async (p: string) => {
+              await ipc.rpush(`${p}:q:${table}`, 'not a row')
+              await ipc.set(`${p}:bad:q:${table}`, 'x')
+            },
+            (p: string) => `${p}:bad:q:${table}`,
+          ],
+        ] as const
+      ).map(([name, setup, key]) => ({
+        name: `claim: ${name}`,
+        setup: async (p: string) => {
+          await ipc.steps.increment(p, member, 5)
+          await ipc.steps.update(p, row, {title: 'x'})
+          await ipc.steps.insert(p, table, [{id: 1}])
+          await setup(p)
+        },
+        step: (p: string) => ipc.steps.claim(p, {batchId: 'b1', table, createdAt: 1, counters: [member, `${table}:2:views`], updates: [row], maxInserts: 10}),
+        key,
+      })),
       {name: 'cacheBase: counter key holds a list', setup: (p) => ipc.rpush(`${p}:c:${member}`, 1), step: (p) => ipc.steps.cacheBase(p, member, '0', 10, 60_000), key: (p) => `${p}:c:${member}`},
     ]
     cases.forEach((c, i) => {

@@ -138,6 +138,13 @@ export const bufferSteps = {
       })
     }
     const keys = KeySpace.of(prefix)
+    // Every key written below is checked first (as the redis step does): a claim that stopped
+    // half-way would have taken keys without recording the batch.
+    for (const index of [keys.countersIndex, keys.updatesIndex, keys.queuesIndex, keys.inflightIndex]) expectType(store, index, 'set')
+    expectInteger(store, keys.generation(request.table))
+    expectType(store, keys.badIndex, 'hash')
+    expectType(store, keys.bad(`q:${request.table}`), 'list')
+    expectType(store, keys.inflightDeltas(request.batchId), 'hash')
     const removedCounters: string[] = []
     const removedUpdates: string[] = []
     const batch: StoredBatch = {id: request.batchId, table: request.table, createdAt: request.createdAt, counters: [], updates: [], inserts: []}

@@ -34,6 +34,16 @@ local function quarantine(kind, member, reason)
   quarantined[#quarantined + 1] = {kind .. ':' .. member, reason}
 end
 
+-- Every key written below is checked first: Redis keeps what a failed script wrote before failing,
+-- and a claim that stopped half-way would have taken keys without recording the batch.
+for k = 1, 4 do
+  expectType(KEYS[k], 'set')
+end
+expectInteger(KEYS[6])
+expectType(prefix .. ':idx:bad', 'hash')
+expectType(prefix .. ':bad:q:' .. ARGV[4], 'list')
+expectType(prefix .. ':ifd:' .. batchId, 'hash')
+
 local n = tonumber(ARGV[6])
 for i = 7, 6 + n do
   local member = ARGV[i]

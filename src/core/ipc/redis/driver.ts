@@ -336,7 +336,7 @@ export class RedisDriver implements IpcDriver {
     },
     ack: async (prefix, batchId, deadMembers) => {
       const k = KeySpace.of(prefix)
-      return (await this.run(batchId, () => this.redis.wbcAck(k.batch(batchId), k.inflightIndex, prefix, batchId, Date.now(), ...deadMembers))) === 1
+      return (await this.run(k.batch(batchId), () => this.redis.wbcAck(k.batch(batchId), k.inflightIndex, prefix, batchId, Date.now(), ...deadMembers))) === 1
     },
     readCounter: async (prefix, member): Promise<CounterReading> => {
       const k = KeySpace.of(prefix)

@@ -22,7 +22,7 @@ export type Entry =
 export function entriesOf(batch: StoredBatch, primaryKey: string): Entry[] {
   const updates: Entry[] = [...batch.updates]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([member, fields]) => ({kind: 'update', member, where: whereOf(member, false, primaryKey), fields}))
+    .map(([member, fields, at]) => ({kind: 'update', member, where: whereOf(member, false, primaryKey), fields, ...(at === undefined ? {} : {at})}))
 
   const rows = new Map<string, {members: string[]; deltas: Record<string, number>}>()
   for (const [member, delta] of batch.counters) {

@@ -53,6 +53,10 @@ export class KeySpace {
   queue(table: string): string {
     return `${this.prefix}:q:${table}`
   }
+  /** Hash row member → when its pending fields were last written (ms); wbc's own, moved into a batch by the claim. */
+  updateTimes(table: string): string {
+    return `${this.prefix}:ut:${table}`
+  }
   generation(table: string): string {
     return `${this.prefix}:gen:${table}`
   }

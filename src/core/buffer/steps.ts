@@ -113,18 +113,23 @@ export function decodeBatch(raw: unknown, key = 'in-flight batch'): StoredBatch 
   }
 }
 
+/**
+ * Counter deltas may be numbers or the text Redis stored (the redis claim keeps that text: exact);
+ * an update's third item, when it is a finite number (or its text), is when the row was last written.
+ */
 function decodeParts(batch: StoredBatch & {encoded?: boolean}): StoredBatch {
   const counters = emptyArray<[string, number]>(batch.counters).map(([member, delta]) => [member, Number(delta)] as [string, number])
-  let updates = emptyArray<[string, unknown]>(batch.updates)
   let inserts = emptyArray<Json>(batch.inserts)
-  if (batch.encoded) {
-    updates = updates.map(([member, flat]) => {
-      const fields: Record<string, Json> = {}
-      const list = emptyArray<string>(flat)
+  const updates = emptyArray<[string, unknown, unknown?]>(batch.updates).map(([member, raw, at]): StoredBatch['updates'][number] => {
+    let fields = raw as Record<string, Json>
+    if (batch.encoded) {
+      fields = {}
+      const list = emptyArray<string>(raw)
       for (let i = 0; i < list.length; i += 2) fields[list[i]] = JSON.parse(list[i + 1]) as Json
-      return [member, fields]
-    })
-    inserts = inserts.map((row) => JSON.parse(row as string) as Json)
-  }
-  return {id: batch.id, table: batch.table, createdAt: Number(batch.createdAt), counters, updates: updates as StoredBatch['updates'], inserts}
+    }
+    const time = typeof at === 'number' || typeof at === 'string' ? Number(at) : NaN
+    return Number.isFinite(time) && at !== '' ? [member, fields, time] : [member, fields]
+  })
+  if (batch.encoded) inserts = inserts.map((row) => JSON.parse(row as string) as Json)
+  return {id: batch.id, table: batch.table, createdAt: Number(batch.createdAt), counters, updates, inserts}
 }

@@ -7,6 +7,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {Ipc, Json} from '../../../src/core/ipc/types.js'
 import {uniquePrefix} from '../../support/services.js'
+import {bufferContract} from './buffer-contract.js'
 
 export interface ContractTarget {
   ipc: Ipc
@@ -302,6 +303,8 @@ export function ipcContract(name: string, open: () => Promise<ContractTarget>): 
       expect(await ipc.hgetall(`${p}:stats:default:posts`)).toEqual({writes: 5})
       await ipc.del(`${p}:c:${member(1)}`, `${p}:c:${member(2)}`, `${p}:c:${member(99)}`, `${p}:idx:counters`, `${p}:stats:default:posts`, `${p}:age:default:posts`)
     })
+
+    describe('buffer steps', () => bufferContract(() => ({ipc, prefix})))
   })
 }
 

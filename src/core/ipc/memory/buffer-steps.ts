@@ -1,6 +1,6 @@
 import {KeySpace} from '../../buffer/keys.js'
 import type {CheckpointContents, PendingSnapshot} from '../../checkpoint/checkpoint.js'
-import {WbcError} from '../../errors.js'
+import {CorruptValue, WbcError, WrongType} from '../../errors.js'
 import {chunkSha} from '../../streams/chunk.js'
 import type {BadKind, ClaimRequest, ClaimResult, CounterReading, QuarantinedKey, RequeueEntry, StoredBatch} from '../../buffer/steps.js'
 import type {Json} from '../types.js'
@@ -20,10 +20,53 @@ const sum = (values: Iterable<Json>) => {
 const tableOf = (member: string) => member.slice(0, member.indexOf(':', member.indexOf(':') + 1))
 
 /** Every buffered write stamps its table: since (first pending write), last (latest write), and counts. */
-function stamp(store: MemoryStore, keys: KeySpace, table: string, writes = 1): void {
-  const now = Date.now()
+function stamp(store: MemoryStore, keys: KeySpace, table: string, writes = 1, now = Date.now()): void {
   store.hstamp(keys.age(table), 'last', 'since', now)
   store.hincrBy(keys.stats(table), 'writes', writes)
+}
+
+/*
+ * Checks run before a step's first write, as checks.lua does on redis: a step that throws
+ * half-way would leave half of its writes behind (nothing is rolled back).
+ */
+
+/** The key's type; throws unless it is absent or of the expected type. */
+function expectType(store: MemoryStore, key: string, expected: string): string {
+  const found = store.type(key)
+  if (found !== 'none' && found !== expected) throw new WrongType(key, expected, found)
+  return found
+}
+
+const isCount = (value: Json | null) => value === null || (typeof value === 'number' && Number.isSafeInteger(value))
+
+/** Throws unless the hash field is absent or an integer (HINCRBY on redis refuses anything else). */
+function expectIntegerField(store: MemoryStore, key: string, field: string): void {
+  if (!isCount(store.hget(key, field))) throw new WrongType(key, 'hash of integer counts', `hash whose field ${field} is not an integer`)
+}
+
+/** Throws unless the key is absent or an integer (INCR on redis refuses anything else). */
+function expectInteger(store: MemoryStore, key: string): void {
+  expectType(store, key, 'string')
+  if (!isCount(store.get(key))) throw new WrongType(key, 'integer', 'string that is not an integer')
+}
+
+function expectStampable(store: MemoryStore, keys: KeySpace, table: string): void {
+  expectType(store, keys.age(table), 'hash')
+  expectType(store, keys.stats(table), 'hash')
+  expectIntegerField(store, keys.stats(table), 'writes')
+}
+
+/** A finite number at the key, or null for anything else (absent, text, another type): how a cached base is read. */
+function finiteAt(store: MemoryStore, key: string): number | null {
+  if (store.type(key) !== 'string') return null
+  const value = store.get(key)
+  return typeof value === 'number' && Number.isFinite(value) ? value : null
+}
+
+/** Records when a row's fields were written (keeps a later time already recorded). */
+function recordUpdateTime(store: MemoryStore, key: string, member: string, now: number): void {
+  const recorded = store.hget(key, member)
+  if (!(typeof recorded === 'number' && recorded >= now)) store.hset(key, {[member]: now})
 }
 
 /** Renames `{prefix}:{kind}:{member}` under `{prefix}:bad:` and records why in `{prefix}:idx:bad`. */
@@ -50,22 +93,37 @@ function inflightOf(store: MemoryStore, keys: KeySpace, member: string): Record<
 export const bufferSteps = {
   bufIncrement(store: MemoryStore, prefix: string, member: string, delta: number) {
     const keys = KeySpace.of(prefix)
+    const table = tableOf(member)
+    // Reads and checks first: incrBy (which writes nothing when it throws) is the first write.
+    expectType(store, keys.countersIndex, 'set')
+    const inflight = sum(Object.values(inflightOf(store, keys, member)))
+    expectStampable(store, keys, table)
+    const base = finiteAt(store, keys.base(member))
     const live = store.incrBy(keys.counter(member), delta)
     store.sadd(keys.countersIndex, [member])
-    stamp(store, keys, tableOf(member))
-    const base = store.get(keys.base(member))
-    return {live, base: typeof base === 'number' ? base : null, inflight: sum(Object.values(inflightOf(store, keys, member)))}
+    stamp(store, keys, table)
+    return {live, base, inflight}
   },
 
   bufUpdate(store: MemoryStore, prefix: string, member: string, fields: Record<string, Json>) {
     const keys = KeySpace.of(prefix)
+    const table = tableOf(member)
+    expectType(store, keys.update(member), 'hash')
+    expectType(store, keys.updatesIndex, 'set')
+    expectStampable(store, keys, table)
+    expectType(store, keys.updateTimes(table), 'hash')
+    const now = Date.now()
     store.hset(keys.update(member), fields)
     store.sadd(keys.updatesIndex, [member])
-    stamp(store, keys, tableOf(member))
+    recordUpdateTime(store, keys.updateTimes(table), member, now)
+    stamp(store, keys, table, 1, now)
   },
 
   bufInsert(store: MemoryStore, prefix: string, table: string, rows: Json[]) {
     const keys = KeySpace.of(prefix)
+    expectType(store, keys.queue(table), 'list')
+    expectType(store, keys.queuesIndex, 'set')
+    expectStampable(store, keys, table)
     const length = store.rpush(keys.queue(table), rows)
     store.sadd(keys.queuesIndex, [table])
     stamp(store, keys, table, rows.length)
@@ -80,6 +138,13 @@ export const bufferSteps = {
       })
     }
     const keys = KeySpace.of(prefix)
+    // Every key written below is checked first (as the redis step does): a claim that stopped
+    // half-way would have taken keys without recording the batch.
+    for (const index of [keys.countersIndex, keys.updatesIndex, keys.queuesIndex, keys.inflightIndex]) expectType(store, index, 'set')
+    expectInteger(store, keys.generation(request.table))
+    expectType(store, keys.badIndex, 'hash')
+    expectType(store, keys.bad(`q:${request.table}`), 'list')
+    expectType(store, keys.inflightDeltas(request.batchId), 'hash')
     const removedCounters: string[] = []
     const removedUpdates: string[] = []
     const batch: StoredBatch = {id: request.batchId, table: request.table, createdAt: request.createdAt, counters: [], updates: [], inserts: []}
@@ -105,7 +170,12 @@ export const bufferSteps = {
       if (value !== 0) batch.counters.push([member, value])
     }
     if (request.updates.length > 0) store.srem(keys.updatesIndex, request.updates)
+    // When each row was last written moves into the batch with it (absent for rows written by others).
+    const updateTimes = keys.updateTimes(request.table)
+    const timesKept = store.type(updateTimes) === 'hash'
     for (const member of request.updates) {
+      const at = timesKept ? store.hget(updateTimes, member) : null
+      if (at !== null) store.hdel(updateTimes, [member])
       const entry = store.take(keys.update(member))
       if (!entry) continue
       removedUpdates.push(member)
@@ -113,7 +183,8 @@ export const bufferSteps = {
         quarantine('u', member, `holds a ${entry.type}, not a hash`, entry)
         continue
       }
-      batch.updates.push([member, Object.fromEntries(entry.value as Map<string, Json>)])
+      const fields = Object.fromEntries(entry.value as Map<string, Json>)
+      batch.updates.push(typeof at === 'number' && Number.isFinite(at) ? [member, fields, at] : [member, fields])
     }
     let taken = 0
     const queueType = store.type(keys.queue(request.table))
@@ -146,23 +217,53 @@ export const bufferSteps = {
 
   bufQuarantine(store: MemoryStore, prefix: string, kind: BadKind, member: string, reason: string): void {
     const keys = KeySpace.of(prefix)
+    expectType(store, keys.indexOf(kind), 'set')
+    expectType(store, keys.badIndex, 'hash')
     store.srem(keys.indexOf(kind), [member])
     moveToBad(store, keys, kind, member, reason)
   },
 
   bufAck(store: MemoryStore, prefix: string, batchId: string, deadMembers: string[]): boolean {
     const keys = KeySpace.of(prefix)
+    expectType(store, keys.inflightIndex, 'set')
     const batch = store.get(keys.batch(batchId)) as unknown as StoredBatch | null
     if (!batch) {
       store.srem(keys.inflightIndex, [batchId])
       return false
     }
+    const stats = keys.stats(batch.table)
+    expectType(store, stats, 'hash')
+    expectIntegerField(store, stats, 'flushed')
+    expectInteger(store, keys.generation(batch.table))
+    expectType(store, keys.badIndex, 'hash')
     const dead = new Set(deadMembers)
-    store.del([keys.inflightDeltas(batchId)])
+    const flushed = batch.counters.length + batch.updates.length + batch.inserts.length - dead.size
+    // A base is only a cache: one that is not a finite number is dropped (moved aside, noted), never blocks the ack.
+    const moves: Array<[string, number]> = []
+    const drops: Array<[string, string]> = []
     for (const [member, delta] of batch.counters) {
-      if (!dead.has(member)) store.incrIfExists(keys.base(member), delta)
+      if (dead.has(member)) continue
+      const found = store.type(keys.base(member))
+      if (found === 'string') {
+        const value = store.get(keys.base(member))
+        if (typeof value === 'number' && Number.isFinite(value)) moves.push([member, delta])
+        else drops.push([member, `cached base holds ${JSON.stringify(value).slice(0, 40)}, not a number`])
+      } else if (found !== 'none') drops.push([member, `cached base holds a ${found}, not a number`])
     }
-    store.hincrBy(keys.stats(batch.table), 'flushed', batch.counters.length + batch.updates.length + batch.inserts.length - dead.size)
+    const drop = (member: string, reason: string) => {
+      const taken = store.take(keys.base(member))
+      if (!taken) return
+      store.put(keys.bad(`b:${member}`), {type: taken.type, value: taken.value, expireAt: 0} as StoredEntry)
+      recordBad(store, keys, `b:${member}`, `${reason}; dropped (read again from the database)`)
+    }
+    store.hincrBy(stats, 'flushed', flushed)
+    store.del([keys.inflightDeltas(batchId)])
+    for (const [member, delta] of moves) {
+      store.incrIfExists(keys.base(member), delta)
+      const value = store.get(keys.base(member)) as number
+      if (!Number.isFinite(value)) drop(member, `cached base grew to ${String(value)}, beyond a finite number`)
+    }
+    for (const [member, reason] of drops) drop(member, reason)
     store.del([keys.batch(batchId)])
     store.srem(keys.inflightIndex, [batchId])
     // Not awaited: a batch left in the checkpoint after its ack is finished again harmlessly (the ledger has it).
@@ -174,15 +275,33 @@ export const bufferSteps = {
   bufReadCounter(store: MemoryStore, prefix: string, member: string): CounterReading {
     const keys = KeySpace.of(prefix)
     const live = store.get(keys.counter(member))
-    const base = store.get(keys.base(member))
     const inflight = inflightOf(store, keys, member)
     const generation = store.get(keys.generation(tableOf(member)))
-    return {live: Number(live ?? 0), base: typeof base === 'number' ? base : null, inflight, generation: String(generation ?? 0)}
+    return {live: Number(live ?? 0), base: finiteAt(store, keys.base(member)), inflight, generation: String(generation ?? 0)}
   },
 
   bufRequeue(store: MemoryStore, prefix: string, table: string, id: string, entry: RequeueEntry): boolean {
     const keys = KeySpace.of(prefix)
-    if (store.hdel(keys.deadLetters(table), [id]) === 0) return false
+    expectType(store, keys.deadLetters(table), 'hash')
+    if (store.hget(keys.deadLetters(table), id) === null) return false
+    // Every key is checked before the dead letter is removed: a requeue that fails leaves it in place.
+    if (entry.kind === 'counter') {
+      expectType(store, keys.countersIndex, 'set')
+      for (const [member, delta] of entry.deltas) {
+        if (expectType(store, keys.counter(member), 'string') === 'string' && finiteAt(store, keys.counter(member)) === null) {
+          throw new WrongType(keys.counter(member), 'number', 'string that is not a number')
+        }
+        if (typeof delta !== 'number' || !Number.isFinite(delta)) throw new CorruptValue(`${keys.deadLetters(table)} (field ${id})`, `delta ${String(delta)} of ${member} is not a number`)
+      }
+    } else if (entry.kind === 'update') {
+      expectType(store, keys.updatesIndex, 'set')
+      expectType(store, keys.update(entry.member), 'hash')
+      expectType(store, keys.updateTimes(table), 'hash')
+    } else {
+      expectType(store, keys.queuesIndex, 'set')
+      expectType(store, keys.queue(table), 'list')
+    }
+    store.hdel(keys.deadLetters(table), [id])
     if (entry.kind === 'counter') {
       for (const [member, delta] of entry.deltas) {
         store.incrBy(keys.counter(member), delta)
@@ -191,6 +310,7 @@ export const bufferSteps = {
     } else if (entry.kind === 'update') {
       store.hset(keys.update(entry.member), entry.fields)
       store.sadd(keys.updatesIndex, [entry.member])
+      recordUpdateTime(store, keys.updateTimes(table), entry.member, Date.now())
     } else {
       store.rpush(keys.queue(table), [entry.row])
       store.sadd(keys.queuesIndex, [table])
@@ -216,12 +336,11 @@ export const bufferSteps = {
   bufCacheBase(store: MemoryStore, prefix: string, member: string, generation: string, base: number, ttlMs: number) {
     const keys = KeySpace.of(prefix)
     if (String(store.get(keys.generation(tableOf(member))) ?? 0) !== generation) return {cached: false, live: 0, inflight: 0}
+    // Reads that can fail come before the one write (which replaces a key of any type).
+    const inflight = sum(Object.values(inflightOf(store, keys, member)))
+    const live = Number(store.get(keys.counter(member)) ?? 0)
     store.set(keys.base(member), base, ttlMs)
-    return {
-      cached: true,
-      live: Number(store.get(keys.counter(member)) ?? 0),
-      inflight: sum(Object.values(inflightOf(store, keys, member))),
-    }
+    return {cached: true, live, inflight}
   },
 }
 

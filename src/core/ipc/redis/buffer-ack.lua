@@ -3,29 +3,88 @@
 -- KEYS[2]  {prefix}:idx:inflight
 -- ARGV[1]  prefix
 -- ARGV[2]  batch id
--- ARGV[3..] counter members whose deltas were dead-lettered (they stay out of the bases)
--- Returns 1 when acknowledged, 0 when the batch was already gone.
+-- ARGV[3]  now (ms)
+-- ARGV[4..] counter members whose deltas were dead-lettered (they stay out of the bases)
+-- Also writes {prefix}:ifd:{batchId} (deleted), {prefix}:b:{member} (bases), {prefix}:stats:{table}
+-- (flushed), {prefix}:gen:{table} (bumped), and for a base that is not a finite number (or a key of
+-- another type): moved to {prefix}:bad:b:{member} (no TTL) with its reason in {prefix}:idx:bad.
+-- A base is only a cache, so a bad one never blocks the ack; the next read recomputes it.
+-- Deltas are the strings the claim stored (older batches: numbers, written with 17 digits).
+-- Returns 1 when acknowledged, 0 when the batch was already gone. Everything that can fail is
+-- checked before the first write; INCRBYFLOAT on a base (which writes nothing when it fails) is
+-- the only write that may still fail, and its failure drops that base.
+local prefix, batchId, now = ARGV[1], ARGV[2], ARGV[3]
+expectType(KEYS[2], 'set')
 local raw = redis.call('GET', KEYS[1])
 if not raw then
-  redis.call('SREM', KEYS[2], ARGV[2])
+  redis.call('SREM', KEYS[2], batchId)
   return 0
 end
 local batch = cjson.decode(raw)
-local prefix = ARGV[1]
+local statsKey = prefix .. ':stats:' .. batch.table
+local genKey = prefix .. ':gen:' .. batch.table
+local badIndex = prefix .. ':idx:bad'
+expectType(statsKey, 'hash')
+expectIntegerField(statsKey, 'flushed')
+expectInteger(genKey)
+expectType(badIndex, 'hash')
 local dead = {}
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   dead[ARGV[i]] = true
 end
-local flushed = #batch.counters + #batch.updates + #batch.inserts - (#ARGV - 2)
-redis.call('HINCRBY', prefix .. ':stats:' .. batch.table, 'flushed', flushed)
-redis.call('DEL', prefix .. ':ifd:' .. ARGV[2])
+local flushed = #batch.counters + #batch.updates + #batch.inserts - (#ARGV - 3)
+
+-- Bases to move forward ({member, delta}) and bad ones to drop ({member, reason}).
+local moves, drops = {}, {}
+local function shown(value)
+  local ok, decoded = pcall(cjson.decode, value)
+  return string.sub(cjson.encode(ok and decoded or value), 1, 40)
+end
 for _, entry in ipairs(batch.counters) do
   local member, delta = entry[1], entry[2]
-  if not dead[member] and redis.call('EXISTS', prefix .. ':b:' .. member) == 1 then
-    redis.call('INCRBYFLOAT', prefix .. ':b:' .. member, tostring(delta))
+  if type(delta) == 'number' then
+    delta = string.format('%.17g', delta)
+  end
+  local key = prefix .. ':b:' .. member
+  if not dead[member] then
+    local found = redis.call('TYPE', key).ok
+    if found == 'string' then
+      local value = redis.call('GET', key)
+      if finiteNumber(value) then
+        moves[#moves + 1] = {member, delta}
+      else
+        drops[#drops + 1] = {member, 'cached base holds ' .. shown(value) .. ', not a number'}
+      end
+    elseif found ~= 'none' then
+      drops[#drops + 1] = {member, 'cached base holds a ' .. found .. ', not a number'}
+    end
   end
 end
+
+local function drop(member, reason)
+  local key, bad = prefix .. ':b:' .. member, prefix .. ':bad:b:' .. member
+  if redis.call('EXISTS', key) == 0 then
+    return
+  end
+  redis.call('RENAME', key, bad)
+  redis.call('PERSIST', bad)
+  redis.call('HSET', badIndex, 'b:' .. member, cjson.encode({reason = reason .. '; dropped (read again from the database)', at = tonumber(now)}))
+end
+
+redis.call('HINCRBY', statsKey, 'flushed', flushed)
+redis.call('DEL', prefix .. ':ifd:' .. batchId)
+for _, move in ipairs(moves) do
+  local ok, value = pcall(redis.call, 'INCRBYFLOAT', prefix .. ':b:' .. move[1], move[2])
+  if not ok then
+    drop(move[1], 'cached base could not take the delta ' .. move[2])
+  elseif not finiteNumber(value) then
+    drop(move[1], 'cached base grew to ' .. string.sub(value, 1, 40) .. ', beyond a finite number')
+  end
+end
+for _, d in ipairs(drops) do
+  drop(d[1], d[2])
+end
 redis.call('DEL', KEYS[1])
-redis.call('SREM', KEYS[2], ARGV[2])
-redis.call('INCR', prefix .. ':gen:' .. batch.table)
+redis.call('SREM', KEYS[2], batchId)
+redis.call('INCR', genKey)
 return 1

@@ -8,16 +8,19 @@
 -- ARGV[3]  cache time in milliseconds
 -- ARGV[4]  prefix
 -- ARGV[5]  member
--- Returns {0} when the generation moved on, else {1, live, in-flight sum} as strings.
-if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then
+-- Returns {0} when the generation moved on, else {1, live, in-flight deltas joined with ","} as
+-- strings (the engine adds them, exactly). Every read that can fail comes before the one write
+-- (SET replaces a key of any type, including a bad base).
+if (readOf('string', 'GET', KEYS[1]) or '0') ~= ARGV[1] then
   return {0}
 end
-redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-local inflight = 0
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[4])) do
-  local v = redis.call('HGET', ARGV[4] .. ':ifd:' .. id, ARGV[5])
+local inflight = {}
+for _, id in ipairs(readOf('set', 'SMEMBERS', KEYS[4])) do
+  local v = readOf('hash', 'HGET', ARGV[4] .. ':ifd:' .. id, ARGV[5])
   if v then
-    inflight = inflight + tonumber(v)
+    inflight[#inflight + 1] = v
   end
 end
-return {1, redis.call('GET', KEYS[3]) or '0', tostring(inflight)}
+local live = readOf('string', 'GET', KEYS[3]) or '0'
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return {1, live, table.concat(inflight, ',')}

@@ -14,6 +14,9 @@
 -- ARGV[5]  most queued rows to take
 -- ARGV[6]  number of counter members N, then N counter members,
 --          then the number of update members M, then M update members
+-- Also reads and writes {prefix}:ut:{table} (update times, moved into the batch as the third
+-- item of an update), {prefix}:ifd:{batchId}, {prefix}:bad:…, {prefix}:idx:bad.
+-- Counter deltas and update times travel as the text Redis stores (exact), not as Lua numbers.
 -- Keys whose content cannot be flushed (a counter that is not a number, a key of the wrong type,
 -- a field or row that is not JSON) move to {prefix}:bad:{kind}:{member}, recorded in the hash
 -- {prefix}:idx:bad, so that they never hold up the rest.
@@ -30,6 +33,16 @@ local function quarantine(kind, member, reason)
   redis.call('HSET', prefix .. ':idx:bad', kind .. ':' .. member, cjson.encode({reason = reason, at = tonumber(now)}))
   quarantined[#quarantined + 1] = {kind .. ':' .. member, reason}
 end
+
+-- Every key written below is checked first: Redis keeps what a failed script wrote before failing,
+-- and a claim that stopped half-way would have taken keys without recording the batch.
+for k = 1, 4 do
+  expectType(KEYS[k], 'set')
+end
+expectInteger(KEYS[6])
+expectType(prefix .. ':idx:bad', 'hash')
+expectType(prefix .. ':bad:q:' .. ARGV[4], 'list')
+expectType(prefix .. ':ifd:' .. batchId, 'hash')
 
 local n = tonumber(ARGV[6])
 for i = 7, 6 + n do
@@ -51,17 +64,26 @@ for i = 7, 6 + n do
       if delta ~= 0 then
         deltas[#deltas + 1] = member
         deltas[#deltas + 1] = value
-        counters[#counters + 1] = {member, delta}
+        -- The stored text, not the Lua number: cjson would keep only 14 significant digits.
+        counters[#counters + 1] = {member, value}
       end
     end
   end
 end
 local m = tonumber(ARGV[7 + n])
+-- When each row's fields were last written (member → ms), recorded by the update step; moved into
+-- the batch with the row. Absent for rows written by others; ignored if the key is not a hash.
+local utKey = prefix .. ':ut:' .. ARGV[4]
+local utKept = redis.call('TYPE', utKey).ok == 'hash'
 for i = 8 + n, 7 + n + m do
   local member = ARGV[i]
   local key = prefix .. ':u:' .. member
   local flat = redis.pcall('HGETALL', key)
   redis.call('SREM', KEYS[2], member)
+  local at = utKept and redis.call('HGET', utKey, member)
+  if at then
+    redis.call('HDEL', utKey, member)
+  end
   if flat.err then
     quarantine('u', member, 'holds a ' .. redis.call('TYPE', key).ok .. ', not a hash')
   elseif #flat > 0 then
@@ -76,7 +98,7 @@ for i = 8 + n, 7 + n + m do
       quarantine('u', member, 'field ' .. bad .. ' is not JSON')
     else
       redis.call('DEL', key)
-      updates[#updates + 1] = {member, flat}
+      updates[#updates + 1] = at and {member, flat, at} or {member, flat}
     end
   end
 end

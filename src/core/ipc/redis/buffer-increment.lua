@@ -12,29 +12,50 @@
 -- ARGV[3*i+4 .. 3*i+6]    for the i-th increment (i from 0): delta, member
 --                         ({connection}:{table}:{where}:{column}), its table's number t (from 1)
 -- ARGV[3*n+3+t]           the t-th table ({connection}:{table})
--- Returns, per increment, 4 items: 1 and {live, base or false, in-flight sum} as strings, or
--- 0, the error message, false, false.
+-- Returns, per increment, 4 items: 1, live, base or false, and the in-flight deltas as one string
+-- joined with "," (exact: the engine adds them); or 0, the error message, false, false.
+-- A cached base that is not a finite number (or a key of another type) reads as absent.
+-- Everything that can fail is checked before an increment's first write (INCRBYFLOAT, which
+-- itself writes nothing when it fails); a table whose stamp keys cannot be written fails its
+-- increments before any of them is applied.
 local now, prefix, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out = {}
 local writes = {}
-local inflightIds = redis.call('SMEMBERS', prefix .. ':idx:inflight')
+local inflightIds = readOf('set', 'SMEMBERS', prefix .. ':idx:inflight')
+expectType(KEYS[1], 'set')
+local tableError = {}
+for i = 0, n - 1 do
+  local t = tonumber(ARGV[3 * i + 6])
+  if tableError[t] == nil then
+    local tableName = ARGV[3 * n + 3 + t]
+    local ok, e = pcall(expectStampable, prefix .. ':age:' .. tableName, prefix .. ':stats:' .. tableName)
+    tableError[t] = ok and false or e
+  end
+end
 for i = 0, n - 1 do
   local a = 3 * i + 3
   local member = ARGV[a + 2]
+  local t = tonumber(ARGV[a + 3])
   local ok, result = pcall(function()
-    local live = redis.call('INCRBYFLOAT', prefix .. ':c:' .. member, ARGV[a + 1])
-    redis.call('SADD', KEYS[1], member)
-    local inflight = 0
+    if tableError[t] then
+      error(tableError[t], 0)
+    end
+    local inflight = {}
     for _, id in ipairs(inflightIds) do
-      local v = redis.call('HGET', prefix .. ':ifd:' .. id, member)
+      local v = readOf('hash', 'HGET', prefix .. ':ifd:' .. id, member)
       if v then
-        inflight = inflight + tonumber(v)
+        inflight[#inflight + 1] = v
       end
     end
-    return {live, redis.call('GET', prefix .. ':b:' .. member), tostring(inflight)}
+    local base = redis.pcall('GET', prefix .. ':b:' .. member)
+    if not finiteNumber(base) then
+      base = false
+    end
+    local live = redis.call('INCRBYFLOAT', prefix .. ':c:' .. member, ARGV[a + 1])
+    redis.call('SADD', KEYS[1], member)
+    return {live, base, table.concat(inflight, ',')}
   end)
   if ok then
-    local t = tonumber(ARGV[a + 3])
     writes[t] = (writes[t] or 0) + 1
     out[#out + 1] = 1
     out[#out + 1] = result[1]
@@ -48,9 +69,9 @@ for i = 0, n - 1 do
   end
 end
 for t, count in pairs(writes) do
-  local table = ARGV[3 * n + 3 + t]
-  redis.call('HSETNX', prefix .. ':age:' .. table, 'since', now)
-  redis.call('HSET', prefix .. ':age:' .. table, 'last', now)
-  redis.call('HINCRBY', prefix .. ':stats:' .. table, 'writes', count)
+  local tableName = ARGV[3 * n + 3 + t]
+  redis.call('HSETNX', prefix .. ':age:' .. tableName, 'since', now)
+  redis.call('HSET', prefix .. ':age:' .. tableName, 'last', now)
+  redis.call('HINCRBY', prefix .. ':stats:' .. tableName, 'writes', count)
 end
 return out

@@ -5,9 +5,15 @@
 -- KEYS[4]  {prefix}:stats:{connection}:{table} {writes, flushed} running totals of the table
 -- ARGV[1]  member ({connection}:{table})
 -- ARGV[2]  now (ms)
--- ARGV[3..] rows as JSON
--- Returns the queue length.
-local length = redis.call('RPUSH', KEYS[1], unpack(ARGV, 3))
+-- ARGV[3..] rows as JSON (any number: pushed in slices)
+-- Returns the queue length. Every key is checked before the first write.
+expectType(KEYS[1], 'list')
+expectType(KEYS[2], 'set')
+expectStampable(KEYS[3], KEYS[4])
+local length = redis.call('LLEN', KEYS[1])
+for i = 3, #ARGV, 1000 do
+  length = redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('HSETNX', KEYS[3], 'since', ARGV[2])
 redis.call('HSET', KEYS[3], 'last', ARGV[2])

@@ -8,7 +8,9 @@
 -- ARGV[2]  {kind}:{member} (the field in {prefix}:idx:bad)
 -- ARGV[3]  reason
 -- ARGV[4]  now (ms)
--- Returns 1.
+-- Returns 1. Both indexes are checked before the first write.
+expectType(KEYS[1], 'set')
+expectType(KEYS[4], 'hash')
 redis.call('SREM', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('RENAME', KEYS[2], KEYS[3])

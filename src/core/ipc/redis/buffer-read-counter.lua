@@ -6,13 +6,18 @@
 -- ARGV[1]  prefix
 -- ARGV[2]  member
 -- Returns {live or false, base or false, {batch id, delta, …}, generation or false}; the deltas
--- come from {prefix}:ifd:{batchId} of each batch in flight that holds the member.
+-- come from {prefix}:ifd:{batchId} of each batch in flight that holds the member. A cached base
+-- that is not a finite number (or a key of another type) reads as absent. Writes nothing.
 local inflight = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  local v = redis.call('HGET', ARGV[1] .. ':ifd:' .. id, ARGV[2])
+for _, id in ipairs(readOf('set', 'SMEMBERS', KEYS[3])) do
+  local v = readOf('hash', 'HGET', ARGV[1] .. ':ifd:' .. id, ARGV[2])
   if v then
     inflight[#inflight + 1] = id
     inflight[#inflight + 1] = v
   end
 end
-return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), inflight, redis.call('GET', KEYS[4])}
+local base = redis.pcall('GET', KEYS[2])
+if not finiteNumber(base) then
+  base = false
+end
+return {readOf('string', 'GET', KEYS[1]), base, inflight, readOf('string', 'GET', KEYS[4])}

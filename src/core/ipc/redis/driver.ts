@@ -14,7 +14,24 @@ import {IncrementBatcher, type QueuedIncrement} from './increment-batch.js'
 
 /** `{connection}:{table}` of a member. */
 const tableOf = (member: string) => member.slice(0, member.indexOf(':', member.indexOf(':') + 1))
-const lua = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8')
+const read = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8')
+/** The buffer steps share their checks (checks.lua, put in front of each). */
+const lua = (name: string) => (name.startsWith('buffer-') ? `${read('checks')}\n${read(name)}` : read(name))
+
+/** A number as the state stores it, finite as a double (checks.lua's finiteNumber); null otherwise. */
+const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/
+export function finiteNumber(raw: string | null | undefined): number | null {
+  if (typeof raw !== 'string' || !NUMBER.test(raw)) return null
+  const value = Number(raw)
+  return Number.isFinite(value) ? value : null
+}
+
+/** The sum of in-flight deltas a step sends as one string joined with "," (added here: exact doubles, not Lua's 14 digits). */
+const sumDeltas = (joined: string | number | null | undefined) => {
+  let total = 0
+  if (joined) for (const delta of String(joined).split(',')) total += Number(delta)
+  return total
+}
 
 /** The Lua steps, one file each, loaded once per connection. */
 const SCRIPTS = {
@@ -23,7 +40,7 @@ const SCRIPTS = {
   wbcUnlock: {numberOfKeys: 1, lua: lua('unlock')},
   wbcLrangeAndDel: {numberOfKeys: 1, lua: lua('lrange-and-del')},
   wbcIncrement: {numberOfKeys: 1, lua: lua('buffer-increment')},
-  wbcUpdate: {numberOfKeys: 4, lua: lua('buffer-update')},
+  wbcUpdate: {numberOfKeys: 5, lua: lua('buffer-update')},
   wbcInsert: {numberOfKeys: 4, lua: lua('buffer-insert')},
   wbcSettleAge: {numberOfKeys: 1, lua: lua('buffer-settle-age')},
   wbcRequeue: {numberOfKeys: 1, lua: lua('buffer-requeue')},
@@ -108,7 +125,7 @@ export class RedisDriver implements IpcDriver {
     }
     for (let i = 0; i < batch.length; i++) {
       const [ok, live, base, inflight] = reply.slice(4 * i, 4 * i + 4)
-      if (ok === 1) batch[i].resolve({live: Number(live), base: base === null ? null : Number(base), inflight: Number(inflight)})
+      if (ok === 1) batch[i].resolve({live: Number(live), base: finiteNumber(base as string | null), inflight: sumDeltas(inflight)})
       else batch[i].reject(await this.mapError(k.counter(batch[i].member), new Error(String(live)), 'number'))
     }
   }
@@ -292,7 +309,8 @@ export class RedisDriver implements IpcDriver {
     update: async (prefix, member, fields) => {
       const k = KeySpace.of(prefix)
       const flat = Object.entries(fields).flatMap(([field, value]) => [field, JSON.stringify(value)])
-      await this.run(member, () => this.redis.wbcUpdate(k.update(member), k.updatesIndex, k.age(tableOf(member)), k.stats(tableOf(member)), member, Date.now(), ...flat), 'hash')
+      const table = tableOf(member)
+      await this.run(member, () => this.redis.wbcUpdate(k.update(member), k.updatesIndex, k.age(table), k.stats(table), k.updateTimes(table), member, Date.now(), ...flat), 'hash')
     },
     insert: async (prefix, table, rows) => {
       const k = KeySpace.of(prefix)
@@ -318,25 +336,29 @@ export class RedisDriver implements IpcDriver {
     },
     ack: async (prefix, batchId, deadMembers) => {
       const k = KeySpace.of(prefix)
-      return (await this.run(batchId, () => this.redis.wbcAck(k.batch(batchId), k.inflightIndex, prefix, batchId, ...deadMembers))) === 1
+      return (await this.run(k.batch(batchId), () => this.redis.wbcAck(k.batch(batchId), k.inflightIndex, prefix, batchId, Date.now(), ...deadMembers))) === 1
     },
     readCounter: async (prefix, member): Promise<CounterReading> => {
       const k = KeySpace.of(prefix)
       const table = tableOf(member)
-      const [live, base, flat, generation] = await this.run(member, () => this.redis.wbcReadCounter(k.counter(member), k.base(member), k.inflightIndex, k.generation(table), prefix, member))
+      const [live, base, flat, generation] = await this.run(k.counter(member), () => this.redis.wbcReadCounter(k.counter(member), k.base(member), k.inflightIndex, k.generation(table), prefix, member))
       const inflight: Record<string, number> = {}
       for (let i = 0; i < flat.length; i += 2) inflight[flat[i]] = Number(flat[i + 1])
-      return {live: Number(live ?? 0), base: base === null ? null : Number(base), inflight, generation: generation ?? '0'}
+      return {live: Number(live ?? 0), base: finiteNumber(base), inflight, generation: generation ?? '0'}
     },
     requeue: async (prefix, table, id, entry) => {
       const k = KeySpace.of(prefix)
+      for (const [member, delta] of entry.kind === 'counter' ? entry.deltas : []) {
+        // As the memory step refuses it (String() would send "NaN", or a string that happens to parse).
+        if (typeof delta !== 'number' || !Number.isFinite(delta)) throw new CorruptValue(`${k.deadLetters(table)} (field ${id})`, `delta ${String(delta)} of ${member} is not a number`)
+      }
       const payload: Array<string | number> =
         entry.kind === 'counter'
           ? entry.deltas.flat()
           : entry.kind === 'update'
             ? [entry.member, ...Object.entries(entry.fields).flatMap(([field, value]) => [field, JSON.stringify(value)])]
-            : [table, JSON.stringify(entry.row)]
-      return (await this.run(table, () => this.redis.wbcRequeue(k.deadLetters(table), prefix, id, entry.kind, ...payload))) === 1
+            : [JSON.stringify(entry.row)]
+      return (await this.run(table, () => this.redis.wbcRequeue(k.deadLetters(table), prefix, id, entry.kind, Date.now(), table, ...payload))) === 1
     },
     compactChunk: async (key, position, sha, mask) =>
       this.run(key, () => this.redis.wbcCompactChunk(key, position, sha, mask, `\u0000wbc-tombstone-${randomUUID()}`), 'list'),
@@ -347,10 +369,10 @@ export class RedisDriver implements IpcDriver {
     cacheBase: async (prefix, member, generation, base, ttlMs) => {
       const k = KeySpace.of(prefix)
       const table = tableOf(member)
-      const [cached, live, inflight] = await this.run(member, () =>
+      const [cached, live, inflight] = await this.run(k.counter(member), () =>
         this.redis.wbcCacheBase(k.generation(table), k.base(member), k.counter(member), k.inflightIndex, generation, base, ttlMs, prefix, member),
       )
-      return {cached: cached === 1, live: Number(live ?? 0), inflight: Number(inflight ?? 0)}
+      return {cached: cached === 1, live: Number(live ?? 0), inflight: sumDeltas(inflight)}
     },
   }
 
@@ -370,6 +392,11 @@ export class RedisDriver implements IpcDriver {
 
   private async mapError(key: string, error: unknown, expected?: string): Promise<Error> {
     const message = error instanceof Error ? error.message : String(error)
+    // A step's own check (checks.lua) names the key it refused; Redis appends where the script failed.
+    const checked = /^WRONGTYPE wbc: (.*?) \| (.*?) \| (.*?)(?: script: [0-9a-f]+, on @user_script:\d+\.)?$/s.exec(message)
+    if (checked) return new WrongType(checked[3], checked[2].replace(/^an? /, ''), checked[1].replace(/^an? /, ''))
+    const corrupt = /^CORRUPT wbc: (.*?) \| (.*)$/s.exec(message)
+    if (corrupt) return new CorruptValue(corrupt[2], corrupt[1])
     if (message.startsWith('WRONGTYPE') || /not a valid float/.test(message)) {
       let actual = 'non-numeric value'
       if (message.startsWith('WRONGTYPE')) actual = await this.redis.type(key).catch(() => 'value of another type')

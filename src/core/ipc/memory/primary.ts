@@ -73,7 +73,6 @@ export class MemoryPrimary {
   /**
    * Runs one request; with a checkpoint, what it changed among the keys the checkpoint keeps at
    * once is written in one transaction, issued before anything later (see checkpoint/mirror.ts).
-   * Claims and lease acquisitions (the fence) are answered only once that transaction committed.
    */
   private run(op: unknown, args: unknown[]): unknown {
     const checkpoint = this.checkpoint
@@ -86,8 +85,11 @@ export class MemoryPrimary {
       const writes = changed && changed.size > 0 ? mirrorWritesOf(this.store, checkpoint.prefix, changed) : []
       if (writes.length > 0) {
         const written = checkpoint.file.apply(writes)
-        if (op === 'bufClaim' || op === 'lock') this.store.awaitDurable(written)
-        else written.catch(() => {}) // A failure marks the file unhealthy: claims wait for the next full checkpoint.
+        // An ack that is lost leaves its batch in flight, finished again harmlessly through the
+        // ledger; everything else (claims, the fence, dead letters, quarantine, requeues,
+        // compaction) is answered only once the file holds it.
+        if (op === 'bufAck') written.catch(() => {}) // A failure marks the file unhealthy: claims wait for the next full checkpoint.
+        else this.store.awaitDurable(written)
       }
     }
   }

@@ -12,7 +12,9 @@ export default class Recover extends BaseCommand<typeof Recover> {
   static description = `Idempotent: running it twice applies everything once. Safe to run from cron beside the application.
 With the redis driver (or a running memory-driver application) it finishes in-flight batches. With the memory driver and
 no application running, it applies the LMDB checkpoint (buffer.checkpointPath, or --checkpoint) to the database.
-Exit codes: 0 done or nothing to do, 4 the running application owns that checkpoint, 5 partial, 3 a service is unreachable.`
+One process owns a checkpoint at a time (an OS lock on <checkpoint>.lock): while the application or another run holds it,
+recover changes nothing and exits 4 (CHECKPOINT_IN_USE); an application started during a run is refused the same way.
+Exit codes: 0 done or nothing to do, 4 another process owns that checkpoint, 5 partial, 3 a service is unreachable.`
   static examples = [
     {description: 'From cron every 5 minutes', command: '<%= config.bin %> <%= command.id %> --json'},
     {description: 'Apply an ODAC checkpoint after a crash (the application is down)', command: '<%= config.bin %> <%= command.id %> --config odac.json --checkpoint storage/sessions.db'},

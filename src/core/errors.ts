@@ -133,3 +133,21 @@ export class TotalUnavailable extends WbcError {
     })
   }
 }
+
+/**
+ * Another live process owns this checkpoint (the application that keeps it, or `wbc recover`).
+ * One owner at a time: a second one would apply or overwrite the same pending writes.
+ */
+export class CheckpointInUse extends WbcError {
+  readonly path: string
+  readonly holderPid: number | null
+
+  constructor(path: string, holderPid: number | null) {
+    super('CHECKPOINT_IN_USE', `the checkpoint at ${path} is in use by another process${holderPid ? ` (pid ${holderPid})` : ''}; nothing was changed`, {
+      exitCode: ExitCode.leaseHeld,
+      hint: 'One process owns a checkpoint at a time: the application that keeps it, or `wbc recover` while that application is down. Wait for it to finish (or stop it), then try again.',
+    })
+    this.path = path
+    this.holderPid = holderPid
+  }
+}

@@ -35,7 +35,10 @@ const summarize = (contents: CheckpointContents): RecoverSummary => ({
 /**
  * Finishes what a crash left: batches in flight (any driver), and for the memory driver with no
  * application running, the LMDB checkpoint (wbc's or ODAC's), applied through a private state
- * whose claims and acks are written back to the file, so a second run applies nothing.
+ * whose claims and acks are written back to the file, so a second run applies nothing. Opening
+ * the checkpoint takes its owner lock for the whole run (a dry run too): an application starting
+ * meanwhile is refused with CHECKPOINT_IN_USE, and so is this run while an application (or
+ * another run) owns it — a running application that serves no socket is caught there.
  */
 export async function recover(
   config: WbcConfig,

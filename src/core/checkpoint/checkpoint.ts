@@ -9,21 +9,41 @@ import type {StoredBatch} from '../buffer/steps.js'
 import {WbcError} from '../errors.js'
 import {failpoint} from '../failpoints.js'
 import type {Json} from '../ipc/types.js'
+import {takeOwnerLock, type OwnerLock} from './owner-lock.js'
 
-/** What a checkpoint holds for one prefix, in ODAC's format plus wbc's in-flight batches. */
+/** One of wbc's own keys as kept in the file: the store key, its type and its content (hash → object, list and set → array). */
+export interface OwnEntry {
+  key: string
+  type: 'string' | 'hash' | 'list' | 'set'
+  value: Json
+}
+
+/** What a checkpoint holds for one prefix: ODAC's format, wbc's in-flight batches and wbc's own keys. */
 export interface CheckpointContents {
   counters: Array<{member: string; delta: number; base: number | null}>
   updates: Array<{member: string; fields: Record<string, Json>}>
   queues: Array<{table: string; rows: Json[]}>
   inflight: StoredBatch[]
+  /** Dead letters, quarantine, the fence counter, generations, stats, ages, events, the last flush. */
+  own: OwnEntry[]
   /** Entries of the wrong shape (never applied): their keys and what is wrong. */
   bad: Array<{key: string; problem: string}>
 }
 
-/** What a full checkpoint writes: the pending part of the contents. */
-export type PendingSnapshot = Omit<CheckpointContents, 'inflight' | 'bad'>
+/** One key of the file: its new value, or undefined to remove it. */
+export type FileWrite = [key: string, value: unknown]
 
-export const emptyContents = (): CheckpointContents => ({counters: [], updates: [], queues: [], inflight: [], bad: []})
+export const emptyContents = (): CheckpointContents => ({counters: [], updates: [], queues: [], inflight: [], own: [], bad: []})
+
+/** Where wbc's own key `{prefix}:{rest}` is kept in the file: `{prefix}:wbc:{rest}`, one range a full rewrite replaces. */
+export const ownFileKey = (prefix: string, storeKey: string) => `${prefix}:wbc:${storeKey.slice(prefix.length + 1)}`
+
+/** The ranges a full checkpoint replaces; `{prefix}:bad:` (entries set aside) and keys of other prefixes are never touched. */
+const REWRITTEN = ['c', 'u', 'q', 'if', 'wbc'] as const
+
+const OWN_TYPES = new Set(['string', 'hash', 'list', 'set'])
+const isOwnValue = (type: string, value: unknown) =>
+  type === 'string' || (type === 'hash' ? Boolean(value) && typeof value === 'object' && !Array.isArray(value) : Array.isArray(value))
 
 const damaged = (path: string, detail: string, cause?: unknown) =>
   new WbcError('CHECKPOINT_DAMAGED', `the checkpoint at ${path} is damaged: ${detail}`, {
@@ -45,9 +65,11 @@ const range = (prefix: string, kind: string) => ({start: `${prefix}:${kind}:`, e
 
 /**
  * The memory driver's crash checkpoint: an LMDB file in ODAC's format (`{prefix}:c:{member}` →
- * `{delta, base}`, `{prefix}:u:{member}` → fields, `{prefix}:q:{table}` → rows) plus
- * `{prefix}:if:{batchId}` → in-flight batch. Other keys in the file (ODAC's sessions) are never
- * touched. Writes are queued so they commit in the order they were issued.
+ * `{delta, base}`, `{prefix}:u:{member}` → fields, `{prefix}:q:{table}` → rows), plus
+ * `{prefix}:if:{batchId}` → in-flight batch and `{prefix}:wbc:{rest}` → wbc's own key
+ * `{prefix}:{rest}` as `{type, value}`. Other keys in the file (ODAC's sessions) are never
+ * touched. The process that opens it owns it (an OS-level lock) until it closes it or dies.
+ * Writes are queued so they commit in the order they were issued.
  */
 export class Checkpoint {
   private tail: Promise<unknown> = Promise.resolve()
@@ -57,22 +79,31 @@ export class Checkpoint {
   private constructor(
     private readonly db: RootDatabase,
     readonly path: string,
+    private readonly lock: OwnerLock,
   ) {}
 
+  /** Takes ownership (CheckpointInUse when another live process has it), then opens the file. */
   static open(path: string): Checkpoint {
     const folder = dirname(path)
     if (!existsSync(folder)) mkdirSync(folder, {recursive: true, mode: 0o700})
-    if (existsSync(path)) probeCheckpoint(path)
+    // Ownership first: nothing is read or written before this process is the only owner.
+    const lock = takeOwnerLock(path)
     let db: RootDatabase
     try {
-      // The settings ODAC opens its storage with (msgpack values, compression).
-      db = open({path, compression: true})
+      if (existsSync(path)) probeCheckpoint(path)
+      try {
+        // The settings ODAC opens its storage with (msgpack values, compression).
+        db = open({path, compression: true})
+      } catch (error) {
+        throw new WbcError('CHECKPOINT_UNREADABLE', `the checkpoint at ${path} cannot be opened: ${(error as Error).message}`, {
+          exitCode: 1,
+          hint: 'Check the path and its permissions; move a damaged file aside (it is never deleted by wbc).',
+          cause: error,
+        })
+      }
     } catch (error) {
-      throw new WbcError('CHECKPOINT_UNREADABLE', `the checkpoint at ${path} cannot be opened: ${(error as Error).message}`, {
-        exitCode: 1,
-        hint: 'Check the path and its permissions; move a damaged file aside (it is never deleted by wbc).',
-        cause: error,
-      })
+      lock.release()
+      throw error
     }
     for (const file of [path, `${path}-lock`]) {
       try {
@@ -81,12 +112,12 @@ export class Checkpoint {
         // lmdb may keep a single file; either way the folder is owner-only.
       }
     }
-    return new Checkpoint(db, path)
+    return new Checkpoint(db, path, lock)
   }
 
   /**
-   * The pending state of a prefix. Entries of the wrong shape are not dropped: they are listed in
-   * `bad` (and `setAside` moves them under `{prefix}:bad:` in the file, out of the rewritten ranges).
+   * The state of a prefix. Entries of the wrong shape are not dropped: they are listed in `bad`
+   * (and `setAside` moves them under `{prefix}:bad:` in the file, out of the rewritten ranges).
    */
   read(prefix: string): CheckpointContents {
     const contents = emptyContents()
@@ -109,6 +140,12 @@ export class Checkpoint {
         if (value && typeof value === 'object' && typeof (value as StoredBatch).id === 'string') contents.inflight.push(value as StoredBatch)
         else bad(key, 'an in-flight entry that is not a batch')
       }
+      for (const {key, value} of this.db.getRange(range(prefix, 'wbc'))) {
+        const {type, value: content} = (value ?? {}) as {type?: unknown; value?: unknown}
+        if (typeof type === 'string' && OWN_TYPES.has(type) && isOwnValue(type, content)) {
+          contents.own.push({key: `${prefix}:${String(key).slice(prefix.length + 5)}`, type: type as OwnEntry['type'], value: content as Json})
+        } else bad(key, 'an entry of wbc that is not {type, value}')
+      }
     } catch (error) {
       throw damaged(this.path, (error as Error).message, error)
     }
@@ -127,56 +164,49 @@ export class Checkpoint {
     })
   }
 
-  /** Replaces the pending state of a prefix (counters, updates, queues) with a snapshot. */
-  writeAll(prefix: string, snapshot: PendingSnapshot): Promise<void> {
+  /** A full checkpoint: replaces every rewritten range of the prefix with `entries`. */
+  writeAll(prefix: string, entries: FileWrite[]): Promise<void> {
     return this.enqueue(() => {
-      for (const kind of ['c', 'u', 'q']) for (const key of this.db.getKeys(range(prefix, kind))) this.db.remove(key)
+      for (const kind of REWRITTEN) for (const key of this.db.getKeys(range(prefix, kind))) this.db.remove(key)
       failpoint('during-checkpoint')
-      for (const {member, delta, base} of snapshot.counters) this.db.put(`${prefix}:c:${member}`, {delta, base: base ?? 0})
-      for (const {member, fields} of snapshot.updates) this.db.put(`${prefix}:u:${member}`, fields)
-      for (const {table, rows} of snapshot.queues) this.db.put(`${prefix}:q:${table}`, rows)
+      for (const [key, value] of entries) if (value !== undefined) this.db.put(key, value)
     }).then(() => {
       this.healthy = true
     })
   }
 
   /**
-   * One transaction per claim: what left the live state leaves the checkpoint and the batch it
-   * went into is recorded, so recovering never counts a claimed delta twice.
+   * One step's changes in one transaction (a claim: keys out, batch in; an ack: batch out), so the
+   * file never holds a delta twice nor loses one that left the live state.
    */
-  claimed(prefix: string, table: string, batch: StoredBatch | null, counters: string[], updates: string[], queueTaken: number): Promise<void> {
+  apply(writes: FileWrite[]): Promise<void> {
     return this.enqueue(() => {
-      for (const member of counters) this.db.remove(`${prefix}:c:${member}`)
-      for (const member of updates) this.db.remove(`${prefix}:u:${member}`)
-      if (queueTaken > 0) {
-        const key = `${prefix}:q:${table}`
-        const rows = this.db.get(key) as Json[] | undefined
-        if (Array.isArray(rows)) {
-          const rest = rows.slice(queueTaken)
-          if (rest.length > 0) this.db.put(key, rest)
-          else this.db.remove(key)
-        }
+      for (const [key, value] of writes) {
+        if (value === undefined) this.db.remove(key)
+        else this.db.put(key, value)
       }
-      if (batch) this.db.put(`${prefix}:if:${batch.id}`, batch)
     })
   }
 
-  acked(prefix: string, batchId: string): Promise<void> {
-    return this.enqueue(() => {
-      this.db.remove(`${prefix}:if:${batchId}`)
-    })
-  }
-
-  /** Removes every key of a prefix (after `wbc recover` applied a checkpoint completely). */
+  /** Removes every rewritten key of a prefix (before an export writes a fresh copy). */
   clear(prefix: string): Promise<void> {
     return this.enqueue(() => {
-      for (const kind of ['c', 'u', 'q', 'if']) for (const key of this.db.getKeys(range(prefix, kind))) this.db.remove(key)
+      for (const kind of REWRITTEN) for (const key of this.db.getKeys(range(prefix, kind))) this.db.remove(key)
     })
+  }
+
+  /** Resolves once every write issued so far has committed (or failed). */
+  settled(): Promise<void> {
+    return this.tail.then(() => undefined)
   }
 
   async close(): Promise<void> {
-    await this.tail.catch(() => {})
-    await this.db.close()
+    try {
+      await this.tail.catch(() => {})
+      await this.db.close()
+    } finally {
+      this.lock.release()
+    }
   }
 
   private enqueue(work: () => void): Promise<void> {

@@ -46,7 +46,8 @@ export async function createIpc(config: IpcConfig, options: CreateIpcOptions = {
     primary.attachCluster()
     if (options.serveSocket !== false) await primary.serveSocket(config.socket, config.allowForeignOwner)
   } catch (error) {
-    await primary.close().catch(() => {})
+    // This primary served no one: its checkpoint (if it got one) is left exactly as it was.
+    await primary.close({writeCheckpoint: false}).catch(() => {})
     throw error
   }
   return new IpcClient(new MemoryDriver(new LocalChannel(primary), config.requestTimeout, () => primary.close()))

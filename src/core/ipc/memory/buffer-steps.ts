@@ -1,5 +1,6 @@
 import {KeySpace} from '../../buffer/keys.js'
-import type {CheckpointContents, PendingSnapshot} from '../../checkpoint/checkpoint.js'
+import type {CheckpointContents, FileWrite} from '../../checkpoint/checkpoint.js'
+import {fullWritesOf} from '../../checkpoint/mirror.js'
 import {CorruptValue, WbcError, WrongType} from '../../errors.js'
 import {chunkSha} from '../../streams/chunk.js'
 import type {BadKind, ClaimRequest, ClaimResult, CounterReading, QuarantinedKey, RequeueEntry, StoredBatch} from '../../buffer/steps.js'
@@ -145,8 +146,6 @@ export const bufferSteps = {
     expectType(store, keys.badIndex, 'hash')
     expectType(store, keys.bad(`q:${request.table}`), 'list')
     expectType(store, keys.inflightDeltas(request.batchId), 'hash')
-    const removedCounters: string[] = []
-    const removedUpdates: string[] = []
     const batch: StoredBatch = {id: request.batchId, table: request.table, createdAt: request.createdAt, counters: [], updates: [], inserts: []}
     const quarantined: QuarantinedKey[] = []
     // Content that cannot be flushed moves aside (as the redis step does), so it never holds up the rest.
@@ -161,7 +160,6 @@ export const bufferSteps = {
     for (const member of request.counters) {
       const entry = store.take(keys.counter(member))
       if (!entry) continue
-      removedCounters.push(member)
       const value = entry.value
       if (entry.type !== 'string' || typeof value !== 'number' || !Number.isFinite(value)) {
         quarantine('c', member, entry.type === 'string' ? `holds ${JSON.stringify(value).slice(0, 40)}, not a number` : `holds a ${entry.type}, not a number`, entry)
@@ -178,7 +176,6 @@ export const bufferSteps = {
       if (at !== null) store.hdel(updateTimes, [member])
       const entry = store.take(keys.update(member))
       if (!entry) continue
-      removedUpdates.push(member)
       if (entry.type !== 'hash') {
         quarantine('u', member, `holds a ${entry.type}, not a hash`, entry)
         continue
@@ -186,14 +183,12 @@ export const bufferSteps = {
       const fields = Object.fromEntries(entry.value as Map<string, Json>)
       batch.updates.push(typeof at === 'number' && Number.isFinite(at) ? [member, fields, at] : [member, fields])
     }
-    let taken = 0
     const queueType = store.type(keys.queue(request.table))
     if (request.maxInserts > 0 && queueType !== 'list' && queueType !== 'none') {
       store.srem(keys.queuesIndex, [request.table])
       quarantine('q', request.table, `holds a ${queueType}, not a list`)
     } else if (request.maxInserts > 0) {
       const rows = store.lpop(keys.queue(request.table), request.maxInserts)
-      taken = rows.length
       const isRow = (row: Json) => row !== null && typeof row === 'object' && !Array.isArray(row)
       batch.inserts = rows.filter(isRow)
       const bad = rows.filter((row) => !isRow(row))
@@ -206,7 +201,6 @@ export const bufferSteps = {
       if (store.llen(keys.queue(request.table)) === 0) store.srem(keys.queuesIndex, [request.table])
     }
     const empty = batch.counters.length + batch.updates.length + batch.inserts.length === 0
-    if (store.journal) store.awaitDurable(store.journal.claimed(prefix, request.table, empty ? null : batch, removedCounters, removedUpdates, taken))
     if (empty) return {batch: null, quarantined}
     store.set(keys.batch(batch.id), batch as unknown as Json, 0)
     if (batch.counters.length > 0) store.hset(keys.inflightDeltas(batch.id), Object.fromEntries(batch.counters))
@@ -266,8 +260,6 @@ export const bufferSteps = {
     for (const [member, reason] of drops) drop(member, reason)
     store.del([keys.batch(batchId)])
     store.srem(keys.inflightIndex, [batchId])
-    // Not awaited: a batch left in the checkpoint after its ack is finished again harmlessly (the ledger has it).
-    store.journal?.acked(prefix, batchId).catch(() => {})
     store.incrBy(keys.generation(batch.table), 1)
     return true
   },
@@ -346,30 +338,26 @@ export const bufferSteps = {
 
 export type BufferStepName = keyof typeof bufferSteps
 
-/** The pending state of a prefix, for a full checkpoint (bases go along, as ODAC stores them). */
-export function snapshotOf(store: MemoryStore, prefix: string): PendingSnapshot {
-  const keys = KeySpace.of(prefix)
-  const snapshot: PendingSnapshot = {counters: [], updates: [], queues: []}
-  const head = (kind: string) => `${prefix}:${kind}:`
-  for (const [key, value] of store.entriesWithPrefix(head('c'))) {
-    if (typeof value !== 'number' || value === 0) continue
-    const member = key.slice(head('c').length)
-    const base = store.get(keys.base(member))
-    snapshot.counters.push({member, delta: value, base: typeof base === 'number' ? base : null})
+/**
+ * What a full checkpoint writes: every key of the prefix the checkpoint keeps, as the store holds
+ * it now (see checkpoint/mirror.ts), with counts for `wbc checkpoint`.
+ */
+export function snapshotOf(store: MemoryStore, prefix: string): {writes: FileWrite[]; counts: {counters: number; updates: number; queues: number; inflight: number}} {
+  const writes = fullWritesOf(store, prefix)
+  const counts = {counters: 0, updates: 0, queues: 0, inflight: 0}
+  const kinds = {c: 'counters', u: 'updates', q: 'queues', if: 'inflight'} as const
+  for (const [key] of writes) {
+    const kind = key.slice(prefix.length + 1, key.indexOf(':', prefix.length + 1)) as keyof typeof kinds
+    if (Object.hasOwn(kinds, kind)) counts[kinds[kind]]++
   }
-  for (const [key, value] of store.entriesWithPrefix(head('u'))) {
-    if (value && typeof value === 'object' && !Array.isArray(value)) snapshot.updates.push({member: key.slice(head('u').length), fields: value as Record<string, Json>})
-  }
-  for (const [key, value] of store.entriesWithPrefix(head('q'))) {
-    if (Array.isArray(value) && value.length > 0) snapshot.queues.push({table: key.slice(head('q').length), rows: [...value]})
-  }
-  return snapshot
+  return {writes, counts}
 }
 
 /**
  * Loads a checkpoint into an empty state before the application accepts writes: pending deltas,
  * fields and rows go back where they were; in-flight batches go back in flight, so the next flush
- * finishes them through the ledger (applied once, whether or not they had committed).
+ * finishes them through the ledger (applied once, whether or not they had committed); wbc's own
+ * keys (dead letters, quarantine, fence, generations, stats, ages, events, last flush) as they were.
  */
 export function restoreInto(store: MemoryStore, prefix: string, contents: CheckpointContents): void {
   const keys = KeySpace.of(prefix)
@@ -386,6 +374,12 @@ export function restoreInto(store: MemoryStore, prefix: string, contents: Checkp
     if (rows.length === 0) continue
     store.rpush(keys.queue(table), rows)
     store.sadd(keys.queuesIndex, [table])
+  }
+  for (const {key, type, value} of contents.own) {
+    if (type === 'string') store.set(key, value, 0)
+    else if (type === 'hash' && Object.keys(value as object).length > 0) store.hset(key, value as Record<string, Json>)
+    else if (type === 'list' && (value as Json[]).length > 0) store.rpush(key, value as Json[])
+    else if (type === 'set' && (value as Json[]).length > 0) store.sadd(key, (value as Json[]).map(String))
   }
   // Entries of the wrong shape stay in the file under {prefix}:bad:; status and doctor name them.
   for (const {key, problem} of contents.bad) {

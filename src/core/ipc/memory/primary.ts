@@ -6,12 +6,16 @@ import {dirname} from 'node:path'
 import type {Checkpoint} from '../../checkpoint/checkpoint.js'
 import {WbcError} from '../../errors.js'
 import {assertOwnFile} from '../../ownership.js'
+import {mirrorWritesOf} from '../../checkpoint/mirror.js'
 import {restoreInto, snapshotOf} from './buffer-steps.js'
 import type {Json} from '../types.js'
 import {batchedSender, isBatch, isWbcMessage, runStoreOp, serializeError, type ClientMessage, type PrimaryMessage} from './protocol.js'
 import {MemoryStore} from './store.js'
 
 type Deliver = (message: PrimaryMessage) => void
+
+/** Buffered writes reach the checkpoint with the next full checkpoint (write-behind), not one by one. */
+const WRITE_BEHIND_STEPS = new Set<unknown>(['bufIncrement', 'bufUpdate', 'bufInsert'])
 
 /**
  * Holds the memory driver's state and answers requests one at a time: from its own process, from
@@ -49,7 +53,7 @@ export class MemoryPrimary {
           this.checkpointNow(typeof out === 'string' ? out : undefined).then((result) => reply(true, result), (error) => reply(false, error))
         }
         else {
-          const result = runStoreOp(this.store, msg.op, Array.isArray(msg.args) ? msg.args : [])
+          const result = this.run(msg.op, Array.isArray(msg.args) ? msg.args : [])
           const durable = this.store.takeDurability()
           // A claim is answered only once the checkpoint holds it.
           if (durable) durable.then(() => reply(true, result ?? null), (error) => reply(false, error))
@@ -66,6 +70,30 @@ export class MemoryPrimary {
     }
   }
 
+  /**
+   * Runs one request; with a checkpoint, what it changed among the keys the checkpoint keeps at
+   * once is written in one transaction, issued before anything later (see checkpoint/mirror.ts).
+   */
+  private run(op: unknown, args: unknown[]): unknown {
+    const checkpoint = this.checkpoint
+    if (!checkpoint || WRITE_BEHIND_STEPS.has(op)) return runStoreOp(this.store, op, args)
+    this.store.trackChanges(`${checkpoint.prefix}:`)
+    try {
+      return runStoreOp(this.store, op, args)
+    } finally {
+      const changed = this.store.takeChanges()
+      const writes = changed && changed.size > 0 ? mirrorWritesOf(this.store, checkpoint.prefix, changed) : []
+      if (writes.length > 0) {
+        const written = checkpoint.file.apply(writes)
+        // An ack that is lost leaves its batch in flight, finished again harmlessly through the
+        // ledger; everything else (claims, the fence, dead letters, quarantine, requeues,
+        // compaction) is answered only once the file holds it.
+        if (op === 'bufAck') written.catch(() => {}) // A failure marks the file unhealthy: claims wait for the next full checkpoint.
+        else this.store.awaitDurable(written)
+      }
+    }
+  }
+
   publish(channel: string, message: Json): number {
     const subscribers = this.channels.get(channel)
     if (!subscribers) return 0
@@ -74,8 +102,9 @@ export class MemoryPrimary {
   }
 
   /**
-   * Recovers the checkpoint into the (empty) state, then mirrors claims and acks to it and writes
-   * it in full every `intervalMs` and on close. Call before serving anyone.
+   * Takes ownership of the checkpoint (CheckpointInUse while another process has it), recovers it
+   * into the (empty) state, then mirrors every change of the keys it keeps at once to it (see
+   * `run`) and writes it in full every `intervalMs` and on close. Call before serving anyone.
    */
   async attachCheckpoint(path: string, prefix: string, intervalMs: number, allowForeignOwner = false): Promise<{recovered: ReturnType<Checkpoint['read']>}> {
     assertOwnFile(path, 'checkpoint', allowForeignOwner)
@@ -101,7 +130,12 @@ export class MemoryPrimary {
   /** Writes the whole pending state to the checkpoint now. */
   async writeCheckpoint(): Promise<void> {
     if (!this.checkpoint) return
-    await this.checkpoint.file.writeAll(this.checkpoint.prefix, snapshotOf(this.store, this.checkpoint.prefix))
+    await this.checkpoint.file.writeAll(this.checkpoint.prefix, snapshotOf(this.store, this.checkpoint.prefix).writes)
+  }
+
+  /** The checkpoint this primary owns, if any (tests read it back to compare it with the state). */
+  get checkpointFile(): Checkpoint | undefined {
+    return this.checkpoint?.file
   }
 
   /** `wbc checkpoint`: write the checkpoint now, or export everything to a new file at `out`. */
@@ -110,23 +144,20 @@ export class MemoryPrimary {
     if (!prefix) {
       throw new WbcError('NO_CHECKPOINT', 'this application keeps no checkpoint', {exitCode: 2, hint: 'Start it with a checkpoint (the write buffer keeps one unless told not to).'})
     }
-    const snapshot = snapshotOf(this.store, prefix)
-    const counts = {counters: snapshot.counters.length, updates: snapshot.updates.length, queues: snapshot.queues.length}
+    const {writes, counts} = snapshotOf(this.store, prefix)
     if (!out) {
-      await this.writeCheckpoint()
-      return {path: this.checkpoint!.file.path, ...counts, inflight: this.checkpoint!.file.read(prefix).inflight.length}
+      await this.checkpoint!.file.writeAll(prefix, writes)
+      return {path: this.checkpoint!.file.path, ...counts}
     }
-    const inflight = this.checkpoint!.file.read(prefix).inflight
     const {Checkpoint} = await import('../../checkpoint/checkpoint.js')
     const file = Checkpoint.open(out)
     try {
       await file.clear(prefix)
-      await file.writeAll(prefix, snapshot)
-      for (const batch of inflight) await file.claimed(prefix, batch.table, batch, [], [], 0)
+      await file.writeAll(prefix, writes)
     } finally {
       await file.close()
     }
-    return {path: out, ...counts, inflight: inflight.length}
+    return {path: out, ...counts}
   }
 
   private readonly outboxes = new Map<number, (msg: PrimaryMessage) => void>()
@@ -178,7 +209,11 @@ export class MemoryPrimary {
     this.socketPath = path
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops serving and writes the last full checkpoint. `writeCheckpoint: false` when this primary
+   * never served anyone (a start-up that failed): the file is left exactly as it was.
+   */
+  async close(options: {writeCheckpoint?: boolean} = {}): Promise<void> {
     clearInterval(this.sweeper)
     // Intake stops first: a request answered after the last checkpoint's snapshot would be
     // acknowledged and then lost. Requests cut off here get an error (their outcome unknown).
@@ -202,7 +237,7 @@ export class MemoryPrimary {
       clearInterval(this.checkpoint.timer)
       const {file} = this.checkpoint
       try {
-        await this.writeCheckpoint()
+        if (options.writeCheckpoint !== false) await this.writeCheckpoint()
       } finally {
         this.checkpoint = undefined
         this.store.journal = undefined

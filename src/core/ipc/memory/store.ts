@@ -26,6 +26,8 @@ export class MemoryStore {
   /** The crash checkpoint that claims and acks are mirrored to (memory primary with a checkpoint). */
   journal?: Checkpoint
   private durability?: Promise<void>
+  /** Keys under `prefix` changed since `trackChanges` (the primary mirrors them to the checkpoint). */
+  private changes?: {prefix: string; keys: Set<string>}
   private readonly keyspace = new SeekableMap<Entry>()
   /** Keys with a TTL → when they expire. */
   private readonly expiring = new Map<string, number>()
@@ -39,6 +41,7 @@ export class MemoryStore {
   }
 
   set(key: string, value: Json, ttlMs: number): void {
+    this.touch(key)
     this.write(key, {type: 'string', value, expireAt: ttlMs > 0 ? this.now() + ttlMs : 0})
   }
 
@@ -54,6 +57,7 @@ export class MemoryStore {
   }
 
   incrBy(key: string, delta: number): number {
+    this.touch(key)
     const entry = this.typed(key, 'string')
     if (!entry) {
       this.write(key, {type: 'string', value: delta, expireAt: 0})
@@ -65,6 +69,7 @@ export class MemoryStore {
   }
 
   hset(key: string, fields: Record<string, Json>): number {
+    this.touch(key)
     const entry = this.typed(key, 'hash') ?? this.write(key, {type: 'hash', value: new Map(), expireAt: 0})
     let added = 0
     for (const [field, value] of Object.entries(fields)) {
@@ -85,12 +90,14 @@ export class MemoryStore {
 
   /** HSET `field` = `value`, and `ifMissing` = `value` when that field is absent (one lookup of the key). */
   hstamp(key: string, field: string, ifMissing: string, value: Json): void {
+    this.touch(key)
     const entry = this.typed(key, 'hash') ?? this.write(key, {type: 'hash', value: new Map(), expireAt: 0})
     if (!entry.value.has(ifMissing)) entry.value.set(ifMissing, value)
     entry.value.set(field, value)
   }
 
   hincrBy(key: string, field: string, delta: number): number {
+    this.touch(key)
     const entry = this.typed(key, 'hash') ?? this.write(key, {type: 'hash', value: new Map(), expireAt: 0})
     const next = Number(entry.value.get(field) ?? 0) + delta
     entry.value.set(field, next)
@@ -98,6 +105,7 @@ export class MemoryStore {
   }
 
   hdel(key: string, fields: string[]): number {
+    this.touch(key)
     const entry = this.typed(key, 'hash')
     if (!entry) return 0
     let removed = 0
@@ -133,11 +141,13 @@ export class MemoryStore {
 
   /** Puts back what take() returned, under a name (replacing what was there). */
   put(key: string, entry: StoredEntry): void {
+    this.touch(key)
     this.write(key, entry as Entry)
   }
 
   /** INCRBYFLOAT on a number that exists; nothing when the key is absent (one lookup). */
   incrIfExists(key: string, delta: number): void {
+    this.touch(key)
     const entry = this.live(key)
     if (!entry) return
     if (entry.type !== 'string' || typeof entry.value !== 'number') throw new WrongType(key, 'number', entry.type === 'string' ? 'non-numeric value' : entry.type)
@@ -150,6 +160,7 @@ export class MemoryStore {
 
   /** Removes and returns up to `count` items from the head of a list. */
   lpop(key: string, count: number): Json[] {
+    this.touch(key)
     const entry = this.typed(key, 'list')
     if (!entry) return []
     const items = entry.value.splice(0, count)
@@ -159,6 +170,7 @@ export class MemoryStore {
 
   /** Replaces `count` items at `start` with `items`; returns how many fewer items the list has. */
   lsplice(key: string, start: number, count: number, items: Json[]): number {
+    this.touch(key)
     const entry = this.typed(key, 'list')
     if (!entry) return 0
     entry.value.splice(start, count, ...items)
@@ -167,6 +179,7 @@ export class MemoryStore {
   }
 
   rpush(key: string, items: Json[]): number {
+    this.touch(key)
     const entry = this.typed(key, 'list') ?? this.write(key, {type: 'list', value: [], expireAt: 0})
     for (const item of items) entry.value.push(item)
     return entry.value.length
@@ -182,6 +195,7 @@ export class MemoryStore {
   }
 
   ltrim(key: string, start: number, stop: number): void {
+    this.touch(key)
     const entry = this.typed(key, 'list')
     if (!entry) return
     const kept = this.lrange(key, start, stop)
@@ -201,6 +215,7 @@ export class MemoryStore {
   }
 
   sadd(key: string, members: string[]): number {
+    this.touch(key)
     const entry = this.typed(key, 'set') ?? this.write(key, {type: 'set', value: new SeekableMap<true>(), expireAt: 0})
     let added = 0
     for (const member of members) {
@@ -218,6 +233,7 @@ export class MemoryStore {
   }
 
   srem(key: string, members: string[]): number {
+    this.touch(key)
     const entry = this.typed(key, 'set')
     if (!entry) return 0
     let removed = 0
@@ -253,6 +269,7 @@ export class MemoryStore {
   }
 
   renew(key: string, token: string, ttlMs: number): boolean {
+    this.touch(key)
     const entry = this.typed(key, 'string')
     const value = entry?.value as unknown as StoredLease | undefined
     if (!entry || !value || typeof value !== 'object' || value.token !== token) return false
@@ -288,14 +305,40 @@ export class MemoryStore {
     return pending
   }
 
-  /** Live keys starting with `prefix`, with their values (for checkpoints). */
-  *entriesWithPrefix(prefix: string): Generator<[string, Json | Record<string, Json> | Json[]]> {
+  /** From now on, remember which keys starting with `prefix` change (until `takeChanges`). */
+  trackChanges(prefix: string): void {
+    this.changes = {prefix, keys: new Set()}
+  }
+
+  /** The keys changed since `trackChanges`; stops tracking. */
+  takeChanges(): Set<string> | undefined {
+    const keys = this.changes?.keys
+    this.changes = undefined
+    return keys
+  }
+
+  /** Live keys starting with `prefix` (for checkpoints). */
+  *keysWithPrefix(prefix: string): Generator<string> {
     const now = this.now()
     for (const [key, {value: entry}] of this.keyspace.entries()) {
-      if (!key.startsWith(prefix) || (entry.expireAt && entry.expireAt <= now)) continue
-      if (entry.type === 'string' || entry.type === 'list') yield [key, entry.value]
-      else if (entry.type === 'hash') yield [key, Object.fromEntries(entry.value)]
+      if (key.startsWith(prefix) && !(entry.expireAt && entry.expireAt <= now)) yield key
     }
+  }
+
+  /** A key's type and a copy of its content (hash → object, list and set → array), or undefined when absent. */
+  dump(key: string): {type: Entry['type']; value: Json} | undefined {
+    const entry = this.live(key)
+    if (!entry) return undefined
+    if (entry.type === 'string') return {type: 'string', value: entry.value}
+    if (entry.type === 'hash') return {type: 'hash', value: Object.fromEntries(entry.value)}
+    if (entry.type === 'list') return {type: 'list', value: [...entry.value]}
+    return {type: 'set', value: [...entry.value.keys()]}
+  }
+
+  /** A number stored at `key`, or null (absent, or not a number); never throws. */
+  peekNumber(key: string): number | null {
+    const entry = this.live(key)
+    return entry?.type === 'string' && typeof entry.value === 'number' ? entry.value : null
   }
 
   /**
@@ -318,6 +361,10 @@ export class MemoryStore {
     return swept
   }
 
+  private touch(key: string): void {
+    if (this.changes !== undefined && key.startsWith(this.changes.prefix)) this.changes.keys.add(key)
+  }
+
   private live(key: string): Entry | undefined {
     const entry = this.keyspace.get(key)
     if (entry && entry.expireAt && entry.expireAt <= this.now()) {
@@ -335,6 +382,7 @@ export class MemoryStore {
   }
 
   private write<E extends Entry>(key: string, entry: E): E {
+    this.touch(key)
     this.keyspace.set(key, entry)
     this.expireAt(key, entry, entry.expireAt)
     return entry
@@ -347,6 +395,7 @@ export class MemoryStore {
   }
 
   private remove(key: string): boolean {
+    this.touch(key)
     if (this.expiring.size > 0) this.expiring.delete(key)
     return this.keyspace.delete(key)
   }

@@ -1,0 +1,62 @@
+import {closeSync, constants, fchmodSync, fstatSync, ftruncateSync, openSync, readSync, writeSync} from 'node:fs'
+
+import {tryLock} from 'fs-native-extensions'
+
+import {CheckpointInUse, WbcError} from '../errors.js'
+
+/** The exclusive lock that makes one process the owner of a checkpoint, for that process's whole life. */
+export interface OwnerLock {
+  readonly path: string
+  release(): void
+}
+
+export const ownerLockPathOf = (checkpointPath: string) => `${checkpointPath}.lock`
+
+/**
+ * Takes the checkpoint's owner lock: an OS-level exclusive lock on `<checkpoint>.lock` (an open
+ * file description lock on Linux), so it is released by the kernel when the owner exits or is
+ * killed — nothing is ever left stuck. The file holds the owner's pid, for the error the next
+ * process gets. It is never deleted (deleting a lock file lets two processes lock two files).
+ */
+export function takeOwnerLock(checkpointPath: string): OwnerLock {
+  const path = ownerLockPathOf(checkpointPath)
+  let fd: number
+  try {
+    fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
+  } catch (error) {
+    throw new WbcError('CHECKPOINT_LOCK_FAILED', `the checkpoint's lock file ${path} cannot be opened: ${(error as Error).message}`, {
+      exitCode: 1,
+      hint: (error as NodeJS.ErrnoException).code === 'ELOOP' ? 'It is a symbolic link: remove it (wbc creates the lock file itself).' : 'Check the permissions of the checkpoint folder.',
+      cause: error,
+    })
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new WbcError('CHECKPOINT_LOCK_FAILED', `the checkpoint's lock file ${path} is not a regular file`, {exitCode: 1, hint: 'Remove it; wbc creates the lock file itself.'})
+    if (!tryLock(fd)) throw new CheckpointInUse(checkpointPath, holderPidOf(fd))
+    fchmodSync(fd, 0o600)
+    ftruncateSync(fd, 0)
+    writeSync(fd, `${process.pid}\n`, 0)
+  } catch (error) {
+    closeSync(fd)
+    throw error
+  }
+  let released = false
+  return {
+    path,
+    release() {
+      if (released) return
+      released = true
+      closeSync(fd) // Closing the only descriptor releases the lock.
+    },
+  }
+}
+
+function holderPidOf(fd: number): number | null {
+  try {
+    const buffer = Buffer.alloc(32)
+    const text = buffer.subarray(0, readSync(fd, buffer, 0, 32, 0)).toString('utf8').trim()
+    return /^\d+$/.test(text) ? Number(text) : null
+  } catch {
+    return null
+  }
+}

@@ -14,7 +14,7 @@ import {ownFileKey, type FileWrite} from './checkpoint.js'
  */
 export type MirrorMode = 'at-once' | 'periodic'
 
-const AT_ONCE_HEADS = ['c:', 'u:', 'q:', 'if:', 'dl:', 'bad:', 'gen:', 'stats:']
+const AT_ONCE_HEADS = ['c:', 'u:', 'q:', 'if:', 'dl:', 'bad:', 'gen:', 'stats:', 'ut:']
 const AT_ONCE_KEYS = new Set(['idx:deadletters', 'idx:bad'])
 const PERIODIC_KEYS = new Set(['events', 'lastflush'])
 

@@ -263,6 +263,50 @@ export function bufferContract(context: () => {ipc: Ipc; prefix: string}): void 
     })
   })
 
+  describe('state written by someone else', () => {
+    // A batch whose delta is not a number (the engine applied Number(delta) or dead-lettered it):
+    // the cached base cannot follow it, so it is dropped; the ack never stops half-way.
+    const deltas: Array<[string, Json]> = [
+      ['an object', {x: 1}],
+      ['null', null],
+      ['an array', [1]],
+      ['true', true],
+      ['text', 'abc'],
+    ]
+    deltas.forEach(([label, delta], i) => {
+      it(`ack: a batch delta that is ${label} drops the base (noted) and forgets the batch`, async () => {
+        const p = `${prefix}sd${i}`
+        await ipc.set(`${p}:if:b1`, {id: 'b1', table, createdAt: 1, counters: [[member, delta]], updates: [], inserts: []})
+        await ipc.sadd(`${p}:idx:inflight`, 'b1')
+        await ipc.set(`${p}:b:${member}`, 10)
+        expect(await ipc.steps.ack(p, 'b1', [])).toBe(true)
+        expect(await ipc.smembers(`${p}:idx:inflight`)).toEqual([])
+        expect(await ipc.get(`${p}:if:b1`)).toBeNull()
+        expect(await ipc.get(`${p}:b:${member}`)).toBeNull()
+        expect(await ipc.get(`${p}:bad:b:${member}`)).toBe(10)
+        expect(await ipc.get(`${p}:gen:${table}`)).toBe(1)
+        const note = (await ipc.hgetall(`${p}:idx:bad`))![`b:${member}`]
+        expect(typeof note === 'string' ? JSON.parse(note) : note).toMatchObject({reason: expect.stringMatching(/^batch delta .* is not a number; dropped/)})
+      })
+    })
+
+    it('reads: a live delta or an in-flight delta that is not a number fails naming its key (never NaN)', async () => {
+      const p = `${prefix}sr`
+      await ipc.set(`${p}:c:${member}`, 'abc')
+      await expect(ipc.steps.readCounter(p, member)).rejects.toMatchObject({name: 'WrongType', key: `${p}:c:${member}`})
+      await expect(ipc.steps.cacheBase(p, member, '0', 10, 60_000)).rejects.toMatchObject({name: 'WrongType', key: `${p}:c:${member}`})
+      expect(await ipc.get(`${p}:b:${member}`)).toBeNull()
+      await ipc.del(`${p}:c:${member}`)
+      await ipc.sadd(`${p}:idx:inflight`, 'b9')
+      await ipc.hset(`${p}:ifd:b9`, {[member]: 'abc'})
+      await expect(ipc.steps.readCounter(p, member)).rejects.toMatchObject({name: 'WrongType', key: `${p}:ifd:b9`})
+      await expect(ipc.steps.cacheBase(p, member, '0', 10, 60_000)).rejects.toMatchObject({name: 'WrongType', key: `${p}:ifd:b9`})
+      await expect(ipc.steps.increment(p, member, 1)).rejects.toMatchObject({name: 'WrongType', key: `${p}:ifd:b9`})
+      expect(await ipc.get(`${p}:c:${member}`)).toBeNull()
+      expect(await ipc.get(`${p}:b:${member}`)).toBeNull()
+    })
+  })
+
   describe('doubles travel exactly', () => {
     // Redis's INCRBYFLOAT keeps a long double printed with 17 decimal places (docs/design.md):
     // a value needing more places is rounded there; the memory driver keeps every double.

@@ -3,6 +3,7 @@ import type {CheckpointContents, FileWrite} from '../../checkpoint/checkpoint.js
 import {fullWritesOf} from '../../checkpoint/mirror.js'
 import {CorruptValue, WbcError, WrongType} from '../../errors.js'
 import {chunkSha} from '../../streams/chunk.js'
+import {finiteNumber} from '../finite-number.js'
 import type {BadKind, ClaimRequest, ClaimResult, CounterReading, QuarantinedKey, RequeueEntry, StoredBatch} from '../../buffer/steps.js'
 import type {Json} from '../types.js'
 import type {MemoryStore, StoredEntry} from './store.js'
@@ -64,6 +65,15 @@ function finiteAt(store: MemoryStore, key: string): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null
 }
 
+/** A counter's live delta (0 when absent); throws naming the key when it is not a number (as liveDelta in checks.lua). */
+function liveAt(store: MemoryStore, key: string): number {
+  expectType(store, key, 'string')
+  const value = store.get(key)
+  if (value === null) return 0
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new WrongType(key, 'number', 'string that is not a number')
+  return value
+}
+
 /** Records when a row's fields were written (keeps a later time already recorded). */
 function recordUpdateTime(store: MemoryStore, key: string, member: string, now: number): void {
   const recorded = store.hget(key, member)
@@ -86,7 +96,11 @@ function inflightOf(store: MemoryStore, keys: KeySpace, member: string): Record<
   const inflight: Record<string, number> = {}
   for (const id of store.smembers(keys.inflightIndex)) {
     const delta = store.hget(keys.inflightDeltas(id), member)
-    if (delta !== null) inflight[id] = Number(delta)
+    // A total is never made of text (NaN): a delta that is not a number fails naming its key.
+    if (delta !== null && !(typeof delta === 'number' && Number.isFinite(delta))) {
+      throw new WrongType(keys.inflightDeltas(id), 'hash of numbers', `hash whose field ${member} is not a number`)
+    }
+    if (delta !== null) inflight[id] = delta
   }
   return inflight
 }
@@ -238,9 +252,14 @@ export const bufferSteps = {
     for (const [member, delta] of batch.counters) {
       if (dead.has(member)) continue
       const found = store.type(keys.base(member))
-      if (found === 'string') {
+      // A batch written by someone else may hold a delta that is not a number: the base cannot follow it.
+      const amount = typeof delta === 'number' ? (Number.isFinite(delta) ? delta : null) : finiteNumber(delta)
+      if (found !== 'none' && amount === null) {
+        const what = typeof delta === 'string' ? JSON.stringify(delta).slice(0, 40) : delta === null ? 'null' : `a ${Array.isArray(delta) ? 'table' : typeof delta === 'object' ? 'table' : typeof delta}`
+        drops.push([member, `batch delta ${what} is not a number`])
+      } else if (found === 'string') {
         const value = store.get(keys.base(member))
-        if (typeof value === 'number' && Number.isFinite(value)) moves.push([member, delta])
+        if (typeof value === 'number' && Number.isFinite(value)) moves.push([member, amount!])
         else drops.push([member, `cached base holds ${JSON.stringify(value).slice(0, 40)}, not a number`])
       } else if (found !== 'none') drops.push([member, `cached base holds a ${found}, not a number`])
     }
@@ -266,10 +285,10 @@ export const bufferSteps = {
 
   bufReadCounter(store: MemoryStore, prefix: string, member: string): CounterReading {
     const keys = KeySpace.of(prefix)
-    const live = store.get(keys.counter(member))
     const inflight = inflightOf(store, keys, member)
+    const live = liveAt(store, keys.counter(member))
     const generation = store.get(keys.generation(tableOf(member)))
-    return {live: Number(live ?? 0), base: finiteAt(store, keys.base(member)), inflight, generation: String(generation ?? 0)}
+    return {live, base: finiteAt(store, keys.base(member)), inflight, generation: String(generation ?? 0)}
   },
 
   bufRequeue(store: MemoryStore, prefix: string, table: string, id: string, entry: RequeueEntry): boolean {
@@ -330,7 +349,7 @@ export const bufferSteps = {
     if (String(store.get(keys.generation(tableOf(member))) ?? 0) !== generation) return {cached: false, live: 0, inflight: 0}
     // Reads that can fail come before the one write (which replaces a key of any type).
     const inflight = sum(Object.values(inflightOf(store, keys, member)))
-    const live = Number(store.get(keys.counter(member)) ?? 0)
+    const live = liveAt(store, keys.counter(member))
     store.set(keys.base(member), base, ttlMs)
     return {cached: true, live, inflight}
   },

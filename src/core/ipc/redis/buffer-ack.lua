@@ -38,7 +38,7 @@ local flushed = #batch.counters + #batch.updates + #batch.inserts - (#ARGV - 3)
 local moves, drops = {}, {}
 local function shown(value)
   local ok, decoded = pcall(cjson.decode, value)
-  return string.sub(cjson.encode(ok and decoded or value), 1, 40)
+  return string.sub(cjson.encode((ok and type(decoded) ~= 'number') and decoded or value), 1, 40)
 end
 for _, entry in ipairs(batch.counters) do
   local member, delta = entry[1], entry[2]
@@ -48,7 +48,11 @@ for _, entry in ipairs(batch.counters) do
   local key = prefix .. ':b:' .. member
   if not dead[member] then
     local found = redis.call('TYPE', key).ok
-    if found == 'string' then
+    if found ~= 'none' and not finiteNumber(delta) then
+      -- A batch written by someone else (null, an object, text): the base cannot follow it.
+      local what = type(delta) == 'string' and shown(delta) or (delta == cjson.null and 'null' or 'a ' .. type(delta))
+      drops[#drops + 1] = {member, 'batch delta ' .. what .. ' is not a number'}
+    elseif found == 'string' then
       local value = redis.call('GET', key)
       if finiteNumber(value) then
         moves[#moves + 1] = {member, delta}
@@ -76,7 +80,7 @@ redis.call('DEL', prefix .. ':ifd:' .. batchId)
 for _, move in ipairs(moves) do
   local ok, value = pcall(redis.call, 'INCRBYFLOAT', prefix .. ':b:' .. move[1], move[2])
   if not ok then
-    drop(move[1], 'cached base could not take the delta ' .. move[2])
+    drop(move[1], 'cached base could not take the delta ' .. tostring(move[2]))
   elseif not finiteNumber(value) then
     drop(move[1], 'cached base grew to ' .. string.sub(value, 1, 40) .. ', beyond a finite number')
   end

@@ -16,11 +16,11 @@ if (readOf('string', 'GET', KEYS[1]) or '0') ~= ARGV[1] then
 end
 local inflight = {}
 for _, id in ipairs(readOf('set', 'SMEMBERS', KEYS[4])) do
-  local v = readOf('hash', 'HGET', ARGV[4] .. ':ifd:' .. id, ARGV[5])
+  local v = inflightDelta(ARGV[4], id, ARGV[5])
   if v then
     inflight[#inflight + 1] = v
   end
 end
-local live = readOf('string', 'GET', KEYS[3]) or '0'
+local live = liveDelta(KEYS[3]) or '0'
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return {1, live, table.concat(inflight, ',')}

@@ -53,11 +53,12 @@ for i = 7, 6 + n do
   if type(value) == 'table' and value.err then
     quarantine('c', member, 'holds a ' .. redis.call('TYPE', key).ok .. ', not a number')
   elseif value then
-    local delta = tonumber(value)
-    if not delta or delta ~= delta or delta == math.huge or delta == -math.huge then
+    -- finiteNumber, not tonumber: Lua reads "0x1p4" or "-0x10", which the engine cannot (NaN).
+    local delta = finiteNumber(value)
+    if not delta then
       -- Shown as JSON text of the value (or of the raw text when it is not JSON).
       local ok, decoded = pcall(cjson.decode, value)
-      local shown = cjson.encode(ok and decoded or value)
+      local shown = cjson.encode((ok and type(decoded) ~= 'number') and decoded or value)
       quarantine('c', member, 'holds ' .. string.sub(shown, 1, 40) .. ', not a number')
     else
       redis.call('DEL', key)

@@ -42,7 +42,7 @@ for i = 0, n - 1 do
     end
     local inflight = {}
     for _, id in ipairs(inflightIds) do
-      local v = readOf('hash', 'HGET', prefix .. ':ifd:' .. id, member)
+      local v = inflightDelta(prefix, id, member)
       if v then
         inflight[#inflight + 1] = v
       end

@@ -10,7 +10,7 @@
 -- that is not a finite number (or a key of another type) reads as absent. Writes nothing.
 local inflight = {}
 for _, id in ipairs(readOf('set', 'SMEMBERS', KEYS[3])) do
-  local v = readOf('hash', 'HGET', ARGV[1] .. ':ifd:' .. id, ARGV[2])
+  local v = inflightDelta(ARGV[1], id, ARGV[2])
   if v then
     inflight[#inflight + 1] = id
     inflight[#inflight + 1] = v
@@ -20,4 +20,4 @@ local base = redis.pcall('GET', KEYS[2])
 if not finiteNumber(base) then
   base = false
 end
-return {readOf('string', 'GET', KEYS[1]), base, inflight, readOf('string', 'GET', KEYS[4])}
+return {liveDelta(KEYS[1]), base, inflight, readOf('string', 'GET', KEYS[4])}

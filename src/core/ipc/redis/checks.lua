@@ -10,9 +10,11 @@ end
 
 -- A number as the state stores it ("12", "-0.5", "1e-7", INCRBYFLOAT's "0.30000000000000000"
 -- trimmed), finite as a double; nil for anything else (text, JSON strings, "inf", " 5", "0x10").
--- The driver reads numbers with the same rule (finiteNumber in driver.ts).
+-- Also nil for what INCRBYFLOAT refuses though Lua reads it: 5120 characters or more, and a
+-- non-zero mantissa that underflows to 0 ("1e-5000"), so a check that passes lets INCRBYFLOAT run.
+-- The driver reads numbers with the same rule (finiteNumber in src/core/ipc/finite-number.ts).
 local function finiteNumber(s)
-  if type(s) ~= 'string' then
+  if type(s) ~= 'string' or #s >= 5120 then
     return nil
   end
   local mantissa, exponent = string.match(s, '^([-+]?[%d.]+)([eE]?[-+]?%d*)$')
@@ -23,6 +25,9 @@ local function finiteNumber(s)
     return nil
   end
   local n = tonumber(s)
+  if n == 0 and string.find(mantissa, '[1-9]') then
+    return nil
+  end
   if n and n == n and n > -math.huge and n < math.huge then
     return n
   end
@@ -38,10 +43,16 @@ local function expectType(key, expected)
   return found
 end
 
+-- An integer as INCR and HINCRBY read it: no leading zero, no "-0", no sign "+", and at most 18
+-- characters (so that adding a count cannot overflow).
+local function redisInteger(value)
+  return value == '0' or (string.find(value, '^-?[1-9]%d*$') ~= nil and #value <= 18)
+end
+
 -- Fails unless the hash field is absent or an integer HINCRBY can add to.
 local function expectIntegerField(key, field)
   local value = redis.call('HGET', key, field)
-  if value and not (string.find(value, '^-?%d+$') and #value <= 18) then
+  if value and not redisInteger(value) then
     wrongType(key, 'a hash whose field ' .. field .. ' is not an integer', 'a hash of integer counts')
   end
 end
@@ -50,7 +61,7 @@ end
 local function expectInteger(key)
   expectType(key, 'string')
   local value = redis.call('GET', key)
-  if value and not (string.find(value, '^-?%d+$') and #value <= 18) then
+  if value and not redisInteger(value) then
     wrongType(key, 'a string that is not an integer', 'an integer')
   end
 end
@@ -80,4 +91,24 @@ local function hsetFlat(key, flat, from)
   for i = from, #flat, 1000 do
     redis.call('HSET', key, unpack(flat, i, math.min(i + 999, #flat)))
   end
+end
+
+-- A counter's in-flight delta in {prefix}:ifd:{batchId} (nil when absent); fails naming the key
+-- when it is not a number, so that no total is made of text (NaN).
+local function inflightDelta(prefix, id, member)
+  local key = prefix .. ':ifd:' .. id
+  local v = readOf('hash', 'HGET', key, member)
+  if v and not finiteNumber(v) then
+    wrongType(key, 'a hash whose field ' .. member .. ' is not a number', 'a hash of numbers')
+  end
+  return v
+end
+
+-- A counter's live delta (nil when absent); fails naming the key when it is not a number.
+local function liveDelta(key)
+  local v = readOf('string', 'GET', key)
+  if v and not finiteNumber(v) then
+    wrongType(key, 'a string that is not a number', 'a number')
+  end
+  return v
 end

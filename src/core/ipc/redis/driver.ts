@@ -7,6 +7,7 @@ import {maskUrl} from '../../config/mask.js'
 import {CorruptValue, ServiceUnavailable, WbcError, WrongType} from '../../errors.js'
 import {KeySpace} from '../../buffer/keys.js'
 import {decodeBatch, emptyArray, type BufferSteps, type ClaimRequest, type CounterReading} from '../../buffer/steps.js'
+import {finiteNumber} from '../finite-number.js'
 import {toLease, toLeaseRecord, type StoredLease} from '../../locks/lease-record.js'
 import {fenceKeyOf, type IpcDriver, type LeaseClaim} from '../driver.js'
 import type {Json, Lease, LeaseRecord, ScanPage, UnlockResult} from '../types.js'
@@ -17,14 +18,6 @@ const tableOf = (member: string) => member.slice(0, member.indexOf(':', member.i
 const read = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8')
 /** The buffer steps share their checks (checks.lua, put in front of each). */
 const lua = (name: string) => (name.startsWith('buffer-') ? `${read('checks')}\n${read(name)}` : read(name))
-
-/** A number as the state stores it, finite as a double (checks.lua's finiteNumber); null otherwise. */
-const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/
-export function finiteNumber(raw: string | null | undefined): number | null {
-  if (typeof raw !== 'string' || !NUMBER.test(raw)) return null
-  const value = Number(raw)
-  return Number.isFinite(value) ? value : null
-}
 
 /** The sum of in-flight deltas a step sends as one string joined with "," (added here: exact doubles, not Lua's 14 digits). */
 const sumDeltas = (joined: string | number | null | undefined) => {

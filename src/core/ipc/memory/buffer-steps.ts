@@ -1,4 +1,5 @@
 import {KeySpace} from '../../buffer/keys.js'
+import {badRowsReason, fieldsProblem, memberProblem, rowProblem} from '../../buffer/names.js'
 import type {CheckpointContents, PendingSnapshot} from '../../checkpoint/checkpoint.js'
 import {WbcError} from '../../errors.js'
 import {chunkSha} from '../../streams/chunk.js'
@@ -97,6 +98,12 @@ export const bufferSteps = {
       const entry = store.take(keys.counter(member))
       if (!entry) continue
       removedCounters.push(member)
+      // Names first: a member whose where (or column) could not be written as SQL never is.
+      const badName = memberProblem(member, true)
+      if (badName) {
+        quarantine('c', member, badName, entry)
+        continue
+      }
       const value = entry.value
       if (entry.type !== 'string' || typeof value !== 'number' || !Number.isFinite(value)) {
         quarantine('c', member, entry.type === 'string' ? `holds ${JSON.stringify(value).slice(0, 40)}, not a number` : `holds a ${entry.type}, not a number`, entry)
@@ -109,8 +116,18 @@ export const bufferSteps = {
       const entry = store.take(keys.update(member))
       if (!entry) continue
       removedUpdates.push(member)
+      const badName = memberProblem(member, false)
+      if (badName) {
+        quarantine('u', member, badName, entry)
+        continue
+      }
       if (entry.type !== 'hash') {
         quarantine('u', member, `holds a ${entry.type}, not a hash`, entry)
+        continue
+      }
+      const badField = fieldsProblem((entry.value as Map<string, Json>).keys())
+      if (badField) {
+        quarantine('u', member, badField, entry)
         continue
       }
       batch.updates.push([member, Object.fromEntries(entry.value as Map<string, Json>)])
@@ -123,12 +140,13 @@ export const bufferSteps = {
     } else if (request.maxInserts > 0) {
       const rows = store.lpop(keys.queue(request.table), request.maxInserts)
       taken = rows.length
-      const isRow = (row: Json) => row !== null && typeof row === 'object' && !Array.isArray(row)
-      batch.inserts = rows.filter(isRow)
-      const bad = rows.filter((row) => !isRow(row))
+      const problems = rows.map(rowProblem)
+      batch.inserts = rows.filter((_, i) => !problems[i])
+      const bad = rows.filter((_, i) => problems[i])
       if (bad.length > 0) {
         store.rpush(keys.bad(`q:${request.table}`), bad)
-        const reason = `${bad.length} queued row(s) not a JSON object`
+        const notObjects = problems.filter((p) => p?.notObject).length
+        const reason = badRowsReason(notObjects, bad.length - notObjects)
         store.hset(keys.badIndex, {[`q:${request.table}`]: JSON.stringify({reason, at: Date.now()})})
         quarantined.push({key: `q:${request.table}`, reason})
       }
@@ -148,6 +166,8 @@ export const bufferSteps = {
     const keys = KeySpace.of(prefix)
     store.srem(keys.indexOf(kind), [member])
     moveToBad(store, keys, kind, member, reason)
+    // A batch set aside leaves the checkpoint's in-flight range too (else every restart would bring it back).
+    if (kind === 'if') store.journal?.setAside(prefix, [{key: keys.batch(member), problem: reason}]).catch(() => {})
   },
 
   bufAck(store: MemoryStore, prefix: string, batchId: string, deadMembers: string[]): boolean {

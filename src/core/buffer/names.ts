@@ -21,7 +21,7 @@ export const updateNameReason = 'the key name is not {connection}:{table}:{where
  */
 export function shown(name: string): string {
   const bytes = Buffer.from(name)
-  if (bytes.length <= 40) return name
+  if (bytes.length <= 40) return bytes.toString()
   let cut = 40
   while (cut > 0 && (bytes[cut] & 0xc0) === 0x80) cut--
   return `${bytes.subarray(0, cut).toString()}...`

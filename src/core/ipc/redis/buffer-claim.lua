@@ -203,7 +203,10 @@ local function whereProblem(where)
     i = skip(where, i)
     c = string.sub(where, i, i)
     if c == '}' then
-      return skip(where, i + 1) == n + 1 and nil or NOT_OBJECT
+      if skip(where, i + 1) == n + 1 then
+        return nil
+      end
+      return NOT_OBJECT
     elseif c ~= ',' then
       return NOT_OBJECT
     end

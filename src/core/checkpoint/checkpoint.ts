@@ -25,6 +25,13 @@ export type PendingSnapshot = Omit<CheckpointContents, 'inflight' | 'bad'>
 
 export const emptyContents = (): CheckpointContents => ({counters: [], updates: [], queues: [], inflight: [], bad: []})
 
+/**
+ * LMDB refuses keys over 1,978 bytes, and one refused key fails the whole transaction (then every
+ * claim waits). State keys can be longer (a hostile where): such a key is never in the file, so
+ * removing it is skipped, and a snapshot leaves it out.
+ */
+const fits = (key: string) => Buffer.byteLength(key) <= 1900
+
 const damaged = (path: string, detail: string, cause?: unknown) =>
   new WbcError('CHECKPOINT_DAMAGED', `the checkpoint at ${path} is damaged: ${detail}`, {
     exitCode: 1,
@@ -132,9 +139,9 @@ export class Checkpoint {
     return this.enqueue(() => {
       for (const kind of ['c', 'u', 'q']) for (const key of this.db.getKeys(range(prefix, kind))) this.db.remove(key)
       failpoint('during-checkpoint')
-      for (const {member, delta, base} of snapshot.counters) this.db.put(`${prefix}:c:${member}`, {delta, base: base ?? 0})
-      for (const {member, fields} of snapshot.updates) this.db.put(`${prefix}:u:${member}`, fields)
-      for (const {table, rows} of snapshot.queues) this.db.put(`${prefix}:q:${table}`, rows)
+      for (const {member, delta, base} of snapshot.counters) if (fits(`${prefix}:c:${member}`)) this.db.put(`${prefix}:c:${member}`, {delta, base: base ?? 0})
+      for (const {member, fields} of snapshot.updates) if (fits(`${prefix}:u:${member}`)) this.db.put(`${prefix}:u:${member}`, fields)
+      for (const {table, rows} of snapshot.queues) if (fits(`${prefix}:q:${table}`)) this.db.put(`${prefix}:q:${table}`, rows)
     }).then(() => {
       this.healthy = true
     })
@@ -146,8 +153,8 @@ export class Checkpoint {
    */
   claimed(prefix: string, table: string, batch: StoredBatch | null, counters: string[], updates: string[], queueTaken: number): Promise<void> {
     return this.enqueue(() => {
-      for (const member of counters) this.db.remove(`${prefix}:c:${member}`)
-      for (const member of updates) this.db.remove(`${prefix}:u:${member}`)
+      for (const member of counters) if (fits(`${prefix}:c:${member}`)) this.db.remove(`${prefix}:c:${member}`)
+      for (const member of updates) if (fits(`${prefix}:u:${member}`)) this.db.remove(`${prefix}:u:${member}`)
       if (queueTaken > 0) {
         const key = `${prefix}:q:${table}`
         const rows = this.db.get(key) as Json[] | undefined

@@ -113,4 +113,23 @@ describe('the claim checks names the same way on redis and on memory', () => {
     expect(onMemory.batch?.counters.length).toBeGreaterThan(5)
     expect(onMemory.quarantined.length).toBeGreaterThan(50)
   })
+
+  it.skipIf(!up)('redis: JSON that cjson reads but JSON.parse refuses is set aside; strict JSON with the same characters is claimed', async () => {
+    const table = 'default:lenient'
+    const lenient = ['0x10', 'Infinity', '-Infinity', 'NaN', 'nan', '-inf', '01', '-01', '+1', '1.', '1.e5', '"a\tb"', '"a\u0001b"', '"a\nb"']
+    const strict = ['1e+05', '-0.5e-05', '0', '-0', '10.25', '"x.y: 0x10, Infinity, +1, 01"', '"tab\\tnewline\\n\\u0000"', '[0,10,-0.5]', '{"a":{"b":[true,false,null]}}', 'null', ' 1 ']
+    const members: string[] = []
+    for (const [i, value] of [...lenient, ...strict].entries()) {
+      const member = `${table}:${i + 1}`
+      members.push(member)
+      await raw.hset(`${prefix}:u:${member}`, 'v', value)
+      await raw.rpush(`${prefix}:q:${table}`, `{"v":${value}}`)
+    }
+    const result = await redis.ipc.steps.claim(prefix, {batchId: '0002', table, createdAt: 1, counters: [], updates: members, maxInserts: 1000})
+    const expectedBad = lenient.map((_, i) => ({key: `u:${table}:${i + 1}`, reason: 'field v is not JSON'}))
+    expect(result.quarantined).toEqual([...expectedBad, {key: `q:${table}`, reason: `${lenient.length} queued row(s) not a JSON object`}])
+    expect(result.batch?.updates.map(([member, fields]) => [member, fields.v])).toEqual(strict.map((value, i) => [`${table}:${lenient.length + i + 1}`, JSON.parse(value)]))
+    expect(result.batch?.inserts).toEqual(strict.map((value) => ({v: JSON.parse(value)})))
+    expect(await raw.lrange(`${prefix}:bad:q:${table}`, 0, -1)).toEqual(lenient.map((value) => `{"v":${value}}`))
+  })
 })

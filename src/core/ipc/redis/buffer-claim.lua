@@ -68,8 +68,12 @@ local function byteBefore(a, b)
 end
 
 local function skip(text, k)
-  local _, e = string.find(text, '^[ \t\n\r]*', k)
-  return e + 1
+  local b = string.byte(text, k)
+  while b == 32 or b == 9 or b == 10 or b == 13 do
+    k = k + 1
+    b = string.byte(text, k)
+  end
+  return k
 end
 
 -- Index just past the strict JSON string starting at i (a '"'), or nil.
@@ -136,6 +140,7 @@ local function endOfNumber(text, i)
 end
 
 -- Why an encoded where cannot address a row (the first problem in text order), or nil.
+-- (Bytes: 123 {, 125 }, 34 ", 58 :, 44 ",", 45 -, 48-57 digits, 91 [.)
 local function whereProblem(where)
   if where == '' then
     return 'the where is empty'
@@ -145,12 +150,15 @@ local function whereProblem(where)
   end
   local n = #where
   local i = skip(where, 2)
-  if string.sub(where, i, i) == '}' then
-    return skip(where, i + 1) == n + 1 and 'the where is an empty object' or NOT_OBJECT
+  if string.byte(where, i) == 125 then
+    if skip(where, i + 1) == n + 1 then
+      return 'the where is an empty object'
+    end
+    return NOT_OBJECT
   end
   local seen = {}
   while true do
-    if string.sub(where, i, i) ~= '"' then
+    if string.byte(where, i) ~= 34 then
       return NOT_OBJECT
     end
     local keyEnd = endOfString(where, i)
@@ -166,64 +174,78 @@ local function whereProblem(where)
     end
     seen[column] = true
     i = skip(where, keyEnd)
-    if string.sub(where, i, i) ~= ':' then
+    if string.byte(where, i) ~= 58 then
       return NOT_OBJECT
     end
     i = skip(where, i + 1)
-    local c = string.sub(where, i, i)
-    local holds = 'where column ' .. column .. ' holds '
-    local notScalar = ', not a string, a finite number or a boolean'
-    if c == '"' then
+    local c = string.byte(where, i)
+    if c == 34 then
       i = endOfString(where, i)
-    elseif c == '-' or string.find(c, '^%d$') then
+    elseif c == 45 or (c and c >= 48 and c <= 57) then
       local e = endOfNumber(where, i)
       if e then
         local value = tonumber(string.sub(where, i, e - 1))
         if value ~= value or value == math.huge or value == -math.huge then
-          return holds .. 'a number that is not finite' .. notScalar
+          return 'where column ' .. column .. ' holds a number that is not finite, not a string, a finite number or a boolean'
         end
       end
       i = e
-    elseif string.sub(where, i, i + 3) == 'true' then
-      i = i + 4
-    elseif string.sub(where, i, i + 4) == 'false' then
-      i = i + 5
-    elseif string.sub(where, i, i + 3) == 'null' then
-      return holds .. 'null' .. notScalar
-    elseif c == '{' then
-      return holds .. 'an object' .. notScalar
-    elseif c == '[' then
-      return holds .. 'an array' .. notScalar
     else
-      return NOT_OBJECT
+      local word = string.sub(where, i, i + 4)
+      if string.sub(word, 1, 4) == 'true' then
+        i = i + 4
+      elseif word == 'false' then
+        i = i + 5
+      elseif string.sub(word, 1, 4) == 'null' then
+        return 'where column ' .. column .. ' holds null, not a string, a finite number or a boolean'
+      elseif c == 123 then
+        return 'where column ' .. column .. ' holds an object, not a string, a finite number or a boolean'
+      elseif c == 91 then
+        return 'where column ' .. column .. ' holds an array, not a string, a finite number or a boolean'
+      else
+        return NOT_OBJECT
+      end
     end
     if not i then
       return NOT_OBJECT
     end
     i = skip(where, i)
-    c = string.sub(where, i, i)
-    if c == '}' then
+    c = string.byte(where, i)
+    if c == 125 then
       if skip(where, i + 1) == n + 1 then
         return nil
       end
       return NOT_OBJECT
-    elseif c ~= ',' then
+    elseif c ~= 44 then
       return NOT_OBJECT
     end
     i = skip(where, i + 1)
   end
 end
 
+local tableHead = ARGV[4] .. ':'
+local tableChecked = false
+do
+  local connection, name = string.match(ARGV[4], '^([^:]+):([^:]+)$')
+  tableChecked = connection ~= nil and isIdentifier(connection) and isIdentifier(name)
+end
+
 -- Why a counter (withColumn) or update member cannot be flushed, or nil (as parseMember splits it).
 local function memberProblem(member, withColumn)
   local nameReason = withColumn and 'the key name is not {connection}:{table}:{where}:{column}' or 'the key name is not {connection}:{table}:{where}'
-  local first = string.find(member, ':', 1, true)
-  local second = first and string.find(member, ':', first + 1, true)
-  if not first or first == 1 or not second or second == first + 1 then
-    return nameReason
-  end
-  if not isIdentifier(string.sub(member, 1, first - 1)) or not isIdentifier(string.sub(member, first + 1, second - 1)) then
-    return nameReason
+  local second
+  if tableChecked and string.sub(member, 1, #tableHead) == tableHead then
+    -- The claim's table ({connection}:{table}) was checked once; most members start with it.
+    second = #tableHead
+  else
+    local first = string.find(member, ':', 1, true)
+    second = first and string.find(member, ':', first + 1, true)
+    if not first or first == 1 or not second or second == first + 1 then
+      return nameReason
+    end
+    if not isIdentifier(string.sub(member, 1, first - 1)) or not isIdentifier(string.sub(member, first + 1, second - 1)) then
+      return nameReason
+    end
   end
   local where
   if withColumn then
@@ -242,36 +264,71 @@ local function memberProblem(member, withColumn)
 end
 
 -- cjson also reads hex, inf, nan, "+1", "01", "1." and raw control characters inside strings,
--- which the engine's JSON.parse refuses (the claimed batch would be unreadable): after cjson
--- accepted the structure, every string must be free of raw control characters and every other
--- token a literal or a strict number.
-local function strictTokens(text)
-  local _, controls = string.gsub(text, '[%z\1-\31]', '')
-  local rest = string.gsub(string.gsub(text, '\\.', ''), '"[^"]*"', '"')
-  local _, outside = string.gsub(rest, '[%z\1-\31]', '')
-  if controls ~= outside then
-    return false
+-- which the engine's JSON.parse refuses (a claimed batch holding them would be unreadable). A
+-- cjson instance of this script's own refuses the first four; the last two are looked for with
+-- fast plain searches, and only a text where they might be is checked token by token.
+local strictCjson = cjson.new()
+strictCjson.decode_invalid_numbers(false)
+local CONTROLS = {}
+for c = 0, 31 do
+  CONTROLS[#CONTROLS + 1] = string.char(c)
+end
+
+local function mayBeLenient(text)
+  for _, c in ipairs(CONTROLS) do
+    if string.find(text, c, 1, true) then
+      return true
+    end
   end
-  for token in string.gmatch(rest, '[^ \t\n\r{}%[%],:"]+') do
-    if token ~= 'true' and token ~= 'false' and token ~= 'null' and endOfNumber(token, 1) ~= #token + 1 then
+  local k = 1
+  while true do
+    local j = string.find(text, '.', k, true)
+    if not j then
+      return false
+    end
+    local b = string.byte(text, j + 1)
+    if not b or b < 48 or b > 57 then
+      return true
+    end
+    k = j + 1
+  end
+end
+
+-- The token-by-token check (the text already decoded): every string free of raw control
+-- characters, every other token a literal or a strict number.
+local function strictTokens(text)
+  local controls = string.find(text, '[%z\1-\31]') ~= nil
+  local rest = string.gsub(string.gsub(text, '\\.', ''), '"[^"]*"', '"')
+  if controls then
+    local _, all = string.gsub(text, '[%z\1-\31]', '')
+    local _, outside = string.gsub(rest, '[%z\1-\31]', '')
+    if all ~= outside then
       return false
     end
   end
-  return true
+  rest = ' ' .. rest .. ' '
+  return not (string.find(rest, '[xXiI]') or string.find(rest, '[nN][aA]') or string.find(rest, '[^eE]%+')
+    or string.find(rest, '[^%d%.eE%-%+]0%d') or string.find(rest, '[^eE]%-0%d') or string.find(rest, '%.[^%d]'))
 end
 
-local function isJson(text)
-  return pcall(cjson.decode, text) and strictTokens(text)
+local function isStrict(text)
+  return not mayBeLenient(text) or strictTokens(text)
+end
+
+-- True when every (decoded) text is strict: looked at as one text first (nothing the checks look
+-- for spans the space between two texts), then one by one.
+local function allStrict(texts)
+  return #texts == 0 or not mayBeLenient(table.concat(texts, ' '))
 end
 
 -- nil for a queued row that can be inserted; 'object' when it is not a JSON object, 'names' when
--- it has no columns or a key that is not an identifier.
+-- it has no columns or a key that is not an identifier. (Strictness is checked by the caller.)
 local function rowProblem(row)
   if not string.match(row, '^%s*{') then
     return 'object'
   end
-  local ok, decoded = pcall(cjson.decode, row)
-  if not ok or type(decoded) ~= 'table' or not strictTokens(row) then
+  local ok, decoded = pcall(strictCjson.decode, row)
+  if not ok or type(decoded) ~= 'table' then
     return 'object'
   end
   if next(decoded) == nil then
@@ -317,6 +374,9 @@ for i = 7, 6 + n do
   end
 end
 local m = tonumber(ARGV[7 + n])
+-- Hashes whose names and JSON structure are fine wait here for the strictness check of all
+-- their values at once.
+local pending, pendingValues = {}, {}
 for i = 8 + n, 7 + n + m do
   local member = ARGV[i]
   local key = prefix .. ':u:' .. member
@@ -340,7 +400,7 @@ for i = 8 + n, 7 + n + m do
     end
     local bad = nil
     for j = 2, #flat, 2 do
-      if not isJson(flat[j]) then
+      if not pcall(strictCjson.decode, flat[j]) then
         bad = flat[j - 1]
         break
       end
@@ -350,9 +410,30 @@ for i = 8 + n, 7 + n + m do
     elseif bad then
       quarantine('u', member, 'field ' .. bad .. ' is not JSON')
     else
-      redis.call('DEL', key)
-      updates[#updates + 1] = {member, flat}
+      pending[#pending + 1] = {member, key, flat}
+      for j = 2, #flat, 2 do
+        pendingValues[#pendingValues + 1] = flat[j]
+      end
     end
+  end
+end
+local everyValueStrict = allStrict(pendingValues)
+for _, entry in ipairs(pending) do
+  local member, key, flat = entry[1], entry[2], entry[3]
+  local bad = nil
+  if not everyValueStrict then
+    for j = 2, #flat, 2 do
+      if not isStrict(flat[j]) then
+        bad = flat[j - 1]
+        break
+      end
+    end
+  end
+  if bad then
+    quarantine('u', member, 'field ' .. bad .. ' is not JSON')
+  else
+    redis.call('DEL', key)
+    updates[#updates + 1] = {member, flat}
   end
 end
 local maxInserts = tonumber(ARGV[5])
@@ -366,10 +447,24 @@ if maxInserts > 0 then
     if #rows > 0 then
       redis.call('LTRIM', KEYS[7], #rows, -1)
     end
+    -- A row is a JSON object of columns: it starts with "{", decodes strictly, and its keys are identifiers.
+    local problems, candidates = {}, {}
+    for r, row in ipairs(rows) do
+      problems[r] = rowProblem(row) or false
+      if not problems[r] then
+        candidates[#candidates + 1] = row
+      end
+    end
+    if not allStrict(candidates) then
+      for r, row in ipairs(rows) do
+        if not problems[r] and not isStrict(row) then
+          problems[r] = 'object'
+        end
+      end
+    end
     local badRows, notObjects = 0, 0
-    for _, row in ipairs(rows) do
-      -- A row is a JSON object of columns: it starts with "{", decodes, and its keys are identifiers.
-      local problem = rowProblem(row)
+    for r, row in ipairs(rows) do
+      local problem = problems[r]
       if not problem then
         inserts[#inserts + 1] = row
       else

@@ -1,6 +1,7 @@
 import {IDENTIFIER, identifierRule} from '../config/identifiers.js'
-import {InvalidArgument} from '../errors.js'
+import {CorruptValue, InvalidArgument} from '../errors.js'
 import {describe} from '../ipc/validate.js'
+import {whereProblem} from './names.js'
 
 /** A row address: a scalar primary key value, or a flat object of column → scalar. */
 export type Where = string | number | Record<string, string | number | boolean | null>
@@ -149,15 +150,17 @@ export function encodeWhere(where: unknown, primaryKey: string): string {
   }
   const columns = Object.keys(where).sort()
   if (columns.length === 0) throw new InvalidArgument('where', 'is an empty object; name at least one column')
-  const sorted: Record<string, unknown> = {}
+  const pairs: Array<[string, unknown]> = []
   for (const column of columns) {
     assertIdentifier(column, `where.${column}`)
     const value = (where as Record<string, unknown>)[column]
     if (!isScalar(value) || value === null) {
       throw new InvalidArgument(`where.${column}`, `expected a string, a finite number or a boolean, got ${describe(value)}`)
     }
-    sorted[column] = value
+    pairs.push([column, value])
   }
+  // Own properties even for a column named __proto__ (an assignment would set the prototype).
+  const sorted = Object.fromEntries(pairs) as Record<string, unknown>
   if (columns.length === 1 && columns[0] === primaryKey) {
     const value = sorted[primaryKey]
     if (typeof value === 'number' || typeof value === 'string') return encodeScalar(value, `where.${primaryKey}`)
@@ -174,15 +177,13 @@ function encodeScalar(value: string | number, argument: string): string {
   return text
 }
 
-/** The where clause for SQL: the decoded object, or {primaryKey: value} for a scalar. */
-export function decodeWhere(encoded: string, primaryKey: string): WhereObject {
-  if (encoded.startsWith('{')) {
-    try {
-      const parsed = JSON.parse(encoded) as unknown
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as WhereObject
-    } catch {
-      // Falls through to the scalar reading, as ODAC does.
-    }
-  }
-  return {[primaryKey]: encoded}
+/**
+ * The where clause for SQL: the decoded object, or {primaryKey: value} for a scalar. The where was
+ * read back from the state, so anyone could have written it: it is checked (names.ts) and a where
+ * that is not a flat object of column names and scalars throws CorruptValue naming `key`.
+ */
+export function decodeWhere(encoded: string, primaryKey: string, key = encoded): WhereObject {
+  const problem = whereProblem(encoded)
+  if (problem) throw new CorruptValue(key, problem)
+  return encoded.startsWith('{') ? (JSON.parse(encoded) as WhereObject) : {[primaryKey]: encoded}
 }

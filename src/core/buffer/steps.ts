@@ -1,5 +1,7 @@
 import {CorruptValue} from '../errors.js'
 import type {Json} from '../ipc/types.js'
+import {parseTableMember} from './keys.js'
+import {fieldsProblem, isObject, memberProblem, rowProblem, shown} from './names.js'
 
 /** A batch moved out of the live state by one claim, exactly as stored while in flight. */
 export interface StoredBatch {
@@ -106,11 +108,43 @@ export function decodeBatch(raw: unknown, key = 'in-flight batch'): StoredBatch 
   if (!batch || typeof batch !== 'object' || typeof batch.id !== 'string' || typeof batch.table !== 'string') {
     throw new CorruptValue(key, `expected a batch object with id and table, got ${JSON.stringify(raw)?.slice(0, 80)}`)
   }
+  let decoded: StoredBatch
   try {
-    return decodeParts(batch)
+    decoded = decodeParts(batch)
   } catch (error) {
     throw new CorruptValue(key, (error as Error).message)
   }
+  // Anyone able to write under the prefix can write a batch: every name in it is checked before
+  // any of it is applied (the flusher quarantines a batch that throws here, whole).
+  const problem = batchProblem(decoded)
+  if (problem) throw new CorruptValue(key, problem)
+  return decoded
+}
+
+/** Why a decoded batch cannot be applied (the first problem found), or null. */
+export function batchProblem(batch: StoredBatch): string | null {
+  if (!parseTableMember(batch.table)) return `its table "${shown(batch.table)}" is not {connection}:{table}`
+  const inTable = (member: string) => member.startsWith(`${batch.table}:`)
+  for (const pair of batch.counters as unknown[]) {
+    const [member, delta] = Array.isArray(pair) ? pair : []
+    if (typeof member !== 'string') return 'a counter entry is not [member, delta]'
+    const problem = memberProblem(member, true)
+    if (problem) return `counter "${shown(member)}": ${problem}`
+    if (!inTable(member)) return `counter "${shown(member)}" is not of the batch's table`
+    if (typeof delta !== 'number' || !Number.isFinite(delta)) return `counter "${shown(member)}" has the delta ${String(delta).slice(0, 40)}, not a finite number`
+  }
+  for (const entry of batch.updates as unknown[]) {
+    const [member, fields] = Array.isArray(entry) ? entry : []
+    if (typeof member !== 'string' || !isObject(fields)) return 'an update entry is not [member, fields]'
+    const problem = memberProblem(member, false) ?? fieldsProblem(Object.keys(fields))
+    if (problem) return `update "${shown(member)}": ${problem}`
+    if (!inTable(member)) return `update "${shown(member)}" is not of the batch's table`
+  }
+  for (const [index, row] of batch.inserts.entries()) {
+    const problem = rowProblem(row)
+    if (problem) return `queued row ${index} ${problem.reason}`
+  }
+  return null
 }
 
 /**
@@ -123,9 +157,11 @@ function decodeParts(batch: StoredBatch & {encoded?: boolean}): StoredBatch {
   const updates = emptyArray<[string, unknown, unknown?]>(batch.updates).map(([member, raw, at]): StoredBatch['updates'][number] => {
     let fields = raw as Record<string, Json>
     if (batch.encoded) {
-      fields = {}
       const list = emptyArray<string>(raw)
-      for (let i = 0; i < list.length; i += 2) fields[list[i]] = JSON.parse(list[i + 1]) as Json
+      const pairs: Array<[string, Json]> = []
+      for (let i = 0; i < list.length; i += 2) pairs.push([String(list[i]), JSON.parse(list[i + 1]) as Json])
+      // Own properties even for a field named __proto__ (an assignment would set the prototype).
+      fields = Object.fromEntries(pairs)
     }
     const time = typeof at === 'number' || typeof at === 'string' ? Number(at) : NaN
     return Number.isFinite(time) && at !== '' ? [member, fields, time] : [member, fields]

@@ -45,6 +45,13 @@ const OWN_TYPES = new Set(['string', 'hash', 'list', 'set'])
 const isOwnValue = (type: string, value: unknown) =>
   type === 'string' || (type === 'hash' ? Boolean(value) && typeof value === 'object' && !Array.isArray(value) : Array.isArray(value))
 
+/**
+ * LMDB refuses keys over 1,978 bytes, and one refused key fails the whole transaction (then every
+ * claim waits). State keys can be longer (a hostile where): such a key is never in the file, so
+ * removing it is skipped, and a snapshot leaves it out.
+ */
+const fits = (key: string) => Buffer.byteLength(key) <= 1900
+
 const damaged = (path: string, detail: string, cause?: unknown) =>
   new WbcError('CHECKPOINT_DAMAGED', `the checkpoint at ${path} is damaged: ${detail}`, {
     exitCode: 1,
@@ -169,7 +176,7 @@ export class Checkpoint {
     return this.enqueue(() => {
       for (const kind of REWRITTEN) for (const key of this.db.getKeys(range(prefix, kind))) this.db.remove(key)
       failpoint('during-checkpoint')
-      for (const [key, value] of entries) if (value !== undefined) this.db.put(key, value)
+      for (const [key, value] of entries) if (value !== undefined && fits(key)) this.db.put(key, value)
     }).then(() => {
       this.healthy = true
     })
@@ -182,6 +189,7 @@ export class Checkpoint {
   apply(writes: FileWrite[]): Promise<void> {
     return this.enqueue(() => {
       for (const [key, value] of writes) {
+        if (!fits(key)) continue
         if (value === undefined) this.db.remove(key)
         else this.db.put(key, value)
       }

@@ -1,4 +1,5 @@
 import {KeySpace, parseMember} from '../buffer/keys.js'
+import {fieldsProblem, rowProblem, whereProblem} from '../buffer/names.js'
 import type {Ipc, Json} from '../ipc/types.js'
 import {BAD_KEYS_LISTED, readStatus, type BadKey} from './status.js'
 
@@ -10,13 +11,13 @@ export interface BadKeyScan {
 }
 
 const isNumber = (value: Json | null) => typeof value === 'number' && Number.isFinite(value)
-const isRow = (value: Json) => value !== null && typeof value === 'object' && !Array.isArray(value)
 
 /**
  * What `wbc doctor` reports about the state: everything the status walk finds (names that do not
- * parse, unreadable keys, quarantined keys) plus the values themselves: counters that are not
- * numbers, update hashes and queues that cannot be read or hold rows that are not objects. Reads
- * a page of keys at a time, in parallel within the page.
+ * parse, unreadable keys, quarantined keys, in-flight batches with bad names) plus what only the
+ * values or a closer look at the names show: counters that are not numbers, wheres that are not a
+ * flat object of column names and scalars, update fields and queued rows' columns that are not
+ * identifiers, keys that cannot be read. Reads a page of keys at a time, in parallel within the page.
  */
 export async function scanBadKeys(ipc: Ipc, prefix: string): Promise<BadKeyScan> {
   const keys = new KeySpace(prefix)
@@ -36,19 +37,23 @@ export async function scanBadKeys(ipc: Ipc, prefix: string): Promise<BadKeyScan>
   }
 
   await eachPage(ipc, keys.countersIndex, (member) => {
-    if (!parseMember(member, true)) return null
+    const parsed = parseMember(member, true)
+    if (!parsed) return null
     const key = keys.counter(member)
     return check(key, async () => {
       const value = await ipc.get(key)
-      return value === null || isNumber(value) ? null : `holds ${JSON.stringify(value).slice(0, 40)}, not a number`
+      if (value === null) return null
+      return whereProblem(parsed.where) ?? (isNumber(value) ? null : `holds ${JSON.stringify(value).slice(0, 40)}, not a number`)
     })
   })
   await eachPage(ipc, keys.updatesIndex, (member) => {
-    if (!parseMember(member, false)) return null
+    const parsed = parseMember(member, false)
+    if (!parsed) return null
     const key = keys.update(member)
     return check(key, async () => {
-      await ipc.hgetall(key)
-      return null
+      const fields = await ipc.hgetall(key)
+      if (fields === null) return null
+      return whereProblem(parsed.where) ?? fieldsProblem(Object.keys(fields))
     })
   })
   for (const table of await ipc.smembers(keys.queuesIndex)) {
@@ -57,8 +62,9 @@ export async function scanBadKeys(ipc: Ipc, prefix: string): Promise<BadKeyScan>
       const length = await ipc.llen(key)
       for (let start = 0; start < length; start += PAGE) {
         const rows = await ipc.lrange(key, start, start + PAGE - 1)
-        const at = rows.findIndex((row) => !isRow(row))
-        if (at >= 0) return `row ${start + at} is ${JSON.stringify(rows[at]).slice(0, 40)}, not an object`
+        const problems = rows.map(rowProblem)
+        const at = problems.findIndex((problem) => problem)
+        if (at >= 0) return `row ${start + at} ${problems[at]!.reason}`
       }
       return null
     })

@@ -1,4 +1,5 @@
 import {KeySpace} from '../../buffer/keys.js'
+import {badRowsReason, fieldsProblem, memberProblem, rowProblem} from '../../buffer/names.js'
 import type {CheckpointContents, FileWrite} from '../../checkpoint/checkpoint.js'
 import {fullWritesOf} from '../../checkpoint/mirror.js'
 import {CorruptValue, WbcError, WrongType} from '../../errors.js'
@@ -174,6 +175,12 @@ export const bufferSteps = {
     for (const member of request.counters) {
       const entry = store.take(keys.counter(member))
       if (!entry) continue
+      // Names first: a member whose where (or column) could not be written as SQL never is.
+      const badName = memberProblem(member, true)
+      if (badName) {
+        quarantine('c', member, badName, entry)
+        continue
+      }
       const value = entry.value
       if (entry.type !== 'string' || typeof value !== 'number' || !Number.isFinite(value)) {
         quarantine('c', member, entry.type === 'string' ? `holds ${JSON.stringify(value).slice(0, 40)}, not a number` : `holds a ${entry.type}, not a number`, entry)
@@ -190,8 +197,18 @@ export const bufferSteps = {
       if (at !== null) store.hdel(updateTimes, [member])
       const entry = store.take(keys.update(member))
       if (!entry) continue
+      const badName = memberProblem(member, false)
+      if (badName) {
+        quarantine('u', member, badName, entry)
+        continue
+      }
       if (entry.type !== 'hash') {
         quarantine('u', member, `holds a ${entry.type}, not a hash`, entry)
+        continue
+      }
+      const badField = fieldsProblem((entry.value as Map<string, Json>).keys())
+      if (badField) {
+        quarantine('u', member, badField, entry)
         continue
       }
       const fields = Object.fromEntries(entry.value as Map<string, Json>)
@@ -203,12 +220,13 @@ export const bufferSteps = {
       quarantine('q', request.table, `holds a ${queueType}, not a list`)
     } else if (request.maxInserts > 0) {
       const rows = store.lpop(keys.queue(request.table), request.maxInserts)
-      const isRow = (row: Json) => row !== null && typeof row === 'object' && !Array.isArray(row)
-      batch.inserts = rows.filter(isRow)
-      const bad = rows.filter((row) => !isRow(row))
+      const problems = rows.map(rowProblem)
+      batch.inserts = rows.filter((_, i) => !problems[i])
+      const bad = rows.filter((_, i) => problems[i])
       if (bad.length > 0) {
         store.rpush(keys.bad(`q:${request.table}`), bad)
-        const reason = `${bad.length} queued row(s) not a JSON object`
+        const notObjects = problems.filter((p) => p?.notObject).length
+        const reason = badRowsReason(notObjects, bad.length - notObjects)
         store.hset(keys.badIndex, {[`q:${request.table}`]: JSON.stringify({reason, at: Date.now()})})
         quarantined.push({key: `q:${request.table}`, reason})
       }

@@ -19,7 +19,9 @@
 -- Counter deltas and update times travel as the text Redis stores (exact), not as Lua numbers.
 -- Keys whose content cannot be flushed (a counter that is not a number, a key of the wrong type,
 -- a field or row that is not JSON) move to {prefix}:bad:{kind}:{member}, recorded in the hash
--- {prefix}:idx:bad, so that they never hold up the rest.
+-- {prefix}:idx:bad, so that they never hold up the rest. So do keys whose names could not be
+-- written as SQL: a member whose where is not a flat JSON object of column names and scalars (or
+-- is empty), an update field or a queued row's column that is not an identifier.
 -- Returns the batch JSON (with the keys it quarantined), or false when nothing was claimed or moved.
 local prefix, batchId = ARGV[1], ARGV[2]
 local counters, updates, inserts, quarantined = {}, {}, {}, {}
@@ -43,6 +45,314 @@ expectInteger(KEYS[6])
 expectType(prefix .. ':idx:bad', 'hash')
 expectType(prefix .. ':bad:q:' .. ARGV[4], 'list')
 expectType(prefix .. ':ifd:' .. batchId, 'hash')
+-- Name checks: the same rules and reasons as src/core/buffer/names.ts (keep them identical).
+local NOT_OBJECT = 'the where is not a JSON object of column values'
+
+local function isIdentifier(name)
+  return #name <= 63 and string.find(name, '^[A-Za-z_][A-Za-z0-9_]*$') ~= nil
+end
+
+-- At most 40 bytes of a name, cut at a UTF-8 character boundary.
+local function shown(name)
+  if #name <= 40 then
+    return name
+  end
+  local cut = 40
+  while cut > 0 do
+    local b = string.byte(name, cut + 1)
+    if b < 128 or b >= 192 then
+      break
+    end
+    cut = cut - 1
+  end
+  return string.sub(name, 1, cut) .. '...'
+end
+
+-- Byte order (Lua's < follows the server's collation locale).
+local function byteBefore(a, b)
+  for k = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, k), string.byte(b, k)
+    if x ~= y then
+      return x < y
+    end
+  end
+  return #a < #b
+end
+
+local function skip(text, k)
+  local b = string.byte(text, k)
+  while b == 32 or b == 9 or b == 10 or b == 13 do
+    k = k + 1
+    b = string.byte(text, k)
+  end
+  return k
+end
+
+-- Index just past the strict JSON string starting at i (a '"'), or nil.
+local function endOfString(text, i)
+  local k = i + 1
+  while true do
+    local j = string.find(text, '["\\%z\1-\31]', k)
+    if not j then
+      return nil
+    end
+    local c = string.byte(text, j)
+    if c == 34 then
+      return j + 1
+    elseif c ~= 92 then
+      return nil
+    end
+    local e = string.sub(text, j + 1, j + 1)
+    if e ~= '' and string.find('"\\/bfnrt', e, 1, true) then
+      k = j + 2
+    elseif e == 'u' and string.find(text, '^%x%x%x%x', j + 2) then
+      k = j + 6
+    else
+      return nil
+    end
+  end
+end
+
+-- Index just past the strict JSON number starting at i, or nil.
+local function endOfNumber(text, i)
+  local k = i
+  if string.sub(text, k, k) == '-' then
+    k = k + 1
+  end
+  local c = string.sub(text, k, k)
+  if c == '0' then
+    k = k + 1
+  elseif string.find(c, '^[1-9]$') then
+    local _, e = string.find(text, '^%d+', k)
+    k = e + 1
+  else
+    return nil
+  end
+  if string.sub(text, k, k) == '.' then
+    local _, e = string.find(text, '^%d+', k + 1)
+    if not e then
+      return nil
+    end
+    k = e + 1
+  end
+  c = string.sub(text, k, k)
+  if c == 'e' or c == 'E' then
+    k = k + 1
+    c = string.sub(text, k, k)
+    if c == '+' or c == '-' then
+      k = k + 1
+    end
+    local _, e = string.find(text, '^%d+', k)
+    if not e then
+      return nil
+    end
+    k = e + 1
+  end
+  return k
+end
+
+-- Why an encoded where cannot address a row (the first problem in text order), or nil.
+-- (Bytes: 123 {, 125 }, 34 ", 58 :, 44 ",", 45 -, 48-57 digits, 91 [.)
+local function whereProblem(where)
+  if where == '' then
+    return 'the where is empty'
+  end
+  if string.byte(where, 1) ~= 123 then
+    return nil
+  end
+  local n = #where
+  local i = skip(where, 2)
+  if string.byte(where, i) == 125 then
+    if skip(where, i + 1) == n + 1 then
+      return 'the where is an empty object'
+    end
+    return NOT_OBJECT
+  end
+  local seen = {}
+  while true do
+    if string.byte(where, i) ~= 34 then
+      return NOT_OBJECT
+    end
+    local keyEnd = endOfString(where, i)
+    if not keyEnd then
+      return NOT_OBJECT
+    end
+    local column = string.sub(where, i + 1, keyEnd - 2)
+    if not isIdentifier(column) then
+      return 'where column "' .. shown(column) .. '" is not a column name'
+    end
+    if seen[column] then
+      return 'where column ' .. column .. ' appears twice'
+    end
+    seen[column] = true
+    i = skip(where, keyEnd)
+    if string.byte(where, i) ~= 58 then
+      return NOT_OBJECT
+    end
+    i = skip(where, i + 1)
+    local c = string.byte(where, i)
+    if c == 34 then
+      i = endOfString(where, i)
+    elseif c == 45 or (c and c >= 48 and c <= 57) then
+      local e = endOfNumber(where, i)
+      if e then
+        local value = tonumber(string.sub(where, i, e - 1))
+        if value ~= value or value == math.huge or value == -math.huge then
+          return 'where column ' .. column .. ' holds a number that is not finite, not a string, a finite number or a boolean'
+        end
+      end
+      i = e
+    else
+      local word = string.sub(where, i, i + 4)
+      if string.sub(word, 1, 4) == 'true' then
+        i = i + 4
+      elseif word == 'false' then
+        i = i + 5
+      elseif string.sub(word, 1, 4) == 'null' then
+        return 'where column ' .. column .. ' holds null, not a string, a finite number or a boolean'
+      elseif c == 123 then
+        return 'where column ' .. column .. ' holds an object, not a string, a finite number or a boolean'
+      elseif c == 91 then
+        return 'where column ' .. column .. ' holds an array, not a string, a finite number or a boolean'
+      else
+        return NOT_OBJECT
+      end
+    end
+    if not i then
+      return NOT_OBJECT
+    end
+    i = skip(where, i)
+    c = string.byte(where, i)
+    if c == 125 then
+      if skip(where, i + 1) == n + 1 then
+        return nil
+      end
+      return NOT_OBJECT
+    elseif c ~= 44 then
+      return NOT_OBJECT
+    end
+    i = skip(where, i + 1)
+  end
+end
+
+local tableHead = ARGV[4] .. ':'
+local tableChecked = false
+do
+  local connection, name = string.match(ARGV[4], '^([^:]+):([^:]+)$')
+  tableChecked = connection ~= nil and isIdentifier(connection) and isIdentifier(name)
+end
+
+-- Why a counter (withColumn) or update member cannot be flushed, or nil (as parseMember splits it).
+local function memberProblem(member, withColumn)
+  local nameReason = withColumn and 'the key name is not {connection}:{table}:{where}:{column}' or 'the key name is not {connection}:{table}:{where}'
+  local second
+  if tableChecked and string.sub(member, 1, #tableHead) == tableHead then
+    -- The claim's table ({connection}:{table}) was checked once; most members start with it.
+    second = #tableHead
+  else
+    local first = string.find(member, ':', 1, true)
+    second = first and string.find(member, ':', first + 1, true)
+    if not first or first == 1 or not second or second == first + 1 then
+      return nameReason
+    end
+    if not isIdentifier(string.sub(member, 1, first - 1)) or not isIdentifier(string.sub(member, first + 1, second - 1)) then
+      return nameReason
+    end
+  end
+  local where
+  if withColumn then
+    local last = string.find(member, ':[^:]*$')
+    if last <= second + 1 or not isIdentifier(string.sub(member, last + 1)) then
+      return nameReason
+    end
+    where = string.sub(member, second + 1, last - 1)
+  else
+    where = string.sub(member, second + 1)
+    if where == '' then
+      return nameReason
+    end
+  end
+  return whereProblem(where)
+end
+
+-- cjson also reads hex, inf, nan, "+1", "01", "1." and raw control characters inside strings,
+-- which the engine's JSON.parse refuses (a claimed batch holding them would be unreadable). A
+-- cjson instance of this script's own refuses the first four; the last two are looked for with
+-- fast plain searches, and only a text where they might be is checked token by token.
+local strictCjson = cjson.new()
+strictCjson.decode_invalid_numbers(false)
+local CONTROLS = {}
+for c = 0, 31 do
+  CONTROLS[#CONTROLS + 1] = string.char(c)
+end
+
+local function mayBeLenient(text)
+  for _, c in ipairs(CONTROLS) do
+    if string.find(text, c, 1, true) then
+      return true
+    end
+  end
+  local k = 1
+  while true do
+    local j = string.find(text, '.', k, true)
+    if not j then
+      return false
+    end
+    local b = string.byte(text, j + 1)
+    if not b or b < 48 or b > 57 then
+      return true
+    end
+    k = j + 1
+  end
+end
+
+-- The token-by-token check (the text already decoded): every string free of raw control
+-- characters, every other token a literal or a strict number.
+local function strictTokens(text)
+  local controls = string.find(text, '[%z\1-\31]') ~= nil
+  local rest = string.gsub(string.gsub(text, '\\.', ''), '"[^"]*"', '"')
+  if controls then
+    local _, all = string.gsub(text, '[%z\1-\31]', '')
+    local _, outside = string.gsub(rest, '[%z\1-\31]', '')
+    if all ~= outside then
+      return false
+    end
+  end
+  rest = ' ' .. rest .. ' '
+  return not (string.find(rest, '[xXiI]') or string.find(rest, '[nN][aA]') or string.find(rest, '[^eE]%+')
+    or string.find(rest, '[^%d%.eE%-%+]0%d') or string.find(rest, '[^eE]%-0%d') or string.find(rest, '%.[^%d]'))
+end
+
+local function isStrict(text)
+  return not mayBeLenient(text) or strictTokens(text)
+end
+
+-- True when every (decoded) text is strict: looked at as one text first (nothing the checks look
+-- for spans the space between two texts), then one by one.
+local function allStrict(texts)
+  return #texts == 0 or not mayBeLenient(table.concat(texts, ' '))
+end
+
+-- nil for a queued row that can be inserted; 'object' when it is not a JSON object, 'names' when
+-- it has no columns or a key that is not an identifier. (Strictness is checked by the caller.)
+local function rowProblem(row)
+  if not string.match(row, '^%s*{') then
+    return 'object'
+  end
+  local ok, decoded = pcall(strictCjson.decode, row)
+  if not ok or type(decoded) ~= 'table' then
+    return 'object'
+  end
+  if next(decoded) == nil then
+    return 'names'
+  end
+  for name in pairs(decoded) do
+    if type(name) ~= 'string' or not isIdentifier(name) then
+      return 'names'
+    end
+  end
+  return nil
+end
 
 local n = tonumber(ARGV[6])
 for i = 7, 6 + n do
@@ -50,6 +360,12 @@ for i = 7, 6 + n do
   local key = prefix .. ':c:' .. member
   local value = redis.pcall('GET', key)
   redis.call('SREM', KEYS[1], member)
+  -- Names first: a member whose where (or column) could not be written as SQL never is.
+  local badName = value and memberProblem(member, true)
+  if badName then
+    quarantine('c', member, badName)
+    value = false
+  end
   if type(value) == 'table' and value.err then
     quarantine('c', member, 'holds a ' .. redis.call('TYPE', key).ok .. ', not a number')
   elseif value then
@@ -76,6 +392,9 @@ local m = tonumber(ARGV[7 + n])
 -- the batch with the row. Absent for rows written by others; ignored if the key is not a hash.
 local utKey = prefix .. ':ut:' .. ARGV[4]
 local utKept = redis.call('TYPE', utKey).ok == 'hash'
+-- Hashes whose names and JSON structure are fine wait here for the strictness check of all
+-- their values at once.
+local pending, pendingValues = {}, {}
 for i = 8 + n, 7 + n + m do
   local member = ARGV[i]
   local key = prefix .. ':u:' .. member
@@ -85,22 +404,58 @@ for i = 8 + n, 7 + n + m do
   if at then
     redis.call('HDEL', utKey, member)
   end
+  local badName = memberProblem(member, false)
+  if badName then
+    if redis.call('EXISTS', key) == 1 then
+      quarantine('u', member, badName)
+    end
+    flat = {}
+  end
   if flat.err then
     quarantine('u', member, 'holds a ' .. redis.call('TYPE', key).ok .. ', not a hash')
   elseif #flat > 0 then
+    local badField = nil
+    for j = 1, #flat, 2 do
+      if not isIdentifier(flat[j]) and (not badField or byteBefore(flat[j], badField)) then
+        badField = flat[j]
+      end
+    end
     local bad = nil
     for j = 2, #flat, 2 do
-      if not pcall(cjson.decode, flat[j]) then
+      if not pcall(strictCjson.decode, flat[j]) then
         bad = flat[j - 1]
         break
       end
     end
-    if bad then
+    if badField then
+      quarantine('u', member, 'field "' .. shown(badField) .. '" is not a column name')
+    elseif bad then
       quarantine('u', member, 'field ' .. bad .. ' is not JSON')
     else
-      redis.call('DEL', key)
-      updates[#updates + 1] = at and {member, flat, at} or {member, flat}
+      pending[#pending + 1] = {member, key, flat, at}
+      for j = 2, #flat, 2 do
+        pendingValues[#pendingValues + 1] = flat[j]
+      end
     end
+  end
+end
+local everyValueStrict = allStrict(pendingValues)
+for _, entry in ipairs(pending) do
+  local member, key, flat, at = entry[1], entry[2], entry[3], entry[4]
+  local bad = nil
+  if not everyValueStrict then
+    for j = 2, #flat, 2 do
+      if not isStrict(flat[j]) then
+        bad = flat[j - 1]
+        break
+      end
+    end
+  end
+  if bad then
+    quarantine('u', member, 'field ' .. bad .. ' is not JSON')
+  else
+    redis.call('DEL', key)
+    updates[#updates + 1] = at and {member, flat, at} or {member, flat}
   end
 end
 local maxInserts = tonumber(ARGV[5])
@@ -114,18 +469,43 @@ if maxInserts > 0 then
     if #rows > 0 then
       redis.call('LTRIM', KEYS[7], #rows, -1)
     end
-    local badRows = 0
-    for _, row in ipairs(rows) do
-      -- A row is a JSON object: it starts with "{" and decodes.
-      if string.match(row, '^%s*{') and pcall(cjson.decode, row) then
+    -- A row is a JSON object of columns: it starts with "{", decodes strictly, and its keys are identifiers.
+    local problems, candidates = {}, {}
+    for r, row in ipairs(rows) do
+      problems[r] = rowProblem(row) or false
+      if not problems[r] then
+        candidates[#candidates + 1] = row
+      end
+    end
+    if not allStrict(candidates) then
+      for r, row in ipairs(rows) do
+        if not problems[r] and not isStrict(row) then
+          problems[r] = 'object'
+        end
+      end
+    end
+    local badRows, notObjects = 0, 0
+    for r, row in ipairs(rows) do
+      local problem = problems[r]
+      if not problem then
         inserts[#inserts + 1] = row
       else
         redis.call('RPUSH', prefix .. ':bad:q:' .. ARGV[4], row)
         badRows = badRows + 1
+        if problem == 'object' then
+          notObjects = notObjects + 1
+        end
       end
     end
     if badRows > 0 then
-      local reason = badRows .. ' queued row(s) not a JSON object'
+      local parts = {}
+      if notObjects > 0 then
+        parts[#parts + 1] = notObjects .. ' queued row(s) not a JSON object'
+      end
+      if badRows > notObjects then
+        parts[#parts + 1] = (badRows - notObjects) .. ' queued row(s) without columns or with a name that is not a column name'
+      end
+      local reason = table.concat(parts, '; ')
       redis.call('HSET', prefix .. ':idx:bad', 'q:' .. ARGV[4], cjson.encode({reason = reason, at = tonumber(now)}))
       quarantined[#quarantined + 1] = {'q:' .. ARGV[4], reason}
     end

@@ -263,7 +263,8 @@ describe.each(['sqlite', 'postgres'] as DialectName[])('hostile names in a memor
     // The batch set aside left the checkpoint's in-flight range: a restart does not bring it back.
     const after = open({path, compression: true, readOnly: true})
     expect(after.get(`${prefix}:if:000-ck`)).toBeUndefined()
-    expect(after.get(`${prefix}:bad:if:000-ck`)).toMatchObject({id: '000-ck'})
+    // wbc's own keys live under `{prefix}:wbc:` in the file, as {type, value}.
+    expect(after.get(`${prefix}:wbc:bad:if:000-ck`)).toMatchObject({type: 'string', value: {id: '000-ck'}})
     await after.close()
   })
 })

@@ -159,7 +159,7 @@ describe.skipIf(!up)('wbc against redis + postgres', () => {
     expect(listed).toEqual([expect.objectContaining({table: posts, kind: 'counter', entry: {where: {id: '999'}, deltas: {views: 5}}})])
     expect((await wbc('deadletter', 'retry')).code).toBe(2)
     await db.knex(posts).insert({id: 999, views: 0, likes: 0})
-    expect(JSON.parse((await wbc('deadletter', 'retry', '--table', posts, '--id', listed[0].id, '--json')).stdout)).toEqual({retried: 1})
+    expect(JSON.parse((await wbc('deadletter', 'retry', '--table', posts, '--id', listed[0].id, '--json')).stdout)).toEqual({retried: 1, ids: [listed[0].id], alreadyApplied: [], inFlight: []})
     expect((await wbc('flush')).code).toBe(0)
     expect((await db.knex(posts).where({id: 999}).first('views')).views).toBe(5)
     await wb.table(posts).where(998).update({title: 'ghost'})

@@ -8,6 +8,7 @@
 --           update:  member, field, JSON value, field, JSON value, …
 --           insert:  table member ({connection}:{table}), row as JSON
 -- Returns 1 when re-buffered, 0 when the dead letter was already gone.
+-- An update's field that is pending already was written after the dead letter: it is kept (HSETNX).
 if redis.call('HDEL', KEYS[1], ARGV[2]) == 0 then
   return 0
 end
@@ -18,7 +19,9 @@ if kind == 'counter' then
     redis.call('SADD', prefix .. ':idx:counters', ARGV[i])
   end
 elseif kind == 'update' then
-  redis.call('HSET', prefix .. ':u:' .. ARGV[4], unpack(ARGV, 5))
+  for i = 5, #ARGV, 2 do
+    redis.call('HSETNX', prefix .. ':u:' .. ARGV[4], ARGV[i], ARGV[i + 1])
+  end
   redis.call('SADD', prefix .. ':idx:updates', ARGV[4])
 else
   redis.call('RPUSH', prefix .. ':q:' .. ARGV[4], ARGV[5])

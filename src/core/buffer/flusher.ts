@@ -533,9 +533,38 @@ class FlushRun {
   storeAtStart(): Promise<{epoch: string | null; pending: boolean}> {
     this.startState ??= (async () => {
       const epoch = await readEpoch(this.p.ipc, this.p.keys.prefix)
-      return {epoch, pending: epoch === null ? await holdsPendingState(this.p.ipc, this.p.keys.prefix) : false}
+      if (epoch !== null) return {epoch, pending: false}
+      const pending = await holdsPendingState(this.p.ipc, this.p.keys.prefix)
+      return {epoch: pending ? null : await this.adoptDatabases(), pending}
     })()
     return this.startState
+  }
+
+  /**
+   * A store without an epoch marker that holds nothing (new, or emptied): nothing in it can be
+   * applied twice, so it takes the databases' epoch and moves its fence counter past theirs now,
+   * before writes arrive (a store without a marker that holds writes is a rollback suspect).
+   * A database that cannot be read leaves the marker unset; the next flush tries again.
+   */
+  private async adoptDatabases(): Promise<string | null> {
+    const prefix = this.p.keys.prefix
+    let epoch: string | null = null
+    let highest = 0
+    try {
+      for (const name of this.p.dbs.names()) {
+        const db = this.p.dbs.get(name)
+        await ensureLedger(db.knex, prefix)
+        const row = await fenceRow(db.knex, prefix)
+        epoch ??= row?.epoch ?? null
+        highest = Math.max(highest, row?.fence ?? 0)
+      }
+    } catch {
+      return null
+    }
+    epoch ??= newEpoch()
+    await this.p.ipc.set(epochKey(prefix), epoch)
+    if (highest >= this.lease.fence) await this.moveFencePast(highest)
+    return epoch
   }
 
   private rollback(db: Database, reason: string, databaseFence: number | null, databaseEpoch: string | null, storeEpoch: string | null): StoreRolledBack {
@@ -568,10 +597,14 @@ class FlushRun {
    * continue under a fresh lease; a holder that lost its lease stays fenced out.
    */
   private async catchUpFence(db: Database): Promise<boolean> {
+    return this.moveFencePast(await storedFence(db.knex, this.p.keys.prefix))
+  }
+
+  /** Moves the store's fence counter past `stored` and re-takes the lease under a fence above it. */
+  private async moveFencePast(stored: number): Promise<boolean> {
     const holder = await this.p.ipc.inspectLock(this.p.keys.flushLock)
     if (holder?.token !== this.lease.token) return false
     const requestedAt = performance.now()
-    const stored = await storedFence(db.knex, this.p.keys.prefix)
     const fenceKey = `${this.p.keys.flushLock}:fence`
     const current = Number((await this.p.ipc.get(fenceKey)) ?? 0)
     if (stored >= current) await this.p.ipc.incrBy(fenceKey, stored - current + 1)

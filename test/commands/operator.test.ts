@@ -55,8 +55,8 @@ describe.skipIf(!up)('wbc against redis + postgres', () => {
     const {code, stdout} = await wbc('status', '--json')
     expect(code).toBe(0)
     const report = JSON.parse(stdout)
-    expect(Object.keys(report).sort()).toEqual(['badKeys', 'badKeysTotal', 'driver', 'lastFlush', 'lease', 'prefix', 'tables', 'target'])
-    expect(report).toMatchObject({badKeys: [], badKeysTotal: 0})
+    expect(Object.keys(report).sort()).toEqual(['badKeys', 'badKeysTotal', 'driver', 'lastFlush', 'lease', 'prefix', 'rollback', 'tables', 'target'])
+    expect(report).toMatchObject({badKeys: [], badKeysTotal: 0, rollback: null})
     expect(report).toMatchObject({driver: 'redis', prefix, target: urls.redis, lease: null})
     expect(report.tables).toEqual([
       {connection: 'default', table: log, counters: {rows: 0, keys: 0}, updates: {rows: 0}, inserts: {rows: 2}, inflight: {batches: 0}, deadLetters: 0, oldestPendingMs: expect.any(Number)},

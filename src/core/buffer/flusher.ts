@@ -409,6 +409,9 @@ class FlushRun {
   }
 
   private async claimAndProcess(table: string, counters: string[], updates: string[], maxInserts: number): Promise<boolean> {
+    failpoint('before-claim')
+    // Claims are not fenced by the store: a holder that stalled past its lease must not claim
+    // (a newer holder may have claimed newer values of the same rows meanwhile).
     if (!(await this.leaseHeld())) return false
     // Claiming (state work) overlaps applying the previous batch (database work); at most one
     // batch waits to be applied, and batches are applied in the order they were claimed.

@@ -164,14 +164,16 @@ export async function recordRange(trx: Knex.Transaction, batchId: string, range:
 
 /**
  * Ledger rows are only needed while their batch may still be in flight. Removes this state's rows
- * (and rows older versions wrote without a prefix) older than `olderThanMs` by the database's
- * clock, except those of the batches `inflight` names — a batch left in flight longer than that
- * (an application down for weeks) keeps its rows until it is finished.
+ * older than `olderThanMs` by the database's clock, except those of the batches `inflight` names —
+ * a batch left in flight longer than that (an application down for weeks) keeps its rows until
+ * it is finished. Rows an earlier version wrote carry no prefix (they may be any state's): they
+ * go only after `legacyOlderThanMs`.
  */
-export async function pruneLedger(knex: Knex, prefix: string, inflight: string[], olderThanMs = 7 * 24 * 3600 * 1000): Promise<number> {
-  const query = knex(LEDGER_TABLE)
-    .where('applied_at', '<', knex.raw(`(${dbNowMs(knex).toQuery()}) - ?`, [olderThanMs]))
-    .andWhere((w) => w.where('prefix', prefix).orWhereNull('prefix'))
+export async function pruneLedger(knex: Knex, prefix: string, inflight: string[], olderThanMs = 7 * 24 * 3600 * 1000, legacyOlderThanMs = 30 * 24 * 3600 * 1000): Promise<number> {
+  const before = (ms: number) => knex.raw(`(${dbNowMs(knex).toQuery()}) - ?`, [ms])
+  const query = knex(LEDGER_TABLE).where((w) =>
+    w.where((mine) => mine.where('prefix', prefix).andWhere('applied_at', '<', before(olderThanMs))).orWhere((legacy) => legacy.whereNull('prefix').andWhere('applied_at', '<', before(legacyOlderThanMs))),
+  )
   // Few batches are ever in flight; chunks keep the statement small when many are.
   for (let i = 0; i < inflight.length; i += 500) query.whereNotIn('batch_id', inflight.slice(i, i + 500))
   return query.delete()

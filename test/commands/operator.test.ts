@@ -188,7 +188,7 @@ describe.skipIf(!up)('wbc against redis + postgres', () => {
     expect(metrics.stdout).toContain(`wbc_pending_counter_keys{prefix="${prefix}",driver="redis",connection="default",table="${posts}"} 5`)
     const doctor = await wbc('doctor', '--json')
     expect(doctor.code).toBe(0)
-    expect(JSON.parse(doctor.stdout).checks.map((c: {name: string; ok: boolean}) => [c.name, c.ok])).toEqual([['config', true], ['redis', true], ['state', true], ['database default', true]])
+    expect(JSON.parse(doctor.stdout).checks.map((c: {name: string; ok: boolean}) => [c.name, c.ok])).toEqual([['config', true], ['redis', true], ['state', true], ['redis persistence', true], ['rollback', true], ['database default', true]])
   })
 })
 

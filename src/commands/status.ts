@@ -8,7 +8,7 @@ import {renderStatus} from '../ui/status-view.js'
 
 export default class Status extends BaseCommand<typeof Status> {
   static summary = 'Show what is pending per table, the flush lease and the last flush; with thresholds, a health check.'
-  static description = 'Exits 6 when a threshold given with --max-pending or --max-age is exceeded (for cron and monitoring).'
+  static description = 'Exits 6 when a threshold given with --max-pending or --max-age is exceeded (for cron and monitoring), 7 when the state store was found rolled back (flushing is refused until `wbc recover --after-rollback`).'
   static examples = [
     {description: 'Everything pending, as a table', command: '<%= config.bin %> <%= command.id %>'},
     {description: 'One table, as JSON', command: '<%= config.bin %> <%= command.id %> --table posts --json'},
@@ -28,6 +28,10 @@ export default class Status extends BaseCommand<typeof Status> {
     const checked = this.flags['max-pending'] !== undefined || maxAgeMs !== undefined
     const found = checked ? breaches(report, {maxPending: this.flags['max-pending'], maxAgeMs}) : undefined
     if (!this.jsonEnabled()) this.print(renderStatus(report, found, this.style, this.tty))
+    if (report.rollback) {
+      if (this.jsonEnabled()) this.logJson(found ? {...report, breaches: found} : report)
+      this.exit(ExitCode.rollback)
+    }
     if (found && found.length > 0) {
       if (this.jsonEnabled()) this.logJson({...report, breaches: found})
       this.exit(ExitCode.threshold)

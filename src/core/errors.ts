@@ -10,6 +10,8 @@ export const ExitCode = {
   leaseHeld: 4,
   partial: 5,
   threshold: 6,
+  /** The state store came back older than the database (restarted from an old snapshot): flushing is refused. */
+  rollback: 7,
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 

@@ -1,5 +1,6 @@
 import {existsSync} from 'node:fs'
 
+import {BackupOutdated, checkBackup, type BackupVerdict} from './backup-check.js'
 import {createWriteBuffer} from './buffer/write-buffer.js'
 import type {FlushProgress, FlushReport} from './buffer/flusher.js'
 import {Checkpoint, type CheckpointContents} from './checkpoint/checkpoint.js'
@@ -23,6 +24,8 @@ export interface RecoverResult {
   dryRun: boolean
   found: RecoverSummary
   report: FlushReport | null
+  /** Checkpoint mode: whether the file may be applied (a backup the database moved past may not, without force). */
+  backup?: BackupVerdict
 }
 
 const summarize = (contents: CheckpointContents): RecoverSummary => ({
@@ -42,7 +45,7 @@ const summarize = (contents: CheckpointContents): RecoverSummary => ({
  */
 export async function recover(
   config: WbcConfig,
-  options: {checkpointPath?: string; dryRun?: boolean; onProgress?: (progress: FlushProgress) => void} = {},
+  options: {checkpointPath?: string; dryRun?: boolean; force?: boolean; onProgress?: (progress: FlushProgress) => void} = {},
 ): Promise<RecoverResult> {
   const memory = config.ipc.driver === 'memory'
   const appAlive = memory ? await socketAnswers(config) : false
@@ -59,14 +62,18 @@ export async function recover(
       })
     }
     assertOwnFile(checkpointPath, 'checkpoint', config.ipc.allowForeignOwner)
-    if (options.dryRun) {
-      const file = Checkpoint.open(checkpointPath)
-      try {
-        return {mode: 'checkpoint', checkpoint: checkpointPath, dryRun: true, found: summarize(file.read(config.ipc.prefix)), report: null}
-      } finally {
-        await file.close()
-      }
+    const backup = await checkBackup(config, checkpointPath)
+    const file = Checkpoint.open(checkpointPath)
+    let held: RecoverSummary
+    try {
+      held = summarize(file.read(config.ipc.prefix))
+    } finally {
+      await file.close()
     }
+    if (options.dryRun) return {mode: 'checkpoint', checkpoint: checkpointPath, dryRun: true, found: held, report: null, backup}
+    // A file holding nothing applies nothing (a backup applied once already, run again).
+    const empty = held.counters + held.updates + held.inserts + held.batches === 0
+    if (!empty && !options.force && (backup.verdict === 'moved-past' || backup.verdict === 'unknown')) throw new BackupOutdated(backup)
     const wb = await createWriteBuffer({...config, ipc: {...config.ipc, driver: 'memory'}, buffer: {...config.buffer, checkpointPath}}, {
       role: 'primary',
       serveSocket: false,
@@ -80,7 +87,7 @@ export async function recover(
     } finally {
       await wb.close()
     }
-    return {mode: 'checkpoint', checkpoint: checkpointPath, dryRun: false, found, report}
+    return {mode: 'checkpoint', checkpoint: checkpointPath, dryRun: false, found, report, backup}
   }
 
   const wb = await createWriteBuffer(config, {role: memory ? 'socket' : 'auto', timers: false, checkpoint: false, onProgress: options.onProgress})

@@ -19,6 +19,14 @@ export function renderStatus(report: StatusReport, found: ThresholdBreach[] | un
     ]),
     '',
   ]
+  if (report.rollback) {
+    const r = report.rollback
+    lines.push(
+      style.red(`STATE STORE ROLLED BACK (found ${new Date(r.at).toISOString()}, database "${r.connection}"): ${r.reason}.`),
+      style.red('Flushing is refused: what is pending may already be in the database. Decide with `wbc recover --after-rollback`.'),
+      '',
+    )
+  }
   if (report.tables.length === 0) lines.push('nothing pending')
   else {
     const rows = report.tables.map((t) => [

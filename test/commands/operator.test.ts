@@ -55,8 +55,8 @@ describe.skipIf(!up)('wbc against redis + postgres', () => {
     const {code, stdout} = await wbc('status', '--json')
     expect(code).toBe(0)
     const report = JSON.parse(stdout)
-    expect(Object.keys(report).sort()).toEqual(['badKeys', 'badKeysTotal', 'driver', 'lastFlush', 'lease', 'prefix', 'tables', 'target'])
-    expect(report).toMatchObject({badKeys: [], badKeysTotal: 0})
+    expect(Object.keys(report).sort()).toEqual(['badKeys', 'badKeysTotal', 'driver', 'lastFlush', 'lease', 'prefix', 'rollback', 'tables', 'target'])
+    expect(report).toMatchObject({badKeys: [], badKeysTotal: 0, rollback: null})
     expect(report).toMatchObject({driver: 'redis', prefix, target: urls.redis, lease: null})
     expect(report.tables).toEqual([
       {connection: 'default', table: log, counters: {rows: 0, keys: 0}, updates: {rows: 0}, inserts: {rows: 2}, inflight: {batches: 0}, deadLetters: 0, oldestPendingMs: expect.any(Number)},
@@ -159,7 +159,7 @@ describe.skipIf(!up)('wbc against redis + postgres', () => {
     expect(listed).toEqual([expect.objectContaining({table: posts, kind: 'counter', entry: {where: {id: '999'}, deltas: {views: 5}}})])
     expect((await wbc('deadletter', 'retry')).code).toBe(2)
     await db.knex(posts).insert({id: 999, views: 0, likes: 0})
-    expect(JSON.parse((await wbc('deadletter', 'retry', '--table', posts, '--id', listed[0].id, '--json')).stdout)).toEqual({retried: 1})
+    expect(JSON.parse((await wbc('deadletter', 'retry', '--table', posts, '--id', listed[0].id, '--json')).stdout)).toEqual({retried: 1, ids: [listed[0].id], alreadyApplied: [], inFlight: []})
     expect((await wbc('flush')).code).toBe(0)
     expect((await db.knex(posts).where({id: 999}).first('views')).views).toBe(5)
     await wb.table(posts).where(998).update({title: 'ghost'})
@@ -188,7 +188,7 @@ describe.skipIf(!up)('wbc against redis + postgres', () => {
     expect(metrics.stdout).toContain(`wbc_pending_counter_keys{prefix="${prefix}",driver="redis",connection="default",table="${posts}"} 5`)
     const doctor = await wbc('doctor', '--json')
     expect(doctor.code).toBe(0)
-    expect(JSON.parse(doctor.stdout).checks.map((c: {name: string; ok: boolean}) => [c.name, c.ok])).toEqual([['config', true], ['redis', true], ['state', true], ['database default', true]])
+    expect(JSON.parse(doctor.stdout).checks.map((c: {name: string; ok: boolean}) => [c.name, c.ok])).toEqual([['config', true], ['redis', true], ['state', true], ['redis persistence', true], ['rollback', true], ['database default', true]])
   })
 })
 

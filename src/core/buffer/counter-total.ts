@@ -30,10 +30,22 @@ export async function counterTotal(ipc: Ipc, prefix: string, db: Database, membe
     const cached = await ipc.steps.cacheBase(prefix, member, reading.generation, base, cacheTtlMs)
     if (cached.cached) return base + cached.inflight + cached.live
   }
-  // The table was claimed or acked during every attempt; read once more without caching.
-  const reading = await ipc.steps.readCounter(prefix, member)
-  const {value} = await readBase(db, prefix, parsed.table, parsed.column!, decodeWhere(parsed.where, primaryKey), [])
-  return value + reading.live + Object.values(reading.inflight).reduce((a, b) => a + b, 0)
+  // The table was claimed or acked during every attempt: answer without caching, but still take
+  // off the in-flight deltas the ledger shows applied (the DB value has them already).
+  let reading = await ipc.steps.readCounter(prefix, member)
+  let total = 0
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const batches = Object.keys(reading.inflight)
+    const positions = await entryPositions(ipc, prefix, batches, member, primaryKey)
+    const {value, applied} = await readBase(db, prefix, parsed.table, parsed.column!, decodeWhere(parsed.where, primaryKey), positions)
+    const pendingInflight = batches.filter((id, i) => !applied[i]).reduce((sum, id) => sum + reading.inflight[id], 0)
+    total = value + pendingInflight + reading.live
+    const after = await ipc.steps.readCounter(prefix, member)
+    // Nothing claimed or acked meanwhile: the reading and the DB snapshot agree.
+    if (after.generation === reading.generation) return value + pendingInflight + after.live
+    reading = after
+  }
+  return total
 }
 
 /** Where this counter's entry sits in each in-flight batch (the ledger records index ranges). */

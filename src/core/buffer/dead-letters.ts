@@ -1,4 +1,6 @@
 import type {Ipc, Json} from '../ipc/types.js'
+import type {Databases} from '../sql/databases.js'
+import {LEDGER_TABLE, ledgerRanges, type LedgerRange} from '../sql/ledger.js'
 import type {Entry} from './entries.js'
 import {encodeWhere, KeySpace, parseTableMember, rowMember, counterMember} from './keys.js'
 import type {RequeueEntry} from './steps.js'
@@ -14,6 +16,30 @@ export interface DeadLetter {
   at: number
 }
 
+/** What a retry did with each dead letter it was given. */
+export interface RetryResult {
+  /** Put back into the buffer. */
+  retried: string[]
+  /** Removed without re-buffering: the ledger shows their entry applied (a retry would apply it twice). */
+  alreadyApplied: string[]
+  /** Left alone: their batch is still in flight (the next flush or `wbc recover` finishes it first). */
+  inFlight: string[]
+}
+
+/** The ledger rows of a batch in the database of a connection (empty when the ledger does not exist). */
+export type LedgerLookup = (connection: string, batchId: string) => Promise<LedgerRange[]>
+
+export function ledgerLookup(dbs: Databases): LedgerLookup {
+  return async (connection, batchId) => {
+    const db = dbs.get(connection)
+    if (!(await db.knex.schema.hasTable(LEDGER_TABLE))) return []
+    return ledgerRanges(db.knex, batchId)
+  }
+}
+
+/** The text of a dead letter rewritten by recovery: the database's own error was not kept. */
+export const RESTORED_ERROR = 'the database refused this entry (its error was lost when the flusher stopped; a retry shows it again)'
+
 /**
  * Entries the database refused (constraint, type, unknown column, no such row), one hash per
  * table. Nothing is dropped silently: they stay here until retried or dropped by someone.
@@ -25,6 +51,8 @@ export class DeadLetters {
     private readonly ipc: Ipc,
     prefix: string,
     private readonly primaryKey: string,
+    /** Where retry reads the ledger of a dead letter's batch (its connection's database). */
+    private readonly ledger?: LedgerLookup,
   ) {
     this.keys = new KeySpace(prefix)
   }
@@ -34,6 +62,27 @@ export class DeadLetters {
     const record: DeadLetter = {id, connection, table, kind: entry.kind, entry: toJson(entry), error, at: Date.now()}
     await this.ipc.sadd(this.keys.deadLettersIndex, member)
     await this.ipc.hset(this.keys.deadLetters(member), {[id]: record as unknown as Json})
+  }
+
+  /**
+   * Writes the dead letters of a batch's `dead` ledger ranges that are missing (a flusher stopped
+   * between recording `dead` and writing the dead letter). Only while the batch is in flight:
+   * a retry refuses dead letters of batches in flight, so none can have been retried meanwhile.
+   */
+  async restore(connection: string, table: string, batchId: string, entries: Entry[], ranges: LedgerRange[]): Promise<number> {
+    const dead = ranges.filter((r) => r.outcome === 'dead')
+    if (dead.length === 0) return 0
+    const existing = (await this.ipc.hgetall(this.keys.deadLetters(`${connection}:${table}`))) ?? {}
+    let restored = 0
+    for (const range of dead) {
+      for (let i = range.lo; i < range.hi; i++) {
+        const id = `${batchId}:${i}`
+        if (existing[id] !== undefined || !entries[i]) continue
+        await this.add(connection, table, id, entries[i], RESTORED_ERROR)
+        restored++
+      }
+    }
+    return restored
   }
 
   /** The tables that have dead letters, as `{connection}:{table}`. */
@@ -51,14 +100,32 @@ export class DeadLetters {
 
   /**
    * Puts entries back into the buffer (the next flush tries them again). Each is removed from the
-   * dead letters and re-buffered in one atomic step, so retrying twice counts it once.
+   * dead letters and re-buffered in one atomic step, so retrying twice counts it once. Refused
+   * per dead letter: while its batch is in flight (it may still be finished, and its dead letter
+   * rewritten), and when the ledger shows its entry applied (dropped: retrying would apply it
+   * twice). An update's fields written since (pending in the buffer) are kept, not overwritten.
    */
-  async retry(connection: string, table: string, ids: string[]): Promise<number> {
-    let retried = 0
+  async retry(connection: string, table: string, ids: string[]): Promise<RetryResult> {
+    const ledger = this.ledger
+    if (!ledger) throw new Error('DeadLetters.retry needs the ledger lookup (constructor argument)')
+    const result: RetryResult = {retried: [], alreadyApplied: [], inFlight: []}
     for (const letter of await this.pick(connection, table, ids)) {
-      if (await this.ipc.steps.requeue(this.keys.prefix, `${connection}:${table}`, letter.id, this.requeueEntry(letter))) retried++
+      const {batchId, index} = splitId(letter.id)
+      if (batchId && (await this.ipc.get(this.keys.batch(batchId))) !== null) {
+        result.inFlight.push(letter.id)
+        continue
+      }
+      if (batchId && index !== null) {
+        const ranges = await ledger(connection, batchId)
+        if (ranges.some((r) => r.outcome === 'applied' && r.lo <= index && index < r.hi)) {
+          await this.remove(connection, table, letter.id)
+          result.alreadyApplied.push(letter.id)
+          continue
+        }
+      }
+      if (await this.ipc.steps.requeue(this.keys.prefix, `${connection}:${table}`, letter.id, this.requeueEntry(letter))) result.retried.push(letter.id)
     }
-    return retried
+    return result
   }
 
   async drop(connection: string, table: string, ids: string[]): Promise<number> {
@@ -88,6 +155,14 @@ export class DeadLetters {
     if (letter.kind === 'update') return {kind: 'update', member: rowMember(connection, table, where), fields: entry.fields as Record<string, Json>}
     return {kind: 'counter', deltas: Object.entries(entry.deltas as Record<string, number>).map(([column, delta]) => [counterMember(connection, table, where, column), delta])}
   }
+}
+
+/** `{batchId}:{entry index}` → its parts (ids written by others may not have them). */
+function splitId(id: string): {batchId: string | null; index: number | null} {
+  const at = id.lastIndexOf(':')
+  if (at <= 0) return {batchId: null, index: null}
+  const index = Number(id.slice(at + 1))
+  return {batchId: id.slice(0, at), index: Number.isInteger(index) && index >= 0 ? index : null}
 }
 
 function toJson(entry: Entry): Json {

@@ -7,8 +7,9 @@ import type {Ipc, Lease, LeaseRecord} from '../ipc/types.js'
 import {applyEntries, RowsNotFound} from '../sql/apply.js'
 import type {Database, Databases} from '../sql/databases.js'
 import {errorText, isTransient} from '../sql/errors.js'
-import {checkFence, ensureLedger, FencedOut, ledgerRanges, pruneLedger, recordRange, storedFence, type LedgerRange} from '../sql/ledger.js'
+import {checkFence, ensureLedger, FencedOut, fenceRow, ledgerRanges, pruneLedger, recordRange, storedFence, type LedgerRange} from '../sql/ledger.js'
 import {DeadLetters} from './dead-letters.js'
+import {epochKey, flagRollback, holdsPendingState, newEpoch, readEpoch, readRollback, StoreRolledBack} from './rollback.js'
 import {entriesOf, type Entry} from './entries.js'
 import {KeySpace, parseMember, parseTableMember} from './keys.js'
 import {decodeBatch, type BadKind, type QuarantinedKey, type StoredBatch} from './steps.js'
@@ -105,22 +106,22 @@ export class Flusher {
 
   private async run(filter: FlushFilter): Promise<FlushReport> {
     const startedAt = Date.now()
+    // A store found behind the database stays refused until an operator decides.
+    const flagged = await readRollback(this.ipc, this.keys.prefix)
+    if (flagged) throw new StoreRolledBack(flagged)
+    const requestedAt = performance.now()
     const lease = await this.ipc.lock(this.keys.flushLock, this.options.leaseTtlMs / 1000)
     if (!lease) {
       const holder = await this.ipc.inspectLock(this.keys.flushLock)
       return {status: 'skipped', reason: 'lease-held', holder, startedAt, durationMs: Date.now() - startedAt, fence: null, tables: [], quarantined: []}
     }
-    const run = new FlushRun(this, lease, filter)
-    const renewal = setInterval(() => {
-      this.ipc.renew(run.lease, this.options.leaseTtlMs / 1000).then(
-        (held) => {
-          if (!held) run.lost = true
-        },
-        () => {},
-      )
-    }, Math.max(100, this.options.leaseTtlMs / 3))
+    const run = new FlushRun(this, lease, filter, requestedAt)
+    const renewal = setInterval(() => void run.renew(), Math.max(100, this.options.leaseTtlMs / 3))
     renewal.unref()
     try {
+      // Read before anything is claimed: whether the store held pending state decides, for a
+      // store without an epoch marker, between a new store and one restored from an old snapshot.
+      if (this.ipc.driver === 'redis') await run.storeAtStart()
       await run.recoverInflight()
       if (!filter.recoverOnly) {
         // Each kind is applied completely before the next is claimed (updates, counters, inserts).
@@ -141,6 +142,10 @@ export class Flusher {
     const report = run.report(startedAt)
     await this.ipc.set(this.keys.lastFlush, {...report, tables: report.tables.length} as never).catch(() => {})
     await this.recordEvent(report).catch(() => {})
+    if (run.rolledBack) {
+      await flagRollback(this.ipc, this.keys.prefix, run.rolledBack.record)
+      throw run.rolledBack
+    }
     await this.pruneLedgers(report)
     return report
   }
@@ -169,13 +174,32 @@ export class Flusher {
     await this.ipc.ltrim(this.keys.events, -this.options.eventsMaxCount, -1)
   }
 
-  /** Old ledger rows go, at most hourly per connection (they only matter while a batch is in flight). */
+  /**
+   * Old ledger rows of this state go, at most hourly per connection: they only matter while their
+   * batch is in flight, so the rows of batches still in flight stay whatever their age.
+   */
   private async pruneLedgers(report: FlushReport): Promise<void> {
     for (const connection of new Set(report.tables.filter((t) => !t.error).map((t) => t.connection))) {
       if (Date.now() - (this.prunedAt.get(connection) ?? 0) < 3_600_000) continue
       this.prunedAt.set(connection, Date.now())
-      await pruneLedger(this.dbs.get(connection).knex).catch(() => {})
+      try {
+        await pruneLedger(this.dbs.get(connection).knex, this.keys.prefix, await this.inflightIds())
+      } catch {
+        // Pruning is housekeeping: the next hour tries again.
+      }
     }
+  }
+
+  /** @internal Every batch id in flight under this prefix. */
+  async inflightIds(): Promise<string[]> {
+    const ids = new Set<string>()
+    let cursor = '0'
+    do {
+      const page = await this.ipc.sscan(this.keys.inflightIndex, cursor, SCAN_COUNT)
+      page.items.forEach((id) => ids.add(id))
+      cursor = page.cursor
+    } while (cursor !== '0')
+    return [...ids]
   }
 
   /** @internal What a run works with; built once per run, not on every access. */
@@ -196,6 +220,14 @@ interface FlushParts {
 /** The state of one flush: its lease, its filter and what it did per table. */
 class FlushRun {
   lost = false
+  /** Set when the store was found behind the database: the flush stops and the error is thrown. */
+  rolledBack: StoreRolledBack | null = null
+  /** performance.now() until which the lease is certainly held (its last renewal's request time + TTL). */
+  private validUntil: number
+  /** The store's epoch marker (redis driver), read and checked against each database once per run. */
+  private epoch: string | null = null
+  private readonly storeChecked = new Map<string, Promise<void>>()
+  private startState?: Promise<{epoch: string | null; pending: boolean}>
   private applying: Promise<void> = Promise.resolve()
   readonly quarantined: QuarantinedKey[] = []
   private readonly tables = new Map<string, TableFlushReport>()
@@ -208,8 +240,45 @@ class FlushRun {
     flusher: Flusher,
     public lease: Lease,
     private readonly filter: FlushFilter,
+    requestedAt: number,
   ) {
     this.p = flusher.parts()
+    this.validUntil = requestedAt + this.p.options.leaseTtlMs
+  }
+
+  /**
+   * Extends the lease. A renewal that fails — refused, or an error (the store may have expired
+   * it meanwhile) — counts as lost: nothing more is claimed or committed under it.
+   */
+  async renew(): Promise<boolean> {
+    if (this.lost) return false
+    const sentAt = performance.now()
+    try {
+      if (await this.p.ipc.renew(this.lease, this.p.options.leaseTtlMs / 1000)) {
+        this.validUntil = Math.max(this.validUntil, sentAt + this.p.options.leaseTtlMs)
+        return true
+      }
+    } catch {
+      // Unknown whether it was extended: treat the lease as lost.
+    }
+    this.lost = true
+    return false
+  }
+
+  /**
+   * Right before a claim or a commit: the lease must still be ours. A process that stalled (GC
+   * pause, frozen VM) past its lease notices here, before touching anything; one whose periodic
+   * renewal is overdue renews now.
+   */
+  async leaseHeld(): Promise<boolean> {
+    if (this.lost) return false
+    const now = performance.now()
+    if (now >= this.validUntil) {
+      this.lost = true
+      return false
+    }
+    if (this.validUntil - now < (this.p.options.leaseTtlMs * 2) / 3) return this.renew()
+    return true
   }
 
   report(startedAt: number): FlushReport {
@@ -224,6 +293,11 @@ class FlushRun {
       tables,
       quarantined: this.quarantined,
     }
+  }
+
+  /** What a flush transaction commits under: this lease and the store's epoch (redis driver). */
+  private committer(): {fence: number; token: string; epoch: string | null} {
+    return {fence: this.lease.fence, token: this.lease.token, epoch: this.epoch}
   }
 
   private matches(connection: string, table: string): boolean {
@@ -335,7 +409,10 @@ class FlushRun {
   }
 
   private async claimAndProcess(table: string, counters: string[], updates: string[], maxInserts: number): Promise<boolean> {
-    if (this.lost) return false
+    failpoint('before-claim')
+    // Claims are not fenced by the store: a holder that stalled past its lease must not claim
+    // (a newer holder may have claimed newer values of the same rows meanwhile).
+    if (!(await this.leaseHeld())) return false
     // Claiming (state work) overlaps applying the previous batch (database work); at most one
     // batch waits to be applied, and batches are applied in the order they were claimed.
     const previous = this.applying
@@ -386,6 +463,7 @@ class FlushRun {
     }
     try {
       await ensureLedger(db.knex, this.p.keys.prefix)
+      await this.checkStore(db)
       const entries = entriesOf(batch, this.p.buffer.primaryKey)
       let clean = false
       for (let attempt = 0; ; attempt++) {
@@ -394,20 +472,126 @@ class FlushRun {
           clean = await this.apply(db, parsed.table, batch.id, entries, report, !recovered && attempt === 0)
           break
         } catch (error) {
-          if (error instanceof FencedOut && attempt === 0 && (await this.catchUpFence(db))) continue
+          if (error instanceof FencedOut && attempt === 0 && (await this.afterFencedOut(db, error))) continue
           if (!isTransient(error) || attempt + 1 >= this.p.options.retries || this.lost) throw error
           const backoff = Math.min(5000, this.p.options.retryBaseMs * 2 ** attempt)
           await sleep(backoff / 2 + Math.random() * (backoff / 2))
         }
       }
       failpoint('after-commit')
-      const dead = clean ? [] : deadMembers(entries, await ledgerRanges(db.knex, batch.id))
-      await this.p.ipc.steps.ack(this.p.keys.prefix, batch.id, dead)
+      if (!clean) {
+        const ranges = await ledgerRanges(db.knex, batch.id)
+        // A flusher that stopped between recording `dead` and writing the dead letter left it
+        // unwritten: the batch is still in flight, so it is written now, before the ack.
+        report.deadLettered += await this.p.deadLetters.restore(parsed.connection, parsed.table, batch.id, entries, ranges)
+        await this.p.ipc.steps.ack(this.p.keys.prefix, batch.id, deadMembers(entries, ranges))
+      } else await this.p.ipc.steps.ack(this.p.keys.prefix, batch.id, [])
     } catch (error) {
+      if (error instanceof StoreRolledBack) {
+        this.rolledBack ??= error
+        this.lost = true
+      }
       if (error instanceof FencedOut) this.lost = true
       report.error = errorText(error)
       if (isTransient(error)) this.failing.add(parsed.connection)
     }
+  }
+
+  /**
+   * Redis driver, once per database and run, before its first commit: the store's epoch marker
+   * against the one the database recorded (see rollback.ts). A store with no marker gets one — or
+   * adopts the database's when it holds nothing a flush could apply twice.
+   */
+  private checkStore(db: Database): Promise<void> {
+    if (this.p.ipc.driver !== 'redis') return Promise.resolve()
+    let checked = this.storeChecked.get(db.name)
+    if (!checked) {
+      checked = this.compareStore(db)
+      this.storeChecked.set(db.name, checked)
+    }
+    return checked
+  }
+
+  private async compareStore(db: Database): Promise<void> {
+    const prefix = this.p.keys.prefix
+    const row = await fenceRow(db.knex, prefix)
+    const start = await this.storeAtStart()
+    if (start.epoch === null) {
+      if (row?.epoch && start.pending) {
+        throw this.rollback(db, `its epoch marker is gone while it holds pending writes (the database last committed from epoch ${row.epoch}): it restarted from a snapshot older than that`, row.fence, row.epoch, null)
+      }
+      // A new (or emptied) store: nothing it held at the start of this flush can have been applied.
+      if (this.epoch === null) {
+        this.epoch = row?.epoch ?? newEpoch()
+        await this.p.ipc.set(epochKey(prefix), this.epoch)
+      }
+      if (row && !start.pending && row.fence >= this.lease.fence && !(await this.catchUpFence(db))) throw new FencedOut(this.lease.fence, row.fence, row)
+    } else this.epoch = start.epoch
+    if (row?.epoch && row.epoch !== this.epoch) {
+      throw this.rollback(db, `its epoch marker (${this.epoch}) is not the one the database last committed from (${row.epoch}): another store, or one restored from elsewhere`, row.fence, row.epoch, this.epoch)
+    }
+  }
+
+  /** The store's epoch marker as this flush found it, and (when it had none) whether it held pending state then. */
+  storeAtStart(): Promise<{epoch: string | null; pending: boolean}> {
+    this.startState ??= (async () => {
+      const epoch = await readEpoch(this.p.ipc, this.p.keys.prefix)
+      if (epoch !== null) return {epoch, pending: false}
+      const pending = await holdsPendingState(this.p.ipc, this.p.keys.prefix)
+      return {epoch: pending ? null : await this.adoptDatabases(), pending}
+    })()
+    return this.startState
+  }
+
+  /**
+   * A store without an epoch marker that holds nothing (new, or emptied): nothing in it can be
+   * applied twice, so it takes the databases' epoch and moves its fence counter past theirs now,
+   * before writes arrive (a store without a marker that holds writes is a rollback suspect).
+   * A database that cannot be read leaves the marker unset; the next flush tries again.
+   */
+  private async adoptDatabases(): Promise<string | null> {
+    const prefix = this.p.keys.prefix
+    let epoch: string | null = null
+    let highest = 0
+    try {
+      for (const name of this.p.dbs.names()) {
+        const db = this.p.dbs.get(name)
+        await ensureLedger(db.knex, prefix)
+        const row = await fenceRow(db.knex, prefix)
+        epoch ??= row?.epoch ?? null
+        highest = Math.max(highest, row?.fence ?? 0)
+      }
+    } catch {
+      return null
+    }
+    epoch ??= newEpoch()
+    await this.p.ipc.set(epochKey(prefix), epoch)
+    if (highest >= this.lease.fence) await this.moveFencePast(highest)
+    return epoch
+  }
+
+  private rollback(db: Database, reason: string, databaseFence: number | null, databaseEpoch: string | null, storeEpoch: string | null): StoreRolledBack {
+    return new StoreRolledBack({at: Date.now(), connection: db.name, reason, storeFence: this.lease.fence, databaseFence, storeEpoch, databaseEpoch})
+  }
+
+  /**
+   * A commit was fenced out. A holder that lost its lease stays fenced out (false). One that still
+   * holds it was given a fence the database has already seen: on the memory driver an application
+   * restart reset the counter (it catches up: true); on Redis the store came back from an older
+   * snapshot — flushing stops (StoreRolledBack).
+   */
+  private async afterFencedOut(db: Database, error: FencedOut): Promise<boolean> {
+    const holder = await this.p.ipc.inspectLock(this.p.keys.flushLock)
+    if (holder?.token !== this.lease.token) return false
+    if (this.p.ipc.driver !== 'redis') return this.catchUpFence(db)
+    const row = error.row
+    const reason =
+      row && row.epoch !== null && this.epoch !== null && row.epoch !== this.epoch
+        ? `its epoch marker (${this.epoch}) is not the one the database last committed from (${row.epoch})`
+        : row && row.fence === this.lease.fence
+          ? `it issued fence ${this.lease.fence} a second time (the database committed that fence under another lease): it restarted from an older snapshot`
+          : `it issued fence ${this.lease.fence}, behind the database's fence ${row?.fence ?? '?'}: it restarted from an older snapshot`
+    throw this.rollback(db, reason, row?.fence ?? null, row?.epoch ?? null, this.epoch)
   }
 
   /**
@@ -416,9 +600,14 @@ class FlushRun {
    * continue under a fresh lease; a holder that lost its lease stays fenced out.
    */
   private async catchUpFence(db: Database): Promise<boolean> {
+    return this.moveFencePast(await storedFence(db.knex, this.p.keys.prefix))
+  }
+
+  /** Moves the store's fence counter past `stored` and re-takes the lease under a fence above it. */
+  private async moveFencePast(stored: number): Promise<boolean> {
     const holder = await this.p.ipc.inspectLock(this.p.keys.flushLock)
     if (holder?.token !== this.lease.token) return false
-    const stored = await storedFence(db.knex, this.p.keys.prefix)
+    const requestedAt = performance.now()
     const fenceKey = `${this.p.keys.flushLock}:fence`
     const current = Number((await this.p.ipc.get(fenceKey)) ?? 0)
     if (stored >= current) await this.p.ipc.incrBy(fenceKey, stored - current + 1)
@@ -430,6 +619,7 @@ class FlushRun {
       return false
     }
     this.lease = lease
+    this.validUntil = requestedAt + this.p.options.leaseTtlMs
     return true
   }
 
@@ -443,15 +633,15 @@ class FlushRun {
     let clean = fresh
     let queue = fresh ? (entries.length > 0 ? [{lo: 0, hi: entries.length}] : []) : pendingRanges(entries.length, await ledgerRanges(db.knex, batchId))
     while (queue.length > 0) {
-      if (this.lost) throw new FencedOut(this.lease.fence, -1)
+      if (!(await this.leaseHeld())) throw new FencedOut(this.lease.fence, -1)
       const range = queue.shift()!
       try {
         const counts = await db.knex.transaction(async (trx) => {
-          await checkFence(trx, this.p.keys.prefix, this.lease.fence)
+          await checkFence(trx, this.p.keys.prefix, this.committer())
           if (overlaps(range, await ledgerRanges(trx, batchId))) throw new AlreadyApplied()
           failpoint('mid-transaction')
           const applied = await applyEntries(trx, db.dialect, table, entries.slice(range.lo, range.hi), this.p.buffer.insertBatchSize, db.knex)
-          await recordRange(trx, batchId, {...range, outcome: 'applied'})
+          await recordRange(trx, batchId, {...range, outcome: 'applied'}, this.p.keys.prefix)
           return applied
         })
         report.updates += counts.updates
@@ -466,12 +656,20 @@ class FlushRun {
         }
         if (error instanceof FencedOut || isTransient(error)) throw error
         if (range.hi - range.lo === 1) {
-          await this.p.deadLetters.add(connection, table, `${batchId}:${range.lo}`, entries[range.lo], deadLetterText(error))
-          await db.knex.transaction(async (trx) => {
-            await checkFence(trx, this.p.keys.prefix, this.lease.fence)
-            if (!overlaps(range, await ledgerRanges(trx, batchId))) await recordRange(trx, batchId, {...range, outcome: 'dead'})
+          // The ledger says `dead` first, the dead letter follows: a crash in between leaves a
+          // `dead` range without its dead letter, which the batch's recovery writes (never an
+          // entry both dead-lettered and applied by a recovery that found no ledger row).
+          const recorded = await db.knex.transaction(async (trx) => {
+            await checkFence(trx, this.p.keys.prefix, this.committer())
+            if (overlaps(range, await ledgerRanges(trx, batchId))) return false
+            await recordRange(trx, batchId, {...range, outcome: 'dead'}, this.p.keys.prefix)
+            return true
           })
-          report.deadLettered++
+          failpoint('after-dead-ledger')
+          if (recorded) {
+            await this.p.deadLetters.add(connection, table, `${batchId}:${range.lo}`, entries[range.lo], deadLetterText(error))
+            report.deadLettered++
+          }
           continue
         }
         queue = [...split(range, error instanceof RowsNotFound ? error.indexes.map((i) => range.lo + i) : null), ...queue]

@@ -9,7 +9,7 @@ import {createIpc, type CreateIpcOptions} from '../ipc/create.js'
 import type {Ipc, Json} from '../ipc/types.js'
 import {Databases} from '../sql/databases.js'
 import {counterTotal} from './counter-total.js'
-import {DeadLetters} from './dead-letters.js'
+import {DeadLetters, ledgerLookup} from './dead-letters.js'
 import {Flusher, type FlushFilter, type FlushProgress, type FlushReport} from './flusher.js'
 import {assertIdentifier, counterMember, encodeWhere, rowMember, tableMember, type Where} from './keys.js'
 import {assertColumns, assertDelta} from './validate.js'
@@ -88,7 +88,7 @@ export class WriteBuffer {
     streams: Record<string, StreamPolicyInput> = {},
   ) {
     const options = settings
-    this.deadLetters = new DeadLetters(ipc, prefix, config.primaryKey)
+    this.deadLetters = new DeadLetters(ipc, prefix, config.primaryKey, ledgerLookup(databases))
     this.flusher = new Flusher(ipc, prefix, databases, config, {
       leaseTtlMs: options.leaseTtlMs ?? 30_000,
       retries: options.retries ?? 5,

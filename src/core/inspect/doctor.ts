@@ -6,7 +6,9 @@ import {ExitCode, WbcError} from '../errors.js'
 import {createIpc} from '../ipc/create.js'
 import {Databases} from '../sql/databases.js'
 import {FENCE_TABLE, LEDGER_TABLE} from '../sql/ledger.js'
+import type {RedisTarget} from '../ipc/redis/driver.js'
 import {scanBadKeys} from './bad-keys.js'
+import {persistenceWarning, readPersistence} from './persistence.js'
 import type {BadKey} from './status.js'
 
 export interface Check {
@@ -19,6 +21,8 @@ export interface Check {
   exitCode?: number
   /** The state check: the bad keys found (at most 100). */
   badKeys?: BadKey[]
+  /** Passed, but with a risk worth knowing (shown as a warning; the exit code stays 0). */
+  warning?: string
 }
 
 /** Checks what wbc needs: config, state store, each database, ledger tables, socket and checkpoint. */
@@ -35,7 +39,11 @@ export async function runDoctor(loaded: LoadedConfig): Promise<Check[]> {
       reachable = true
       return `reachable at ${address}`
     }))
-    if (reachable) checks.push(await stateCheck(loaded))
+    if (reachable) {
+      checks.push(await stateCheck(loaded))
+      checks.push(await persistenceCheck(config.ipc.redis as RedisTarget))
+      checks.push(await rollbackCheck(loaded))
+    }
   } else {
     const socket = config.ipc.socket
     checks.push(await probe('socket', async () => {
@@ -46,7 +54,10 @@ export async function runDoctor(loaded: LoadedConfig): Promise<Check[]> {
       await ipc.close()
       return `${socket} answers (mode 600)`
     }))
-    if (checks.at(-1)!.ok) checks.push(await stateCheck(loaded))
+    if (checks.at(-1)!.ok) {
+      checks.push(await stateCheck(loaded))
+      checks.push(await rollbackCheck(loaded))
+    }
     const checkpoint = config.buffer.checkpointPath
     checks.push(await probe('checkpoint', async () => {
       const folder = existsSync(checkpoint) ? checkpoint : dirname(checkpoint)
@@ -97,6 +108,42 @@ async function stateCheck(loaded: LoadedConfig): Promise<Check> {
     }
   } catch (error) {
     return {name: 'state', ok: false, detail: (error as Error).message, fix: 'Check that the state store answers.', exitCode: ExitCode.unavailable}
+  } finally {
+    await ipc.close()
+  }
+}
+
+/** How the Redis persists: without an append-only file a restart can bring back what was flushed. */
+async function persistenceCheck(target: RedisTarget): Promise<Check> {
+  try {
+    const p = await readPersistence(target)
+    const warning = persistenceWarning(p)
+    if (warning) return {name: 'redis persistence', ok: true, detail: warning, warning}
+    return {name: 'redis persistence', ok: true, detail: `append-only file on (appendfsync ${p.appendfsync ?? '?'})`}
+  } catch (error) {
+    return {name: 'redis persistence', ok: true, detail: `unknown: ${(error as Error).message}`, warning: `unknown: ${(error as Error).message}`}
+  }
+}
+
+/** The state store against each database: a store restored from an older snapshot must not flush. */
+async function rollbackCheck(loaded: LoadedConfig): Promise<Check> {
+  const {config} = loaded
+  const ipc = await createIpc(config.ipc, {role: config.ipc.driver === 'memory' ? 'socket' : 'auto'})
+  try {
+    const {assessRollback} = await import('../recover-rollback.js')
+    const a = await assessRollback(config, ipc)
+    if (!a.rolledBack) return {name: 'rollback', ok: true, detail: `the state store is not behind any database (store fence ${a.store.fence})`}
+    const behind = a.databases.filter((d) => d.behind).map((d) => `database ${d.connection}: ${d.behind}`)
+    const why = [...(a.flagged ? [`a flush found (${new Date(a.flagged.at).toISOString()}, ${a.flagged.connection}): ${a.flagged.reason}`] : []), ...behind]
+    return {
+      name: 'rollback',
+      ok: false,
+      detail: `the state store is behind the database — ${why.join('; ')}; flushing is refused`,
+      fix: '`wbc recover --after-rollback --dry-run` shows what may be applied again; `wbc recover --after-rollback --yes` resumes flushing.',
+      exitCode: ExitCode.rollback,
+    }
+  } catch (error) {
+    return {name: 'rollback', ok: false, detail: (error as Error).message, fix: 'Check that the state store and the databases answer.', exitCode: ExitCode.unavailable}
   } finally {
     await ipc.close()
   }

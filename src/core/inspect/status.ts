@@ -1,4 +1,5 @@
 import {KeySpace, parseMember, parseTableMember} from '../buffer/keys.js'
+import {readRollback, type RollbackRecord} from '../buffer/rollback.js'
 import {decodeBatch} from '../buffer/steps.js'
 import type {Ipc} from '../ipc/types.js'
 
@@ -42,6 +43,8 @@ export interface StatusReport {
   badKeysTotal: number
   lease: LeaseStatus | null
   lastFlush: Record<string, unknown> | null
+  /** Set when a flush found the state store behind the database: flushing is refused until `wbc recover --after-rollback`. */
+  rollback?: RollbackRecord | null
 }
 
 export interface StatusFilter {
@@ -153,12 +156,14 @@ export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter 
   return {driver: ipc.driver, prefix, target: ipc.address, tables: list, badKeys: bad, badKeysTotal: badTotal, ...(await readLeaseAndLastFlush(ipc, prefix, now))}
 }
 
-/** The cheap part of a status: the flush lease and the last flush (two reads). */
-export async function readLeaseAndLastFlush(ipc: Ipc, prefix: string, now = Date.now()): Promise<Pick<StatusReport, 'lease' | 'lastFlush'>> {
+/** The cheap part of a status: the flush lease, the last flush and the rollback flag (three reads). */
+export async function readLeaseAndLastFlush(ipc: Ipc, prefix: string, now = Date.now()): Promise<Pick<StatusReport, 'lease' | 'lastFlush' | 'rollback'>> {
   const keys = new KeySpace(prefix)
   const lock = await ipc.inspectLock(keys.flushLock)
   const lastFlush = await ipc.get(keys.lastFlush).catch(() => null)
+  const rollback = await readRollback(ipc, prefix).catch(() => null)
   return {
+    rollback,
     lease: lock
       ? {owner: lock.token, host: lock.host, pid: lock.pid, fence: lock.fence, ageMs: lock.acquiredAt === null ? null : Math.max(0, now - lock.acquiredAt), ttlMs: lock.ttlLeftMs}
       : null,

@@ -319,6 +319,11 @@ function Header({snapshot, intervalMs, paused, columns}: {snapshot: DashboardSna
     <Box flexDirection="column">
       <Text bold>{fit(`wbc ${status ? `${status.driver} ${status.target} prefix ${status.prefix}` : 'connecting…'}`, columns)}</Text>
       <Text>{fit(`${leaseText} · ${lastText} · every ${formatDuration(intervalMs)} · ${paused ? 'PAUSED' : 'live'}`, columns)}</Text>
+      {status?.rollback && (
+        <Text color="red" bold>
+          {fit(`STATE STORE ROLLED BACK (${status.rollback.connection}): flushing refused — run wbc recover --after-rollback`, columns)}
+        </Text>
+      )}
     </Box>
   )
 }

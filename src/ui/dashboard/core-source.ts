@@ -96,7 +96,7 @@ export class CoreDashboardSource implements DashboardSource {
   }
 
   retryDeadLetter(connection: string, table: string, id: string) {
-    return this.changing((wb) => wb.deadLetters.retry(connection, table, [id]))
+    return this.changing(async (wb) => (await wb.deadLetters.retry(connection, table, [id])).retried.length)
   }
 
   dropDeadLetter(connection: string, table: string, id: string) {

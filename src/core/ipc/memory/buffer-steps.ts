@@ -337,7 +337,10 @@ export const bufferSteps = {
         store.sadd(keys.countersIndex, [member])
       }
     } else if (entry.kind === 'update') {
-      store.hset(keys.update(entry.member), entry.fields)
+      // A field pending already was written after the dead letter: it is kept (HSETNX).
+      const pending = store.hgetall(keys.update(entry.member)) ?? {}
+      const older = Object.fromEntries(Object.entries(entry.fields).filter(([field]) => !(field in pending)))
+      if (Object.keys(older).length > 0) store.hset(keys.update(entry.member), older)
       store.sadd(keys.updatesIndex, [entry.member])
       recordUpdateTime(store, keys.updateTimes(table), entry.member, Date.now())
     } else {

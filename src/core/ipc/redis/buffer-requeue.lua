@@ -47,7 +47,10 @@ if kind == 'counter' then
     redis.call('SADD', prefix .. ':idx:counters', ARGV[i])
   end
 elseif kind == 'update' then
-  hsetFlat(prefix .. ':u:' .. ARGV[6], ARGV, 7)
+  -- A field that is pending already was written after the dead letter: it is kept (HSETNX).
+  for i = 7, #ARGV, 2 do
+    redis.call('HSETNX', prefix .. ':u:' .. ARGV[6], ARGV[i], ARGV[i + 1])
+  end
   redis.call('SADD', prefix .. ':idx:updates', ARGV[6])
   local recorded = tonumber(redis.call('HGET', utKey, ARGV[6]) or '')
   if not recorded or recorded < tonumber(now) then

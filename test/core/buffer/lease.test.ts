@@ -1,0 +1,58 @@
+import {readFileSync} from 'node:fs'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import type {WriteBuffer} from '../../../src/core/buffer/write-buffer.js'
+import type {WbcConfigInput} from '../../../src/core/config/schema.js'
+import {createPostsTable, dialectsUp, openTestDb, type DialectName, type TestDb} from '../../support/db.js'
+import {cleanRedisPrefix, driversUp, engineConfig, openEngine} from '../../support/engine.js'
+import {uniquePrefix} from '../../support/services.js'
+import {sleep, startFixture, until} from '../../support/spawn.js'
+
+const stopped = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('T') ?? false
+
+/**
+ * Claims are not fenced by the store, so a holder that stalls between its scan and its claim
+ * (GC pause, frozen VM) past its lease must notice before claiming: a newer holder may have
+ * claimed newer values of the same rows meanwhile, and an older batch applied after them would
+ * overwrite them.
+ */
+describe.each(['postgres', 'sqlite'] as DialectName[])('a flush lease that ran out between scan and claim, redis + %s', (dialect) => {
+  const up = driversUp.redis && dialectsUp[dialect]
+  const prefix = uniquePrefix()
+  let db: TestDb
+  let config: WbcConfigInput
+  let wb: WriteBuffer
+
+  beforeAll(async () => {
+    if (!up) return
+    db = await openTestDb(dialect)
+    config = engineConfig('redis', db.url, prefix)
+    wb = await openEngine(config, {leaseTtlMs: 1000})
+  })
+  afterAll(async () => {
+    if (!up) return
+    await wb?.close()
+    await db?.cleanup()
+    await cleanRedisPrefix(prefix)
+  })
+
+  it.skipIf(!up)('claims nothing and commits nothing once resumed; the next holder flushes', async () => {
+    const posts = `${prefix}_l`
+    await createPostsTable(db, posts, 3)
+    await wb.table(posts).where(1).update({title: 'v1'})
+    const {child, exit} = startFixture('flush-once.ts', {WBC_TEST_CONFIG: JSON.stringify(config), WBC_FAILPOINT: 'before-claim:stop', LEASE_TTL_MS: '1000', NO_FINAL_FLUSH: '1'})
+    await until(() => stopped(child.pid!), 15_000, 'the flusher to stop before its claim')
+    await sleep(1200) // Its lease runs out while it is stopped.
+    child.kill('SIGCONT')
+    const result = await exit
+    expect(result.code).toBe(0)
+    const report = JSON.parse(result.stdout.trim().split('\n')[0])
+    expect(report).toMatchObject({status: 'partial', reason: 'lease-lost', tables: []})
+    expect(await wb.ipc.scard(`${prefix}:idx:inflight`)).toBe(0)
+    expect(await wb.ipc.smembers(`${prefix}:idx:updates`)).toEqual([`default:${posts}:1`])
+    expect((await db.knex(posts).where({id: 1}).first('title')).title).toBeNull()
+    expect((await wb.flush()).status).toBe('ok')
+    expect((await db.knex(posts).where({id: 1}).first('title')).title).toBe('v1')
+  })
+})

@@ -29,6 +29,12 @@ export interface ChaosOptions {
   paceMs?: number
   leaseTtlMs?: number
   log?: (line: string) => void
+  /**
+   * Redis only: an RDB snapshot is taken a third into the run and Redis is restarted from it two
+   * thirds in (its append-only file gone). Flushing must then refuse (exit 7) instead of applying
+   * the snapshot's deltas a second time; the run reports what the operator's tools said.
+   */
+  rollback?: boolean
 }
 
 export interface ChaosResult extends Verdict {
@@ -40,6 +46,8 @@ export interface ChaosResult extends Verdict {
   /** What was left after the final flush: must all be 0. */
   left: {pending: number; inflight: number; deadLetters: number}
   writerErrors: Record<string, number>
+  /** With `rollback`: the exit codes of `wbc flush` and `wbc status` after the restart from the snapshot. */
+  rollback?: {flushExit: number | null; statusExit: number | null; flushError: string}
 }
 
 interface StatusJson {
@@ -146,9 +154,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const names = faultsFor(options.driver)
     const tally: Record<string, number> = {}
     const deadline = Date.now() + options.seconds * 1000
+    const rollback = options.rollback && redis ? {snapshotAt: Date.now() + (options.seconds * 1000) / 3, restartAt: Date.now() + (options.seconds * 2000) / 3, taken: false} : null
     log(`chaos: ${options.driver} + ${options.dialect}, seed ${options.seed}, ${options.seconds} s, ${writers} writers x ${loops} loops`)
     await sleep(500)
     while (Date.now() < deadline) {
+      if (rollback && !rollback.taken && Date.now() >= rollback.snapshotAt) {
+        await redis!.snapshot()
+        rollback.taken = true
+        log('  snapshot taken')
+      }
+      if (rollback?.taken && Date.now() >= rollback.restartAt) {
+        await redis!.restartFromSnapshot()
+        log('  redis restarted from the older snapshot')
+        // The writers' timed flushes meet the rolled-back store for a while; then the run ends.
+        await sleep(2000)
+        break
+      }
       const fault = random.pick(names)
       const outcome = await faults[fault](ctx)
       tally[fault] = (tally[fault] ?? 0) + 1
@@ -170,6 +191,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       current.process.kill('SIGUSR2')
       const line = await current.line((l) => l.startsWith('{"workers"'), 60_000)
       for (const summary of JSON.parse(line).workers) addErrors(summary)
+    }
+
+    if (rollback) {
+      // What the operator sees: flushing refuses until someone decides (`wbc recover --after-rollback`).
+      const cli = async (...args: string[]) => exitWithin(startCli([...args, '--config', configFile, '--json']), 60_000)
+      await cli('locks', 'release', 'flush', '--force', '--yes')
+      const flush = await cli('flush', '--wait', '10s')
+      const status = await cli('status')
+      const verdict = await db.using((knex) => verify(knex, 'posts', 'activity', all.map((w) => w.logFile)))
+      return {
+        driver: options.driver,
+        dialect: options.dialect,
+        seed: options.seed,
+        seconds: options.seconds,
+        ...verdict,
+        faults: tally,
+        left: {pending: -1, inflight: -1, deadLetters: -1},
+        writerErrors,
+        rollback: {flushExit: flush.code, statusExit: status.code, flushError: flush.stderr.slice(0, 400) || flush.stdout.slice(0, 400)},
+      }
     }
 
     // Recovery as an operator would do it: release a dead holder's lease, finish in-flight work, flush.

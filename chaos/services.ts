@@ -4,11 +4,12 @@
  * without touching anyone else's).
  */
 import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {copyFileSync, mkdtempSync, rmSync} from 'node:fs'
 import {createConnection, createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
+import {Redis} from 'ioredis'
 import knexFactory, {type Knex} from 'knex'
 
 import {resolveConnection} from '../src/core/config/connections.js'
@@ -60,8 +61,8 @@ export class DedicatedRedis {
     return `redis://127.0.0.1:${this.port}`
   }
 
-  private async launch(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '']
+  private async launch(appendonly = true): Promise<void> {
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--save', '']
     this.child = spawn('redis-server', args, {stdio: 'ignore'})
     const deadline = Date.now() + 15_000
     while (!(await answers(this.port))) {
@@ -75,6 +76,37 @@ export class DedicatedRedis {
     await this.kill()
     await new Promise((resolve) => setTimeout(resolve, downMs))
     await this.launch()
+  }
+
+  /** Writes an RDB snapshot of the current data and keeps a copy of it aside. */
+  async snapshot(): Promise<void> {
+    const client = new Redis(this.port, '127.0.0.1', {lazyConnect: true})
+    try {
+      await client.connect()
+      await client.save()
+    } finally {
+      client.disconnect()
+    }
+    copyFileSync(join(this.dir, 'dump.rdb'), join(this.dir, 'older.rdb'))
+  }
+
+  /**
+   * SIGKILL, then start again from the snapshot kept aside, as a Redis restored from an old RDB
+   * would (its append-only file gone): everything written since the snapshot is forgotten.
+   */
+  async restartFromSnapshot(): Promise<void> {
+    await this.kill()
+    rmSync(join(this.dir, 'appendonlydir'), {recursive: true, force: true})
+    copyFileSync(join(this.dir, 'older.rdb'), join(this.dir, 'dump.rdb'))
+    await this.launch(false)
+    // Persistence back on for the rest of the run (rewritten from the data just loaded).
+    const client = new Redis(this.port, '127.0.0.1', {lazyConnect: true})
+    try {
+      await client.connect()
+      await client.config('SET', 'appendonly', 'yes')
+    } finally {
+      client.disconnect()
+    }
   }
 
   private kill(): Promise<void> {

@@ -54,7 +54,7 @@ async function entryPositions(ipc: Ipc, prefix: string, batches: string[], membe
   for (const batchId of batches) {
     const key = KeySpace.of(prefix).batch(batchId)
     const raw = await ipc.get(key)
-    const entries = raw === null ? [] : entriesOf(decodeBatch(raw, key), primaryKey)
+    const entries = raw === null ? [] : entriesOf(decodeBatch(raw, key, batchId), primaryKey)
     positions.push({batchId, index: entries.findIndex((e) => e.kind === 'counter' && e.members.includes(member))})
   }
   return positions

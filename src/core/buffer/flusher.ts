@@ -341,7 +341,7 @@ class FlushRun {
           await this.p.ipc.srem(this.p.keys.inflightIndex, id)
           continue
         }
-        batch = decodeBatch(raw, this.p.keys.batch(id))
+        batch = decodeBatch(raw, this.p.keys.batch(id), id)
       } catch (error) {
         // Not a batch wbc wrote (or damaged): set aside with the reason, the rest goes on.
         if (!(error instanceof WbcError) || error.code === 'SERVICE_UNAVAILABLE' || error.code === 'REQUEST_TIMEOUT') throw error

@@ -101,24 +101,32 @@ export const emptyArray = <T>(value: unknown): T[] => (Array.isArray(value) ? (v
 
 /**
  * A batch as read back from either driver. The redis driver keeps rows and field values as the
- * JSON text they were queued as (`encoded`), and Lua encodes an empty list as `{}`.
+ * JSON text they were queued as (`encoded`), and Lua encodes an empty list as `{}`. `id` is the id
+ * the batch was found under (`{prefix}:if:{id}`, an index member): the ledger, the dead letters and
+ * the ack address a batch by its inner id, so a batch whose inner id names another batch would be
+ * recorded, and acknowledged, as that one (which is then lost).
  */
-export function decodeBatch(raw: unknown, key = 'in-flight batch'): StoredBatch {
-  const batch = raw as StoredBatch & {encoded?: boolean}
-  if (!batch || typeof batch !== 'object' || typeof batch.id !== 'string' || typeof batch.table !== 'string') {
-    throw new CorruptValue(key, `expected a batch object with id and table, got ${JSON.stringify(raw)?.slice(0, 80)}`)
-  }
-  let decoded: StoredBatch
-  try {
-    decoded = decodeParts(batch)
-  } catch (error) {
-    throw new CorruptValue(key, (error as Error).message)
-  }
+export function decodeBatch(raw: unknown, key = 'in-flight batch', id?: string): StoredBatch {
+  const decoded = decodeBatchShape(raw, key, id)
   // Anyone able to write under the prefix can write a batch: every name in it is checked before
   // any of it is applied (the flusher quarantines a batch that throws here, whole).
   const problem = batchProblem(decoded)
   if (problem) throw new CorruptValue(key, problem)
   return decoded
+}
+
+/** decodeBatch without the name checks: what a checkpoint's restore needs to put a batch back in flight. */
+export function decodeBatchShape(raw: unknown, key = 'in-flight batch', id?: string): StoredBatch {
+  const batch = raw as StoredBatch & {encoded?: boolean}
+  if (!batch || typeof batch !== 'object' || typeof batch.id !== 'string' || typeof batch.table !== 'string') {
+    throw new CorruptValue(key, `expected a batch object with id and table, got ${JSON.stringify(raw)?.slice(0, 80)}`)
+  }
+  if (id !== undefined && batch.id !== id) throw new CorruptValue(key, `its id "${shown(batch.id)}" is not the id it is kept under`)
+  try {
+    return decodeParts(batch)
+  } catch (error) {
+    throw new CorruptValue(key, (error as Error).message)
+  }
 }
 
 /** Why a decoded batch cannot be applied (the first problem found), or null. */

@@ -5,10 +5,11 @@ import {fileURLToPath} from 'node:url'
 
 import {open, type RootDatabase} from 'lmdb'
 
-import type {StoredBatch} from '../buffer/steps.js'
-import {WbcError} from '../errors.js'
+import {decodeBatchShape, type StoredBatch} from '../buffer/steps.js'
+import {CorruptValue, WbcError} from '../errors.js'
 import {failpoint} from '../failpoints.js'
 import type {Json} from '../ipc/types.js'
+import {ownEntryProblem} from './own-keys.js'
 import {takeOwnerLock, type OwnerLock} from './owner-lock.js'
 
 /** One of wbc's own keys as kept in the file: the store key, its type and its content (hash → object, list and set → array). */
@@ -144,14 +145,24 @@ export class Checkpoint {
         else bad(key, 'a queue entry that is not a list of rows')
       }
       for (const {key, value} of this.db.getRange(range(prefix, 'if'))) {
-        if (value && typeof value === 'object' && typeof (value as StoredBatch).id === 'string') contents.inflight.push(value as StoredBatch)
-        else bad(key, 'an in-flight entry that is not a batch')
+        // Restore files a batch under its inner id, so an entry whose id is not its key's would
+        // replace that batch; and its parts must be lists before anything is rebuilt from them.
+        // Names are the flusher's to check (it quarantines the batch whole, mirrored here).
+        try {
+          contents.inflight.push(decodeBatchShape(value, String(key), String(key).slice(prefix.length + 4)))
+        } catch (error) {
+          bad(key, `an in-flight entry that is not a batch (${error instanceof CorruptValue ? error.message : String(error)})`)
+        }
       }
       for (const {key, value} of this.db.getRange(range(prefix, 'wbc'))) {
         const {type, value: content} = (value ?? {}) as {type?: unknown; value?: unknown}
-        if (typeof type === 'string' && OWN_TYPES.has(type) && isOwnValue(type, content)) {
-          contents.own.push({key: `${prefix}:${String(key).slice(prefix.length + 5)}`, type: type as OwnEntry['type'], value: content as Json})
-        } else bad(key, 'an entry of wbc that is not {type, value}')
+        const rest = String(key).slice(prefix.length + 5)
+        if (!(typeof type === 'string' && OWN_TYPES.has(type) && isOwnValue(type, content))) bad(key, 'an entry of wbc that is not {type, value}')
+        else {
+          const problem = ownEntryProblem(rest, type, content as Json)
+          if (problem) bad(key, problem)
+          else contents.own.push({key: `${prefix}:${rest}`, type: type as OwnEntry['type'], value: content as Json})
+        }
       }
     } catch (error) {
       throw damaged(this.path, (error as Error).message, error)

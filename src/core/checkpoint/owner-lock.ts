@@ -1,4 +1,5 @@
-import {closeSync, constants, fchmodSync, fstatSync, ftruncateSync, openSync, readSync, writeSync} from 'node:fs'
+import {closeSync, constants, fchmodSync, fstatSync, ftruncateSync, lstatSync, openSync, readSync, realpathSync, writeSync} from 'node:fs'
+import {basename, dirname, join} from 'node:path'
 
 import {tryLock} from 'fs-native-extensions'
 
@@ -10,7 +11,41 @@ export interface OwnerLock {
   release(): void
 }
 
-export const ownerLockPathOf = (checkpointPath: string) => `${checkpointPath}.lock`
+/**
+ * `<checkpoint>.lock` of the file the path names, wherever it is named from: a symbolic link to
+ * the checkpoint (or a linked folder) is resolved first, so every name of one file takes one lock.
+ */
+export function ownerLockPathOf(checkpointPath: string): string {
+  return `${realCheckpointPath(checkpointPath)}.lock`
+}
+
+function realCheckpointPath(path: string): string {
+  try {
+    return realpathSync(path)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw lockFailed(path, error)
+  }
+  // Not there yet. A link to a missing file would be created through by LMDB under another name.
+  let link = false
+  try {
+    link = lstatSync(path).isSymbolicLink()
+  } catch {
+    // Nothing at the path: the file is created here.
+  }
+  if (link) throw lockFailed(path, new Error('it is a symbolic link to a file that does not exist'))
+  try {
+    return join(realpathSync(dirname(path)), basename(path))
+  } catch (error) {
+    throw lockFailed(path, error)
+  }
+}
+
+const lockFailed = (path: string, cause: unknown) =>
+  new WbcError('CHECKPOINT_LOCK_FAILED', `the checkpoint ${path} cannot be resolved to one file: ${(cause as Error).message}`, {
+    exitCode: 1,
+    hint: 'Give buffer.checkpointPath as the path of the checkpoint file itself (or of where it is to be created).',
+    cause,
+  })
 
 /**
  * Takes the checkpoint's owner lock: an OS-level exclusive lock on `<checkpoint>.lock` (an open

@@ -114,7 +114,7 @@ export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter 
   for (const id of new Set(batchIds)) {
     const batch = await ipc
       .get(keys.batch(id))
-      .then((raw) => (raw === null ? null : decodeBatch(raw, keys.batch(id))))
+      .then((raw) => (raw === null ? null : decodeBatch(raw, keys.batch(id), id)))
       .catch(unreadable(keys.batch(id)))
     if (batch === null) continue
     const parsed = parseTableMember(batch.table)

@@ -172,4 +172,19 @@ describe('checkpoint ownership', () => {
     symlinkSync(join(dirname(path), 'elsewhere'), ownerLockPathOf(linked))
     expect(() => Checkpoint.open(linked)).toThrow(expect.objectContaining({code: 'CHECKPOINT_LOCK_FAILED'}))
   })
+
+  it('one file is one owner whatever it is called: a link to it, a linked folder, a path with ./ and ..', async () => {
+    const {path} = await fresh()
+    const file = Checkpoint.open(path)
+    const folder = dirname(path)
+    symlinkSync(path, join(folder, 'alias.lmdb'))
+    symlinkSync(folder, `${folder}-linked`)
+    for (const name of [join(folder, 'alias.lmdb'), join(`${folder}-linked`, 'alias.lmdb'), `${folder}-linked/./x/../${path.slice(folder.length + 1)}`]) {
+      expect(() => Checkpoint.open(name)).toThrow(expect.objectContaining({code: 'CHECKPOINT_IN_USE', exitCode: 4, holderPid: process.pid}))
+    }
+    await file.close()
+    // A link to a file that is not there would be created through under another name: refused.
+    symlinkSync(join(folder, 'missing.lmdb'), join(folder, 'dangling.lmdb'))
+    expect(() => Checkpoint.open(join(folder, 'dangling.lmdb'))).toThrow(expect.objectContaining({code: 'CHECKPOINT_LOCK_FAILED'}))
+  })
 })

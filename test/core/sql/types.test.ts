@@ -140,7 +140,7 @@ describe.each(['sqlite', 'postgres', 'mysql'] as DialectName[])('column types on
       const table = name('short')
       await db.knex.raw(`CREATE TABLE ${q(db, table)} (id integer PRIMARY KEY, code char(2), label varchar(5))`)
       await db.knex(table).insert([{id: 1}])
-      for (const fields of [{code: 'AUX'}, {label: 'toolong'}]) {
+      for (const fields of [{code: 'AUX'}, {label: 'toolong'}] as Array<Record<string, string>>) {
         const error = await apply(db, table, [{kind: 'update', member: '', where: {id: 1}, fields}]).catch((e: unknown) => e)
         expect(error, JSON.stringify(fields)).toBeInstanceOf(Error)
         expect(isTransient(error)).toBe(false)

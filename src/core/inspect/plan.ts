@@ -4,12 +4,11 @@ import {decodeBatch, type StoredBatch} from '../buffer/steps.js'
 import type {WbcConfig} from '../config/schema.js'
 import type {Ipc, Json} from '../ipc/types.js'
 import {entryStatements, type PlannedStatement} from '../sql/apply.js'
-import type {ColumnTypes} from '../sql/statements.js'
-import {columnTypes} from '../sql/column-types.js'
 import {Databases, type Database} from '../sql/databases.js'
 import {errorText} from '../sql/errors.js'
 import {ledgerRanges, type LedgerRange} from '../sql/ledger.js'
 import {isMariaDb, limitStatements} from '../sql/limits.js'
+import {tableInfo, type TableInfo} from '../sql/table-info.js'
 import {readStatus, type StatusFilter, type TableStatus} from './status.js'
 
 export interface PlannedSql {
@@ -53,11 +52,11 @@ export async function planFlush(ipc: Ipc, config: WbcConfig, filter: StatusFilte
     for (const t of status.tables) {
       const name = `${t.connection}:${t.table}`
       let db: Database
-      let types: ColumnTypes
+      let info: TableInfo
       let limits: string[]
       try {
         db = dbs.get(t.connection)
-        types = await columnTypes(db.knex, db.dialect, t.table)
+        info = await tableInfo(db.knex, db.dialect, t.table)
         limits = limitStatements(db.dialect, config.buffer.statementTimeoutMs, db.dialect === 'mysql' && (await isMariaDb(db.knex, db.knex)))
       } catch (error) {
         // The statements depend on the table's column types: without the database there is no exact plan.
@@ -68,7 +67,7 @@ export async function planFlush(ipc: Ipc, config: WbcConfig, filter: StatusFilte
       const add = (batch: StoredBatch, done: LedgerRange[] = []) => {
         const entries = entriesOf(batch, config.buffer.primaryKey)
         for (const range of pendingRanges(entries.length, done)) {
-          const planned = entryStatements(db.dialect, t.table, entries.slice(range.lo, range.hi), config.buffer.insertBatchSize, types)
+          const planned = entryStatements(db.dialect, t.table, entries.slice(range.lo, range.hi), config.buffer.insertBatchSize, info)
           for (const sql of limits) push(statements, {kind: 'limits', sql, bindings: []})
           for (const s of planned.updates) push(statements, s)
           for (const s of planned.checks()) push(statements, s, true)

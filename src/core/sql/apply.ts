@@ -4,7 +4,7 @@ import type {Entry} from '../buffer/entries.js'
 import type {Dialect} from '../config/connections.js'
 import {WbcError} from '../errors.js'
 import type {Json} from '../ipc/types.js'
-import {columnTypes} from './column-types.js'
+import {tableInfo, type TableInfo} from './table-info.js'
 import {applyTransactionLimits, DEFAULT_STATEMENT_TIMEOUT_MS} from './limits.js'
 import {bindValue, counterUpdate, fieldUpdate, insertRows, missingRows, rowsPerStatement, type ColumnTypes, type Statement} from './statements.js'
 
@@ -52,7 +52,8 @@ type KeyedEntry = UpdateEntry | CounterEntry
  * every increment and a deterministic last write), then multi-row INSERTs. Used by the flush and
  * by `flush --dry-run`, so the dry run shows exactly what would run.
  */
-export function entryStatements(dialect: Dialect, table: string, entries: Entry[], insertBatchSize: number, types: ColumnTypes): EntryStatements {
+export function entryStatements(dialect: Dialect, table: string, entries: Entry[], insertBatchSize: number, info: TableInfo): EntryStatements {
+  const types = info.types
   const indexed = entries.map((entry, index) => ({entry, index}))
   const keyed = indexed.filter((e): e is {entry: KeyedEntry; index: number} => e.entry.kind !== 'insert')
   const bind = (column: string, value: Json | undefined) => bindValue(dialect, value, types[column])
@@ -68,11 +69,10 @@ export function entryStatements(dialect: Dialect, table: string, entries: Entry[
   for (const group of groupBy(ranked, ({entry}) => shapeOf(entry)).values()) {
     const keys = Object.keys(group[0].entry.where).sort()
     const all = [...new Set(group.flatMap(({entry}) => Object.keys(entry.fields)))].sort()
-    for (const chunk of chunks(group, 2 + keys.length + 2 * all.length)) {
+    for (const chunk of chunks(group, 1 + keys.length + 2 * all.length)) {
       const columns = all.filter((c) => chunk.some(({entry}) => c in entry.fields))
       const flagged = columns.map((c) => !chunk.every(({entry}) => c in entry.fields))
-      const rows = chunk.map(({entry, index, rank}) => [
-        index,
+      const rows = chunk.map(({entry, rank}) => [
         rank,
         ...keys.map((k) => bind(k, entry.where[k])),
         ...columns.flatMap((c, i) => (flagged[i] ? [c in entry.fields ? 1 : 0] : [])),
@@ -86,9 +86,11 @@ export function entryStatements(dialect: Dialect, table: string, entries: Entry[
   for (const group of groupBy(counters, ({entry}) => shapeOf(entry)).values()) {
     const keys = Object.keys(group[0].entry.where).sort()
     const columns = [...new Set(group.flatMap(({entry}) => Object.keys(entry.deltas)))].sort()
+    // A unique key reaches at most one row per entry: no need to count entries apart (wbc_i).
+    const unique = info.uniqueKeys.some((set) => set.every((column) => keys.includes(column)))
     for (const chunk of chunks(group, 1 + keys.length + columns.length)) {
-      const rows = chunk.map(({entry, index}) => [index, ...keys.map((k) => bind(k, entry.where[k])), ...columns.map((c) => entry.deltas[c] ?? 0)])
-      updates.push({kind: 'counter', ...counterUpdate(dialect, table, keys, columns, rows, types)})
+      const rows = chunk.map(({entry, index}) => [...(unique ? [] : [index]), ...keys.map((k) => bind(k, entry.where[k])), ...columns.map((c) => entry.deltas[c] ?? 0)])
+      updates.push({kind: 'counter', ...counterUpdate(dialect, table, keys, columns, rows, types, unique)})
     }
   }
 
@@ -163,7 +165,7 @@ export async function applyEntries(
   options: ApplyOptions = {},
 ): Promise<AppliedCounts> {
   await applyTransactionLimits(trx, dialect, options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS, connection)
-  const planned = entryStatements(dialect, table, entries, insertBatchSize, await columnTypes(connection, dialect, table))
+  const planned = entryStatements(dialect, table, entries, insertBatchSize, await tableInfo(connection, dialect, table, trx))
   let affected = 0
   for (const statement of planned.updates) affected += await runUpdate(trx, dialect, statement)
   // Every keyed entry changed a row of its own: none can be missing. Fewer: find the missing ones

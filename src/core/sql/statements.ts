@@ -110,30 +110,35 @@ function updateFromAggregate(dialect: Dialect, table: string, keys: string[], as
 }
 
 /**
- * Counter increments: rows `[wbc_i, ...key values, ...deltas]`. The deltas are summed per target
- * row before the update — `SELECT DISTINCT` pairs each derived row with the key values of the
- * rows it reaches (once, even if it reaches several), `GROUP BY` those values — so entries that
+ * Counter increments: rows `[wbc_i, ...key values, ...deltas]` (without `wbc_i` when `keyIsUnique`).
+ * The deltas are summed per target row before the update: the derived rows are joined to the
+ * rows they reach and grouped by the target's own key values (`GROUP BY t2.key`), so entries that
  * address one row through different encodings (1 and '1', 'bob' and 'Bob' under a case-insensitive
- * collation, 'A' and 'A ' in a char(n) column) all count.
+ * collation, 'A' and 'A ' in a char(n) column) all count. When the key columns are not known to
+ * be unique, `SELECT DISTINCT (target key, wbc_i, …)` first counts each entry once per group even
+ * if it reaches several rows.
  */
-export function counterUpdate(dialect: Dialect, table: string, keys: string[], columns: string[], rows: unknown[][], types: ColumnTypes): Statement {
+export function counterUpdate(dialect: Dialect, table: string, keys: string[], columns: string[], rows: unknown[][], types: ColumnTypes, keyIsUnique: boolean): Statement {
   const q = (name: string) => quote(dialect, name)
   const deltaCast = (column: string) => {
     if (dialect !== 'postgres') return undefined
     const type = types[column]
     return !type || PG_NUMERIC.test(type) ? 'numeric' : type
   }
-  const derived = derivedRows(dialect, [intColumn(dialect, 'wbc_i'), ...keyColumns(dialect, keys, types), ...columns.map((c, i) => ({alias: valueAlias(i), cast: deltaCast(c)}))], rows)
+  const index = keyIsUnique ? [] : [intColumn(dialect, 'wbc_i')]
+  const derived = derivedRows(dialect, [...index, ...keyColumns(dialect, keys, types), ...columns.map((c, i) => ({alias: valueAlias(i), cast: deltaCast(c)}))], rows)
   const ks = keys.map((_, i) => keyAlias(i))
   const cs = columns.map((_, i) => valueAlias(i))
-  const pairs = `SELECT DISTINCT ${[...keys.map((key, i) => `t2.${q(key)} AS ${ks[i]}`), 'v.wbc_i AS wbc_i', ...cs.map((c) => `v.${c} AS ${c}`)].join(', ')} FROM ${reached(dialect, table, keys, derived)}`
-  const aggregate = `(SELECT ${[...ks.map((k) => `d.${k} AS ${k}`), ...cs.map((c) => `SUM(d.${c}) AS ${c}`)].join(', ')} FROM (${pairs}) AS d GROUP BY ${ks.map((k) => `d.${k}`).join(', ')})`
+  const targetKeys = keys.map((key, i) => `t2.${q(key)} AS ${ks[i]}`)
+  const aggregate = keyIsUnique
+    ? `(SELECT ${[...targetKeys, ...cs.map((c) => `SUM(v.${c}) AS ${c}`)].join(', ')} FROM ${reached(dialect, table, keys, derived)} GROUP BY ${keys.map((key) => `t2.${q(key)}`).join(', ')})`
+    : `(SELECT ${[...ks.map((k) => `d.${k} AS ${k}`), ...cs.map((c) => `SUM(d.${c}) AS ${c}`)].join(', ')} FROM (SELECT DISTINCT ${[...targetKeys, 'v.wbc_i AS wbc_i', ...cs.map((c) => `v.${c} AS ${c}`)].join(', ')} FROM ${reached(dialect, table, keys, derived)}) AS d GROUP BY ${ks.map((k) => `d.${k}`).join(', ')})`
   // A NULL counter column counts as 0.
   return updateFromAggregate(dialect, table, keys, columns.map((c, i) => [c, `COALESCE(t.${q(c)}, 0) + a.${cs[i]}`]), aggregate, derived.bindings)
 }
 
 /**
- * Column updates, last write wins: rows `[wbc_i, wbc_o, ...key values, ...flags, ...values]`, where
+ * Column updates, last write wins: rows `[wbc_o, ...key values, ...flags, ...values]`, where
  * `wbc_o` ranks the entries (higher wins) and a flag (for the columns listed in `flagged`) says
  * whether the entry sets that column. Per target row and column, the value of the highest-ranked
  * entry that sets it is taken (window functions partitioned by the target's key values), then
@@ -144,7 +149,7 @@ export function fieldUpdate(dialect: Dialect, table: string, keys: string[], col
   const flags = columns.flatMap((_, i) => (flagged[i] ? [intColumn(dialect, flagAlias(i))] : []))
   const derived = derivedRows(
     dialect,
-    [intColumn(dialect, 'wbc_i'), intColumn(dialect, 'wbc_o'), ...keyColumns(dialect, keys, types), ...flags, ...columns.map((c, i) => ({alias: valueAlias(i), cast: dialect === 'postgres' ? types[c] : undefined}))],
+    [intColumn(dialect, 'wbc_o'), ...keyColumns(dialect, keys, types), ...flags, ...columns.map((c, i) => ({alias: valueAlias(i), cast: dialect === 'postgres' ? types[c] : undefined}))],
     rows,
   )
   const ks = keys.map((_, i) => keyAlias(i))

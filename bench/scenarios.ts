@@ -11,7 +11,7 @@ import {resolveConnection} from '../dist/core/config/connections.js'
 import {parseConfig} from '../dist/core/config/load.js'
 import {createIpc} from '../dist/core/ipc/create.js'
 import {deleteMatching} from '../dist/core/ipc/cursor.js'
-import {derivedRows, updateFromRows} from '../dist/core/sql/statements.js'
+import {derivedRows, quote} from '../dist/core/sql/statements.js'
 
 export interface BenchContext {
   scale: number
@@ -158,9 +158,12 @@ export const scenarios: Record<string, (ctx: BenchContext) => Promise<BenchResul
         const limit = await seconds(() => db.transaction(async (trx) => {
           for (let i = 0; i < count; i += 5000) {
             const chunk = ids.slice(i, i + 5000)
-            const v = derivedRows(dialect, ['id', 'views'], chunk.map((id) => [id, 1]), {id: 'integer', views: 'integer'})
-            const st = updateFromRows(dialect, table, ['id'], [['views', dialect === 'mysql' ? 't.`views` + v.`views`' : 't."views" + v."views"']], v)
-            await trx.raw(st.sql, st.bindings as never[])
+            // The plainest set-based statement: one UPDATE joined to the literal rows, no aggregation.
+            const int = dialect === 'postgres' ? 'integer' : undefined
+            const v = derivedRows(dialect, [{alias: 'k0', cast: int}, {alias: 'c0', cast: int}], chunk.map((id) => [id, 1]))
+            const [t, id, views] = [quote(dialect, table), quote(dialect, 'id'), quote(dialect, 'views')]
+            const sql = dialect === 'mysql' ? `UPDATE ${t} AS t JOIN ${v.sql} ON t.${id} = v.k0 SET t.${views} = t.${views} + v.c0` : `UPDATE ${t} AS t SET ${views} = t.${views} + v.c0 FROM ${v.sql} WHERE t.${id} = v.k0`
+            await trx.raw(sql, v.bindings as never[])
           }
         }))
         const prefix = `${tag}${dialect}`

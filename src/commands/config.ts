@@ -31,6 +31,7 @@ function renderConfig(report: ConfigReport): string {
     ['checkpointInterval', `${buffer.checkpointInterval} ms`],
     ['maxQueueSize', buffer.maxQueueSize],
     ['insertBatchSize', buffer.insertBatchSize],
+    ['statementTimeoutMs', `${buffer.statementTimeoutMs} ms`],
     ['primaryKey', buffer.primaryKey],
     ['checkpointPath', buffer.checkpointPath],
   ])

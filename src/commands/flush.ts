@@ -114,6 +114,12 @@ function renderResult(result: FlushResult, tty: boolean): string {
 function renderPlan(plan: FlushPlan, tty: boolean): string {
   if (plan.tables.length === 0) return 'nothing to flush'
   const rows = plan.tables.map((t) => [t.connection, t.table, t.counters.rows, t.updates.rows, t.inserts.rows, t.inflight.batches])
-  const statements = plan.tables.flatMap((t) => t.statements.map((s) => `-- ${t.connection}:${t.table} ${s.kind}\n${s.sql}`))
+  const statements = plan.tables.flatMap((t) => [
+    ...(t.error ? [`-- ${t.connection}:${t.table}: statements unknown (${t.error})`] : []),
+    ...t.statements.map((s) => {
+      const runs = `${s.times > 1 ? `runs ${s.times} times, ` : ''}${s.bindings} bound values${s.conditional ? ', only if the UPDATEs changed fewer rows than entries' : ''}`
+      return `-- ${t.connection}:${t.table} ${s.kind} (${runs})\n${s.sql};`
+    }),
+  ])
   return [renderTable(['connection', 'table', 'counter rows', 'update rows', 'queued inserts', 'in flight'], rows, tty), '', ...statements, '', '(dry run: nothing was claimed or written)'].join('\n')
 }

@@ -28,6 +28,7 @@ describe('wbc config', () => {
       maxQueueSize: 10000,
       primaryKey: 'id',
       insertBatchSize: 1000,
+      statementTimeoutMs: 5000,
       checkpointPath: join(cwd, '.wbc/checkpoint.lmdb'),
     })
   })

@@ -5,6 +5,7 @@ import {ConfigError, WbcError} from '../errors.js'
 import {failpoint} from '../failpoints.js'
 import type {Ipc, Lease, LeaseRecord} from '../ipc/types.js'
 import {applyEntries, RowsNotFound} from '../sql/apply.js'
+import {applyTransactionLimits} from '../sql/limits.js'
 import type {Database, Databases} from '../sql/databases.js'
 import {errorText, isTransient} from '../sql/errors.js'
 import {checkFence, ensureLedger, FencedOut, fenceRow, ledgerRanges, pruneLedger, recordRange, storedFence, type LedgerRange} from '../sql/ledger.js'
@@ -637,10 +638,14 @@ class FlushRun {
       const range = queue.shift()!
       try {
         const counts = await db.knex.transaction(async (trx) => {
+          // Time limits first: a row another session keeps locked (the fence row included) fails
+          // this transaction as transient instead of stalling every flush.
+          await applyTransactionLimits(trx, db.dialect, this.p.buffer.statementTimeoutMs, db.knex)
           await checkFence(trx, this.p.keys.prefix, this.committer())
           if (overlaps(range, await ledgerRanges(trx, batchId))) throw new AlreadyApplied()
           failpoint('mid-transaction')
-          const applied = await applyEntries(trx, db.dialect, table, entries.slice(range.lo, range.hi), this.p.buffer.insertBatchSize, db.knex)
+          // statementTimeoutMs 0: the limits are set for this transaction already.
+          const applied = await applyEntries(trx, db.dialect, table, entries.slice(range.lo, range.hi), this.p.buffer.insertBatchSize, db.knex, {statementTimeoutMs: 0})
           await recordRange(trx, batchId, {...range, outcome: 'applied'}, this.p.keys.prefix)
           return applied
         })
@@ -660,6 +665,7 @@ class FlushRun {
           // `dead` range without its dead letter, which the batch's recovery writes (never an
           // entry both dead-lettered and applied by a recovery that found no ledger row).
           const recorded = await db.knex.transaction(async (trx) => {
+            await applyTransactionLimits(trx, db.dialect, this.p.buffer.statementTimeoutMs, db.knex)
             await checkFence(trx, this.p.keys.prefix, this.committer())
             if (overlaps(range, await ledgerRanges(trx, batchId))) return false
             await recordRange(trx, batchId, {...range, outcome: 'dead'}, this.p.keys.prefix)

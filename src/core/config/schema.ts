@@ -52,6 +52,8 @@ export const bufferSchema = z.strictObject({
   maxQueueSize: z.number().int().positive().default(10000),
   primaryKey: z.string().regex(IDENTIFIER, {message: `expected a column name: ${identifierRule}`}).default('id'),
   insertBatchSize: z.number().int().positive().max(100000).default(1000),
+  /** How long one flush statement may wait for a lock (or run) before its transaction is retried later; 0 = no limit. */
+  statementTimeoutMs: z.number().int().min(0).max(3600000).default(5000),
   checkpointPath: z.string().min(1).default('./.wbc/checkpoint.lmdb'),
 })
 

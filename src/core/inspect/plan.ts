@@ -1,40 +1,166 @@
-import {parseMember, KeySpace} from '../buffer/keys.js'
-import {resolveConnection} from '../config/connections.js'
+import {entriesOf} from '../buffer/entries.js'
+import {KeySpace, parseMember, parseTableMember} from '../buffer/keys.js'
+import {decodeBatch, type StoredBatch} from '../buffer/steps.js'
 import type {WbcConfig} from '../config/schema.js'
-import type {Ipc} from '../ipc/types.js'
-import {derivedRows, missingRows, quote, updateFromRows} from '../sql/statements.js'
+import type {Ipc, Json} from '../ipc/types.js'
+import {entryStatements, type PlannedStatement} from '../sql/apply.js'
+import {Databases, type Database} from '../sql/databases.js'
+import {errorText} from '../sql/errors.js'
+import {ledgerRanges, type LedgerRange} from '../sql/ledger.js'
+import {isMariaDb, limitStatements} from '../sql/limits.js'
+import {tableInfo, type TableInfo} from '../sql/table-info.js'
 import {readStatus, type StatusFilter, type TableStatus} from './status.js'
+
+export interface PlannedSql {
+  kind: 'limits' | PlannedStatement['kind']
+  /** Exactly the SQL text the flush sends (knex `?` placeholders). */
+  sql: string
+  /** How many values it binds. */
+  bindings: number
+  /** How many times in a row this same text runs (with other values). */
+  times: number
+  /** Checks run only when the UPDATEs changed fewer rows than there are entries. */
+  conditional?: true
+}
 
 export interface FlushPlan {
   dryRun: true
-  tables: Array<TableStatus & {statements: Array<{kind: 'check' | 'update' | 'counter' | 'insert'; sql: string}>}>
+  /** `error`: why this table's statements could not be built (its connection is not configured or not reachable). */
+  tables: Array<TableStatus & {statements: PlannedSql[]; error?: string}>
 }
 
+/** Rows per claimed batch, as the flusher's default `batchSize`. */
+const DEFAULT_BATCH_SIZE = 5000
+const SCAN_COUNT = 1000
+
 /**
- * What a flush would write, without claiming anything: the pending counts per table and the
- * shape of each set-based statement (one row shown; the flush sends chunks of many).
+ * What a flush would write, without claiming anything: per table, the statements the flush would
+ * run for what is pending now — built by the same code from the same entries (batches left in
+ * flight first, then updates, counters and queued rows in batches as the flusher claims them),
+ * with the table's real column types, so the SQL text is the text that would be sent. The
+ * transaction's own bookkeeping (fence, ledger) is not listed.
  */
-export async function planFlush(ipc: Ipc, config: WbcConfig, filter: StatusFilter): Promise<FlushPlan> {
+export async function planFlush(ipc: Ipc, config: WbcConfig, filter: StatusFilter, options: {batchSize?: number} = {}): Promise<FlushPlan> {
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE
   const status = await readStatus(ipc, config.ipc.prefix, filter)
   const keys = new KeySpace(config.ipc.prefix)
+  const dbs = new Databases(config.connections)
   const tables: FlushPlan['tables'] = []
-  for (const t of status.tables) {
-    const target = config.connections[t.connection]
-    const dialect = target === undefined ? 'postgres' : resolveConnection(t.connection, target).dialect
-    const pk = [config.buffer.primaryKey]
-    const statements: FlushPlan['tables'][number]['statements'] = []
-    const sample = (columns: string[]) => derivedRows(dialect, columns, [columns.map(() => '…')], {})
-    if (t.counters.keys > 0 || t.updates.rows > 0) statements.push({kind: 'check', sql: missingRows(dialect, t.table, pk, sample(['wbc_i', ...pk])).sql})
-    if (t.updates.rows > 0) statements.push({kind: 'update', sql: updateFromRows(dialect, t.table, pk, [['column', `v.${quote(dialect, 'column')}`]], sample([...pk, 'column'])).sql})
-    if (t.counters.keys > 0) {
-      const page = await ipc.sscan(keys.countersIndex, '0', 200)
-      const columns = [...new Set(page.items.map((m) => parseMember(m, true)).filter((p) => p && p.connection === t.connection && p.table === t.table).map((p) => p!.column!))].sort()
-      const cols = columns.length > 0 ? columns : ['column']
-      const q = (name: string) => quote(dialect, name)
-      statements.push({kind: 'counter', sql: updateFromRows(dialect, t.table, pk, cols.map((c) => [c, `COALESCE(t.${q(c)}, 0) + v.${q(c)}`]), sample([...pk, ...cols])).sql})
+  try {
+    const members = {counters: await tableMembers(ipc, keys.countersIndex, true), updates: await tableMembers(ipc, keys.updatesIndex, false)}
+    const inflight = await inflightBatches(ipc, keys)
+    for (const t of status.tables) {
+      const name = `${t.connection}:${t.table}`
+      let db: Database
+      let info: TableInfo
+      let limits: string[]
+      try {
+        db = dbs.get(t.connection)
+        info = await tableInfo(db.knex, db.dialect, t.table)
+        limits = limitStatements(db.dialect, config.buffer.statementTimeoutMs, db.dialect === 'mysql' && (await isMariaDb(db.knex, db.knex)))
+      } catch (error) {
+        // The statements depend on the table's column types: without the database there is no exact plan.
+        tables.push({...t, statements: [], error: errorText(error)})
+        continue
+      }
+      const statements: PlannedSql[] = []
+      const add = (batch: StoredBatch, done: LedgerRange[] = []) => {
+        const entries = entriesOf(batch, config.buffer.primaryKey)
+        for (const range of pendingRanges(entries.length, done)) {
+          const planned = entryStatements(db.dialect, t.table, entries.slice(range.lo, range.hi), config.buffer.insertBatchSize, info)
+          for (const sql of limits) push(statements, {kind: 'limits', sql, bindings: []})
+          for (const s of planned.updates) push(statements, s)
+          for (const s of planned.checks()) push(statements, s, true)
+          for (const s of planned.inserts) push(statements, s)
+        }
+      }
+      for (const batch of inflight.filter((b) => b.table === name)) add(batch, await ledgerRanges(db.knex, batch.id).catch(() => []))
+      for (const group of pages(members.updates.get(name) ?? [], batchSize)) {
+        const updates: StoredBatch['updates'] = []
+        for (const member of group) {
+          const fields = await ipc.hgetall(keys.update(member))
+          if (fields) updates.push([member, fields])
+        }
+        add(emptyBatch(name, {updates}))
+      }
+      for (const group of pages(members.counters.get(name) ?? [], batchSize)) {
+        const counters: StoredBatch['counters'] = []
+        for (const member of group) {
+          const delta = Number(await ipc.get(keys.counter(member)))
+          if (Number.isFinite(delta)) counters.push([member, delta])
+        }
+        add(emptyBatch(name, {counters}))
+      }
+      for (let start = 0; start < t.inserts.rows; start += batchSize) {
+        const inserts = await ipc.lrange<Json>(keys.queue(name), start, start + batchSize - 1)
+        if (inserts.length === 0) break
+        add(emptyBatch(name, {inserts}))
+      }
+      tables.push({...t, statements})
     }
-    if (t.inserts.rows > 0) statements.push({kind: 'insert', sql: `INSERT INTO ${quote(dialect, t.table)} (…) VALUES (…), (…), … -- ${config.buffer.insertBatchSize} rows per statement`})
-    tables.push({...t, statements})
+  } finally {
+    await dbs.close()
   }
   return {dryRun: true, tables}
+}
+
+/** Consecutive runs of the same SQL text are listed once, with how many times they run. */
+function push(out: PlannedSql[], statement: {kind: PlannedSql['kind']; sql: string; bindings: unknown[]}, conditional = false): void {
+  const last = out.at(-1)
+  if (last && last.sql === statement.sql && last.kind === statement.kind) {
+    last.times++
+    return
+  }
+  out.push({kind: statement.kind, sql: statement.sql, bindings: statement.bindings.length, times: 1, ...(conditional ? {conditional: true as const} : {})})
+}
+
+const emptyBatch = (table: string, parts: Partial<StoredBatch>): StoredBatch => ({id: 'dry-run', table, createdAt: 0, counters: [], updates: [], inserts: [], ...parts})
+
+function* pages<T>(items: T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size)
+}
+
+/** Index members per `{connection}:{table}`, in scan order. */
+async function tableMembers(ipc: Ipc, index: string, counters: boolean): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>()
+  let cursor = '0'
+  do {
+    const page = await ipc.sscan(index, cursor, SCAN_COUNT)
+    cursor = page.cursor
+    for (const member of page.items) {
+      const parsed = parseMember(member, counters)
+      if (!parsed) continue
+      const table = `${parsed.connection}:${parsed.table}`
+      const list = out.get(table)
+      if (list) list.push(member)
+      else out.set(table, [member])
+    }
+  } while (cursor !== '0')
+  return out
+}
+
+async function inflightBatches(ipc: Ipc, keys: KeySpace): Promise<StoredBatch[]> {
+  const batches: StoredBatch[] = []
+  for (const id of (await ipc.smembers(keys.inflightIndex)).sort()) {
+    const raw = await ipc.get(keys.batch(id))
+    if (raw === null) continue
+    try {
+      const batch = decodeBatch(raw, keys.batch(id))
+      if (parseTableMember(batch.table)) batches.push(batch)
+    } catch {
+      // A batch that cannot be read is quarantined by the flush, not applied.
+    }
+  }
+  return batches
+}
+
+function pendingRanges(length: number, done: LedgerRange[]): Array<{lo: number; hi: number}> {
+  const pending: Array<{lo: number; hi: number}> = []
+  let at = 0
+  for (const range of [...done].sort((a, b) => a.lo - b.lo)) {
+    if (range.lo > at) pending.push({lo: at, hi: range.lo})
+    at = Math.max(at, range.hi)
+  }
+  if (at < length) pending.push({lo: at, hi: length})
+  return pending
 }

@@ -4,7 +4,9 @@ import type {Entry} from '../buffer/entries.js'
 import type {Dialect} from '../config/connections.js'
 import {WbcError} from '../errors.js'
 import type {Json} from '../ipc/types.js'
-import {bindValue, columnTypes, derivedRows, missingRows, quote, rowsPerStatement, updateFromRows, type ColumnTypes} from './statements.js'
+import {tableInfo, type TableInfo} from './table-info.js'
+import {applyTransactionLimits, DEFAULT_STATEMENT_TIMEOUT_MS} from './limits.js'
+import {bindValue, counterUpdate, fieldUpdate, insertRows, missingRows, rowsPerStatement, type ColumnTypes, type Statement} from './statements.js'
 
 /** Some entries address rows that do not exist: a data error pinned to those entries. */
 export class RowsNotFound extends WbcError {
@@ -19,17 +21,138 @@ export interface AppliedCounts {
   inserts: number
 }
 
-interface Target {
-  trx: Knex.Transaction
-  dialect: Dialect
-  table: string
-  types: ColumnTypes
+export interface PlannedStatement extends Statement {
+  kind: 'update' | 'counter' | 'check' | 'insert'
+}
+
+/** The statements that apply a list of entries, in the order they run. */
+export interface EntryStatements {
+  /** Column updates, then counter increments; each UPDATE reports the rows it changed. */
+  updates: PlannedStatement[]
+  /** Entries that address rows (updates and counters). */
+  keyed: number
+  /**
+   * Finds the entries whose row does not exist. Run only when the UPDATEs changed fewer rows than
+   * there are keyed entries (a missing row, several entries reaching one row, or MySQL not
+   * counting a row whose value did not change).
+   */
+  checks(): PlannedStatement[]
+  /** Multi-row INSERTs in queue order. */
+  inserts: PlannedStatement[]
+  counts: AppliedCounts
+}
+
+type UpdateEntry = Extract<Entry, {kind: 'update'}>
+type CounterEntry = Extract<Entry, {kind: 'counter'}>
+type KeyedEntry = UpdateEntry | CounterEntry
+
+/**
+ * Builds the set-based statements for entries: per shape of key columns, one UPDATE per chunk
+ * that first aggregates the chunk per target row (so one row reached through several keys gets
+ * every increment and a deterministic last write), then multi-row INSERTs. Used by the flush and
+ * by `flush --dry-run`, so the dry run shows exactly what would run.
+ */
+export function entryStatements(dialect: Dialect, table: string, entries: Entry[], insertBatchSize: number, info: TableInfo): EntryStatements {
+  const types = info.types
+  const indexed = entries.map((entry, index) => ({entry, index}))
+  const keyed = indexed.filter((e): e is {entry: KeyedEntry; index: number} => e.entry.kind !== 'insert')
+  const bind = (column: string, value: Json | undefined) => bindValue(dialect, value, types[column])
+  const updates: PlannedStatement[] = []
+
+  // Newest write wins; without times (or equal ones) the later entry wins. An entry without a
+  // recorded time counts as older than any with one. Chunks go in rank order, so across chunks the
+  // later statement carries the higher ranks.
+  const ranked = keyed
+    .filter((e): e is {entry: UpdateEntry; index: number} => e.entry.kind === 'update')
+    .sort((a, b) => (a.entry.at ?? 0) - (b.entry.at ?? 0) || a.index - b.index)
+    .map((e, rank) => ({...e, rank}))
+  for (const group of groupBy(ranked, ({entry}) => shapeOf(entry)).values()) {
+    const keys = Object.keys(group[0].entry.where).sort()
+    const all = [...new Set(group.flatMap(({entry}) => Object.keys(entry.fields)))].sort()
+    for (const chunk of chunks(group, 1 + keys.length + 2 * all.length)) {
+      const columns = all.filter((c) => chunk.some(({entry}) => c in entry.fields))
+      const flagged = columns.map((c) => !chunk.every(({entry}) => c in entry.fields))
+      const rows = chunk.map(({entry, rank}) => [
+        rank,
+        ...keys.map((k) => bind(k, entry.where[k])),
+        ...columns.flatMap((c, i) => (flagged[i] ? [c in entry.fields ? 1 : 0] : [])),
+        ...columns.map((c) => bind(c, entry.fields[c])),
+      ])
+      updates.push({kind: 'update', ...fieldUpdate(dialect, table, keys, columns, flagged, rows, types)})
+    }
+  }
+
+  const counters = keyed.filter((e): e is {entry: CounterEntry; index: number} => e.entry.kind === 'counter')
+  for (const group of groupBy(counters, ({entry}) => shapeOf(entry)).values()) {
+    const keys = Object.keys(group[0].entry.where).sort()
+    const columns = [...new Set(group.flatMap(({entry}) => Object.keys(entry.deltas)))].sort()
+    // A unique key reaches at most one row per entry: no need to count entries apart (wbc_i).
+    const unique = info.uniqueKeys.some((set) => set.every((column) => keys.includes(column)))
+    for (const chunk of chunks(group, 1 + keys.length + columns.length)) {
+      const rows = chunk.map(({entry, index}) => [...(unique ? [] : [index]), ...keys.map((k) => bind(k, entry.where[k])), ...columns.map((c) => entry.deltas[c] ?? 0)])
+      updates.push({kind: 'counter', ...counterUpdate(dialect, table, keys, columns, rows, types, unique)})
+    }
+  }
+
+  const checks = () => {
+    const out: PlannedStatement[] = []
+    for (const group of groupBy(keyed, ({entry}) => shapeOf(entry)).values()) {
+      const keys = Object.keys(group[0].entry.where).sort()
+      for (const chunk of chunks(group, keys.length + 1)) {
+        const rows = chunk.map(({entry, index}) => [index, ...keys.map((k) => bind(k, entry.where[k]))])
+        out.push({kind: 'check', ...missingRows(dialect, table, keys, rows, types)})
+      }
+    }
+    return out
+  }
+
+  const inserts = entries.filter((e): e is Extract<Entry, {kind: 'insert'}> => e.kind === 'insert').map((e) => bindRow(dialect, e.row, types))
+  return {
+    updates,
+    keyed: keyed.length,
+    checks,
+    inserts: insertStatements(dialect, table, inserts, insertBatchSize),
+    counts: {updates: ranked.length, counters: counters.length, inserts: inserts.length},
+  }
 }
 
 /**
- * Applies entries with set-based statements: per group of rows with the same key columns (and
- * the same updated columns), one statement per chunk; inserts as multi-row INSERTs. Rows go in
- * key order (the entries are sorted), which keeps concurrent transactions from deadlocking.
+ * Multi-row INSERTs in queue order. PostgreSQL and MySQL fill a column a row leaves out with
+ * DEFAULT; SQLite has no DEFAULT keyword in VALUES, so it gets one statement per run of rows
+ * with the same columns (a left-out column keeps its DEFAULT there too).
+ */
+function insertStatements(dialect: Dialect, table: string, rows: Array<Record<string, unknown>>, insertBatchSize: number): PlannedStatement[] {
+  const runs: Array<Array<Record<string, unknown>>> = []
+  if (dialect === 'sqlite') {
+    let shape: string | null = null
+    for (const row of rows) {
+      const next = Object.keys(row).sort().join(',')
+      if (next !== shape) runs.push([])
+      shape = next
+      runs.at(-1)!.push(row)
+    }
+  } else if (rows.length > 0) runs.push(rows)
+
+  const out: PlannedStatement[] = []
+  for (const run of runs) {
+    const columns = [...new Set(run.flatMap((row) => Object.keys(row)))]
+    // Without columns PostgreSQL and SQLite have only `DEFAULT VALUES`, one row per statement.
+    const size = columns.length === 0 && dialect !== 'mysql' ? 1 : Math.min(insertBatchSize, rowsPerStatement(columns.length))
+    for (let i = 0; i < run.length; i += size) out.push({kind: 'insert', ...insertRows(dialect, table, columns, run.slice(i, i + size))})
+  }
+  return out
+}
+
+export interface ApplyOptions {
+  /** `buffer.statementTimeoutMs`: how long a statement may wait for locks (or run); 0 = no limit. */
+  statementTimeoutMs?: number
+}
+
+/**
+ * Applies entries inside the caller's transaction: sets the transaction's lock/statement limits,
+ * runs the set-based statements, and throws RowsNotFound (naming the entries) when some entries
+ * address rows that do not exist. Rows go in key order (the entries are sorted), which keeps
+ * concurrent transactions from deadlocking.
  */
 export async function applyEntries(
   trx: Knex.Transaction,
@@ -39,94 +162,43 @@ export async function applyEntries(
   insertBatchSize: number,
   /** The connection's knex, whose column types are cached (a transaction's are not). */
   connection: Knex = trx as unknown as Knex,
+  options: ApplyOptions = {},
 ): Promise<AppliedCounts> {
-  const target: Target = {trx, dialect, table, types: {...(await columnTypes(connection, dialect, table)), wbc_i: 'integer'}}
-  const keyed = entries.map((entry, index) => ({entry, index})).filter(({entry}) => entry.kind !== 'insert')
+  await applyTransactionLimits(trx, dialect, options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS, connection)
+  const planned = entryStatements(dialect, table, entries, insertBatchSize, await tableInfo(connection, dialect, table, trx))
   let affected = 0
-
-  const counts: AppliedCounts = {updates: 0, counters: 0, inserts: 0}
-  const updates = groupBy(
-    entries.filter((e): e is Extract<Entry, {kind: 'update'}> => e.kind === 'update'),
-    (e) => `${Object.keys(e.where).sort().join(',')}|${Object.keys(e.fields).sort().join(',')}`,
-  )
-  for (const group of updates.values()) {
-    const keys = Object.keys(group[0].where).sort()
-    const columns = Object.keys(group[0].fields).sort()
-    await inChunks(group, keys.length + columns.length, async (chunk) => {
-      const rows = chunk.map((e) => [...keys.map((k) => bindValue(dialect, e.where[k])), ...columns.map((c) => bindValue(dialect, e.fields[c]))])
-      const derived = derivedRows(dialect, [...keys, ...columns], rows, target.types)
-      affected += await runUpdate(target, updateFromRows(dialect, table, keys, columns.map((c) => [c, `v.${quote(dialect, c)}`]), derived))
-    })
-    counts.updates += group.length
+  for (const statement of planned.updates) affected += await runUpdate(trx, dialect, statement)
+  // Every keyed entry changed a row of its own: none can be missing. Fewer: find the missing ones
+  // (none, when several entries reached one row); the transaction then rolls back.
+  if (affected < planned.keyed) {
+    const missing: number[] = []
+    for (const statement of planned.checks()) for (const row of await run(trx, dialect, statement)) missing.push(Number(row.i))
+    if (missing.length > 0) throw new RowsNotFound(missing.sort((a, b) => a - b))
   }
-
-  const counters = groupBy(
-    entries.filter((e): e is Extract<Entry, {kind: 'counter'}> => e.kind === 'counter'),
-    (e) => Object.keys(e.where).sort().join(','),
-  )
-  for (const group of counters.values()) {
-    const keys = Object.keys(group[0].where).sort()
-    const columns = [...new Set(group.flatMap((e) => Object.keys(e.deltas)))].sort()
-    await inChunks(group, keys.length + columns.length, async (chunk) => {
-      const rows = chunk.map((e) => [...keys.map((k) => bindValue(dialect, e.where[k])), ...columns.map((c) => e.deltas[c] ?? 0)])
-      const derived = derivedRows(dialect, [...keys, ...columns], rows, target.types)
-      const q = (name: string) => quote(dialect, name)
-      // A NULL counter column counts as 0.
-      affected += await runUpdate(target, updateFromRows(dialect, table, keys, columns.map((c) => [c, `COALESCE(t.${q(c)}, 0) + v.${q(c)}`]), derived))
-    })
-    counts.counters += group.length
-  }
-
-  // Every keyed entry changed its row: no row can be missing. Fewer (a missing row, or MySQL not
-  // counting an unchanged row): find the missing ones; the transaction then rolls back.
-  if (affected < keyed.length) await assertRowsExist(target, keyed as Array<{entry: Exclude<Entry, {kind: 'insert'}>; index: number}>)
-
-  const inserts = entries.filter((e): e is Extract<Entry, {kind: 'insert'}> => e.kind === 'insert')
-  const columnsPerRow = Math.max(1, ...inserts.map((e) => Object.keys(e.row).length))
-  // knex writes SQLite's multi-row INSERT as a compound SELECT, which SQLite caps at 500 terms.
-  const rowsPerInsert = Math.min(insertBatchSize, rowsPerStatement(columnsPerRow), dialect === 'sqlite' ? 500 : Infinity)
-  for (let i = 0; i < inserts.length; i += rowsPerInsert) {
-    const chunk = inserts.slice(i, i + rowsPerInsert).map((e) => bindRow(dialect, e.row))
-    await trx(table).insert(chunk)
-  }
-  counts.inserts += inserts.length
-  return counts
+  for (const statement of planned.inserts) await trx.raw(statement.sql, statement.bindings as Knex.RawBinding[])
+  return planned.counts
 }
 
-/** One query finds every keyed entry whose row is missing; those are data errors. */
-async function assertRowsExist(target: Target, keyed: Array<{entry: Exclude<Entry, {kind: 'insert'}>; index: number}>): Promise<void> {
-  const missing: number[] = []
-  const shapes = groupBy(keyed, ({entry}) => Object.keys(entry.where).sort().join(','))
-  for (const group of shapes.values()) {
-    const keys = Object.keys(group[0].entry.where).sort()
-    await inChunks(group, keys.length + 1, async (chunk) => {
-      const rows = chunk.map(({entry, index}) => [index, ...keys.map((k) => bindValue(target.dialect, entry.where[k]))])
-      const derived = derivedRows(target.dialect, ['wbc_i', ...keys], rows, target.types)
-      const result = await run(target, missingRows(target.dialect, target.table, keys, derived))
-      for (const row of result) missing.push(Number(row.i))
-    })
-  }
-  if (missing.length > 0) throw new RowsNotFound(missing.sort((a, b) => a - b))
-}
-
-async function run(target: Target, statement: {sql: string; bindings: unknown[]}): Promise<Array<Record<string, unknown>>> {
-  const result = await target.trx.raw(statement.sql, statement.bindings as Knex.RawBinding[])
-  if (target.dialect === 'postgres') return (result as {rows: Array<Record<string, unknown>>}).rows
-  if (target.dialect === 'mysql') return Array.isArray(result[0]) ? result[0] : []
+async function run(trx: Knex.Transaction, dialect: Dialect, statement: Statement): Promise<Array<Record<string, unknown>>> {
+  const result = await trx.raw(statement.sql, statement.bindings as Knex.RawBinding[])
+  if (dialect === 'postgres') return (result as {rows: Array<Record<string, unknown>>}).rows
+  if (dialect === 'mysql') return Array.isArray(result[0]) ? result[0] : []
   return Array.isArray(result) ? result : []
 }
 
 /** Runs an UPDATE and returns how many rows it changed. */
-async function runUpdate(target: Target, statement: {sql: string; bindings: unknown[]}): Promise<number> {
-  const result = await target.trx.raw(statement.sql, statement.bindings as Knex.RawBinding[])
-  if (target.dialect === 'postgres') return Number((result as {rowCount?: number}).rowCount ?? 0)
-  if (target.dialect === 'mysql') return Number((result as Array<{affectedRows?: number}>)[0]?.affectedRows ?? 0)
+async function runUpdate(trx: Knex.Transaction, dialect: Dialect, statement: Statement): Promise<number> {
+  const result = await trx.raw(statement.sql, statement.bindings as Knex.RawBinding[])
+  if (dialect === 'postgres') return Number((result as {rowCount?: number}).rowCount ?? 0)
+  if (dialect === 'mysql') return Number((result as Array<{affectedRows?: number}>)[0]?.affectedRows ?? 0)
   return Number((result as {changes?: number}).changes ?? 0)
 }
 
-function bindRow(dialect: Dialect, row: Record<string, Json>): Record<string, unknown> {
+const shapeOf = (entry: KeyedEntry) => Object.keys(entry.where).sort().join(',')
+
+function bindRow(dialect: Dialect, row: Record<string, Json>, types: ColumnTypes): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const [column, value] of Object.entries(row)) out[column] = bindValue(dialect, value)
+  for (const [column, value] of Object.entries(row)) out[column] = bindValue(dialect, value, types[column])
   return out
 }
 
@@ -141,7 +213,9 @@ function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
   return groups
 }
 
-async function inChunks<T>(items: T[], columnsPerRow: number, work: (chunk: T[]) => Promise<void>): Promise<void> {
+function chunks<T>(items: T[], columnsPerRow: number): T[][] {
   const size = rowsPerStatement(columnsPerRow)
-  for (let i = 0; i < items.length; i += size) await work(items.slice(i, i + size))
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
 }

@@ -1,14 +1,16 @@
 /**
  * Sorts database errors into transient ones (retry the same batch later: connection, timeout,
- * deadlock, serialization, busy) and data errors (the entries themselves are at fault).
+ * deadlock, serialization, busy, a lock wait or statement that hit the flush's time limit) and
+ * data errors (the entries themselves are at fault).
  */
 const TRANSIENT_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED',
   'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT',
-  'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED', 'ER_CLIENT_INTERACTION_TIMEOUT',
+  'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED', 'ER_CLIENT_INTERACTION_TIMEOUT', 'ER_STATEMENT_TIMEOUT', 'ER_QUERY_TIMEOUT',
   'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_TIMEOUT', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_CANTOPEN',
 ])
-const TRANSIENT_MYSQL_ERRNO = new Set([1040, 1053, 1205, 1213, 1317, 2002, 2003, 2006, 2013, 4031])
+// 1205 lock wait timeout, 1969 MariaDB max_statement_time, 3024 MySQL max_execution_time.
+const TRANSIENT_MYSQL_ERRNO = new Set([1040, 1053, 1205, 1213, 1317, 1969, 2002, 2003, 2006, 2013, 3024, 4031])
 const TRANSIENT_MESSAGE = /Connection terminated|terminating connection|connection error|Connection lost|Timeout acquiring a connection|server closed the connection|Client was closed|Cannot enqueue|database is locked|ECONNREFUSED|ECONNRESET|socket hang up|the database system is (starting up|shutting down)/i
 
 export function isTransient(error: unknown): boolean {
@@ -16,8 +18,9 @@ export function isTransient(error: unknown): boolean {
   if (!e || typeof e !== 'object') return false
   const code = String(e.code ?? '')
   if (TRANSIENT_CODES.has(code)) return true
-  // PostgreSQL SQLSTATE: 08 connection, 40001 serialization, 40P01 deadlock, 53 resources, 57P0x shutdown.
-  if (/^(08...|40001|40P01|53...|57P0[1-3]|55P03)$/.test(code)) return true
+  // PostgreSQL SQLSTATE: 08 connection, 40001 serialization, 40P01 deadlock, 53 resources, 57P0x shutdown,
+  // 55P03 lock_timeout, 57014 statement_timeout (or a cancelled query).
+  if (/^(08...|40001|40P01|53...|57P0[1-3]|55P03|57014)$/.test(code)) return true
   if (typeof e.errno === 'number' && TRANSIENT_MYSQL_ERRNO.has(e.errno)) return true
   if (e.name === 'KnexTimeoutError') return true
   return TRANSIENT_MESSAGE.test(String(e.message ?? ''))

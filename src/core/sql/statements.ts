@@ -1,12 +1,29 @@
-import type {Knex} from 'knex'
-
 import type {Dialect} from '../config/connections.js'
 import type {Json} from '../ipc/types.js'
 
-/** Identifiers are validated names (letters, digits, underscore), so quoting them is enough. */
-export const quote = (dialect: Dialect, name: string) => (dialect === 'mysql' ? `\`${name}\`` : `"${name}"`)
+/** SQL text with knex `?` placeholders and its bound values, run with `knex.raw`. */
+export interface Statement {
+  sql: string
+  bindings: unknown[]
+}
 
-/** PostgreSQL needs typed VALUES; the others coerce. Column types come from the table itself. */
+/**
+ * Quotes an identifier. Names are validated before they get here, but quoting is safe on its own:
+ * the quote character is doubled, and `?` (knex's placeholder) is escaped so it cannot take a binding.
+ */
+export function quote(dialect: Dialect, name: string): string {
+  const mark = dialect === 'mysql' ? '`' : '"'
+  return `${mark}${name.replaceAll(mark, mark + mark).replaceAll('?', '\\?')}${mark}`
+}
+
+/**
+ * Per column, the type its bound values are cast to. PostgreSQL: the column's type without length,
+ * precision or scale (`format_type(atttypid, -1)`: `bpchar`, `numeric`, `character varying`, an
+ * enum, a domain, `integer[]`), so a value is compared exactly and assigned under the column's own
+ * limits (an explicit cast to `varchar(5)` or `char(2)` would truncate silently). MySQL/MariaDB:
+ * the CAST target of integer and decimal columns (`SIGNED`, `UNSIGNED`, `DECIMAL(p,s)`), used for
+ * key values so a string compares exactly instead of as a double. SQLite: none (affinity decides).
+ */
 export type ColumnTypes = Record<string, string>
 
 const MAX_BINDINGS = 30000
@@ -15,84 +32,167 @@ const MAX_ROWS = 5000
 /** Rows per statement so that bindings stay under every dialect's limit. */
 export const rowsPerStatement = (columnsPerRow: number) => Math.max(1, Math.min(MAX_ROWS, Math.floor(MAX_BINDINGS / Math.max(1, columnsPerRow))))
 
-/** How a value is bound: JSON documents as text, booleans as 1/0 on SQLite. */
-export function bindValue(dialect: Dialect, value: Json | undefined): unknown {
+/**
+ * How a value is bound: JSON documents as text, booleans as 1/0 on SQLite, arrays as arrays for a
+ * PostgreSQL array column (the driver writes the array literal).
+ */
+export function bindValue(dialect: Dialect, value: Json | undefined, type?: string): unknown {
   if (value === undefined || value === null) return null
+  if (Array.isArray(value) && dialect === 'postgres' && type?.endsWith('[]')) return value
   if (typeof value === 'object') return JSON.stringify(value)
   if (typeof value === 'boolean' && dialect === 'sqlite') return value ? 1 : 0
   return value
 }
 
-const PG_UNCASTABLE = new Set(['USER-DEFINED', 'ARRAY', ''])
+/** A column of a derived table: its alias (a fixed safe name) and the type its values are cast to. */
+export interface DerivedColumn {
+  alias: string
+  cast?: string
+}
 
 /**
  * A derived table `v` of literal rows with named columns, the portable way:
- * PostgreSQL `(VALUES (?::type, …)) AS v(a, …)`, SQLite `(SELECT column1 AS a … FROM (VALUES …))`,
- * MySQL/MariaDB `(SELECT ? AS a … UNION ALL SELECT ? …)`.
+ * PostgreSQL `(VALUES (CAST(? AS type), …)) AS v(a, …)`, SQLite `(SELECT column1 AS a … FROM (VALUES …))`,
+ * MySQL/MariaDB `(SELECT CAST(? AS SIGNED) AS a, ? AS b … UNION ALL SELECT …)`.
  */
-export function derivedRows(dialect: Dialect, columns: string[], rows: unknown[][], types: ColumnTypes): {sql: string; bindings: unknown[]} {
+export function derivedRows(dialect: Dialect, columns: DerivedColumn[], rows: unknown[][]): Statement {
   const bindings = rows.flat()
-  const q = (name: string) => quote(dialect, name)
+  const slot = ({cast}: DerivedColumn) => (cast && dialect !== 'sqlite' ? `CAST(? AS ${cast})` : '?')
   if (dialect === 'postgres') {
-    const cast = (column: string) => {
-      const type = types[column]
-      return type && !PG_UNCASTABLE.has(type) ? `?::${type}` : '?'
-    }
-    const row = `(${columns.map(cast).join(', ')})`
-    return {sql: `(VALUES ${rows.map(() => row).join(', ')}) AS v(${columns.map(q).join(', ')})`, bindings}
+    const row = `(${columns.map(slot).join(', ')})`
+    return {sql: `(VALUES ${rows.map(() => row).join(', ')}) AS v(${columns.map((c) => c.alias).join(', ')})`, bindings}
   }
   if (dialect === 'sqlite') {
     const row = `(${columns.map(() => '?').join(', ')})`
-    const names = columns.map((column, i) => `column${i + 1} AS ${q(column)}`).join(', ')
+    const names = columns.map((column, i) => `column${i + 1} AS ${column.alias}`).join(', ')
     return {sql: `(SELECT ${names} FROM (VALUES ${rows.map(() => row).join(', ')})) AS v`, bindings}
   }
-  const first = `SELECT ${columns.map((column) => `? AS ${q(column)}`).join(', ')}`
-  const rest = `SELECT ${columns.map(() => '?').join(', ')}`
+  const first = `SELECT ${columns.map((column) => `${slot(column)} AS ${column.alias}`).join(', ')}`
+  const rest = `SELECT ${columns.map(slot).join(', ')}`
   return {sql: `(${[first, ...rows.slice(1).map(() => rest)].join(' UNION ALL ')}) AS v`, bindings}
 }
 
-const joinOn = (dialect: Dialect, keys: string[]) => keys.map((key) => `t.${quote(dialect, key)} = v.${quote(dialect, key)}`).join(' AND ')
+/** The key columns of `v` are `k0, k1, …` in the order of `keys`; value columns `c0, c1, …`; flags `s0, …`. */
+const keyAlias = (i: number) => `k${i}`
+const valueAlias = (i: number) => `c${i}`
+const flagAlias = (i: number) => `s${i}`
 
-/** `UPDATE t … FROM v`: one statement sets the listed columns for every row of `v`. */
-export function updateFromRows(dialect: Dialect, table: string, keys: string[], assignments: Array<[string, string]>, derived: {sql: string; bindings: unknown[]}): {sql: string; bindings: unknown[]} {
-  const q = (name: string) => quote(dialect, name)
-  if (dialect === 'mysql') {
-    const set = assignments.map(([column, expr]) => `t.${q(column)} = ${expr}`).join(', ')
-    return {sql: `UPDATE ${q(table)} AS t JOIN ${derived.sql} ON ${joinOn(dialect, keys)} SET ${set}`, bindings: derived.bindings}
-  }
-  const set = assignments.map(([column, expr]) => `${q(column)} = ${expr}`).join(', ')
-  return {sql: `UPDATE ${q(table)} AS t SET ${set} FROM ${derived.sql} WHERE ${joinOn(dialect, keys)}`, bindings: derived.bindings}
+/**
+ * Typed derived-table columns. Key and value columns take their column's type; counter deltas go
+ * as `numeric` on PostgreSQL (the column's arithmetic and assignment decide), index/rank/flags as integers.
+ */
+function keyColumns(dialect: Dialect, keys: string[], types: ColumnTypes): DerivedColumn[] {
+  return keys.map((key, i) => ({alias: keyAlias(i), cast: types[key]}))
 }
+const intColumn = (dialect: Dialect, alias: string): DerivedColumn => ({alias, cast: dialect === 'postgres' ? 'integer' : undefined})
 
-/** Indexes (column `wbc_i` of `v`) of the rows that match no row of the table. */
-export function missingRows(dialect: Dialect, table: string, keys: string[], derived: {sql: string; bindings: unknown[]}): {sql: string; bindings: unknown[]} {
+const PG_NUMERIC = /^(smallint|integer|bigint|numeric|real|double precision)$/
+
+/** `v JOIN table AS t2 ON t2.key = v.k0 …`: the table's rows each derived row reaches, compared by the database's own rules. */
+function reached(dialect: Dialect, table: string, keys: string[], derived: Statement): string {
   const q = (name: string) => quote(dialect, name)
-  return {
-    sql: `SELECT v.${q('wbc_i')} AS i FROM ${derived.sql} WHERE NOT EXISTS (SELECT 1 FROM ${q(table)} AS t WHERE ${joinOn(dialect, keys)})`,
-    bindings: derived.bindings,
-  }
+  return `${derived.sql} JOIN ${q(table)} AS t2 ON ${keys.map((key, i) => `t2.${q(key)} = v.${keyAlias(i)}`).join(' AND ')}`
 }
 
 /**
- * Column types of a table, for PostgreSQL casts; cached per connection and table. Pass the
- * connection's own knex, not a transaction (each transaction is a new instance: no cache).
+ * `UPDATE table AS t … FROM a` (MySQL: `UPDATE table AS t JOIN a ON … SET …`) where `a` holds one
+ * row per group of target rows (the target's own key values), so no target row is joined twice.
  */
-const typeCache = new WeakMap<Knex, Map<string, Promise<ColumnTypes>>>()
+function updateFromAggregate(dialect: Dialect, table: string, keys: string[], assignments: Array<[string, string]>, aggregate: string, bindings: unknown[]): Statement {
+  const q = (name: string) => quote(dialect, name)
+  const on = keys.map((key, i) => `t.${q(key)} = a.${keyAlias(i)}`).join(' AND ')
+  if (dialect === 'mysql') {
+    const set = assignments.map(([column, expr]) => `t.${q(column)} = ${expr}`).join(', ')
+    return {sql: `UPDATE ${q(table)} AS t JOIN ${aggregate} AS a ON ${on} SET ${set}`, bindings}
+  }
+  const set = assignments.map(([column, expr]) => `${q(column)} = ${expr}`).join(', ')
+  return {sql: `UPDATE ${q(table)} AS t SET ${set} FROM ${aggregate} AS a WHERE ${on}`, bindings}
+}
 
-export function columnTypes(knex: Knex, dialect: Dialect, table: string): Promise<ColumnTypes> {
-  if (dialect !== 'postgres') return Promise.resolve({})
-  let tables = typeCache.get(knex)
-  if (!tables) {
-    tables = new Map()
-    typeCache.set(knex, tables)
+/**
+ * Counter increments: rows `[wbc_i, ...key values, ...deltas]` (without `wbc_i` when `keyIsUnique`).
+ * The deltas are summed per target row before the update: the derived rows are joined to the
+ * rows they reach and grouped by the target's own key values (`GROUP BY t2.key`), so entries that
+ * address one row through different encodings (1 and '1', 'bob' and 'Bob' under a case-insensitive
+ * collation, 'A' and 'A ' in a char(n) column) all count. When the key columns are not known to
+ * be unique, `SELECT DISTINCT (target key, wbc_i, …)` first counts each entry once per group even
+ * if it reaches several rows.
+ */
+export function counterUpdate(dialect: Dialect, table: string, keys: string[], columns: string[], rows: unknown[][], types: ColumnTypes, keyIsUnique: boolean): Statement {
+  const q = (name: string) => quote(dialect, name)
+  const deltaCast = (column: string) => {
+    if (dialect !== 'postgres') return undefined
+    const type = types[column]
+    return !type || PG_NUMERIC.test(type) ? 'numeric' : type
   }
-  let types = tables.get(table)
-  if (!types) {
-    types = knex(table)
-      .columnInfo()
-      .then((info) => Object.fromEntries(Object.entries(info).map(([column, meta]) => [column, String((meta as {type?: string}).type ?? '')])))
-    types.catch(() => tables!.delete(table))
-    tables.set(table, types)
+  const index = keyIsUnique ? [] : [intColumn(dialect, 'wbc_i')]
+  const derived = derivedRows(dialect, [...index, ...keyColumns(dialect, keys, types), ...columns.map((c, i) => ({alias: valueAlias(i), cast: deltaCast(c)}))], rows)
+  const ks = keys.map((_, i) => keyAlias(i))
+  const cs = columns.map((_, i) => valueAlias(i))
+  const targetKeys = keys.map((key, i) => `t2.${q(key)} AS ${ks[i]}`)
+  const aggregate = keyIsUnique
+    ? `(SELECT ${[...targetKeys, ...cs.map((c) => `SUM(v.${c}) AS ${c}`)].join(', ')} FROM ${reached(dialect, table, keys, derived)} GROUP BY ${keys.map((key) => `t2.${q(key)}`).join(', ')})`
+    : `(SELECT ${[...ks.map((k) => `d.${k} AS ${k}`), ...cs.map((c) => `SUM(d.${c}) AS ${c}`)].join(', ')} FROM (SELECT DISTINCT ${[...targetKeys, 'v.wbc_i AS wbc_i', ...cs.map((c) => `v.${c} AS ${c}`)].join(', ')} FROM ${reached(dialect, table, keys, derived)}) AS d GROUP BY ${ks.map((k) => `d.${k}`).join(', ')})`
+  // A NULL counter column counts as 0.
+  return updateFromAggregate(dialect, table, keys, columns.map((c, i) => [c, `COALESCE(t.${q(c)}, 0) + a.${cs[i]}`]), aggregate, derived.bindings)
+}
+
+/**
+ * Column updates, last write wins: rows `[wbc_o, ...key values, ...flags, ...values]`, where
+ * `wbc_o` ranks the entries (higher wins) and a flag (for the columns listed in `flagged`) says
+ * whether the entry sets that column. Per target row and column, the value of the highest-ranked
+ * entry that sets it is taken (window functions partitioned by the target's key values), then
+ * each target row is updated once.
+ */
+export function fieldUpdate(dialect: Dialect, table: string, keys: string[], columns: string[], flagged: boolean[], rows: unknown[][], types: ColumnTypes): Statement {
+  const q = (name: string) => quote(dialect, name)
+  const flags = columns.flatMap((_, i) => (flagged[i] ? [intColumn(dialect, flagAlias(i))] : []))
+  const derived = derivedRows(
+    dialect,
+    [intColumn(dialect, 'wbc_o'), ...keyColumns(dialect, keys, types), ...flags, ...columns.map((c, i) => ({alias: valueAlias(i), cast: dialect === 'postgres' ? types[c] : undefined}))],
+    rows,
+  )
+  const ks = keys.map((_, i) => keyAlias(i))
+  const partition = `PARTITION BY ${keys.map((key) => `t2.${q(key)}`).join(', ')}`
+  const picks = columns.flatMap((_, i) => {
+    const order = flagged[i] ? `v.${flagAlias(i)} DESC, v.wbc_o DESC` : 'v.wbc_o DESC'
+    const value = `FIRST_VALUE(v.${valueAlias(i)}) OVER (${partition} ORDER BY ${order}) AS ${valueAlias(i)}`
+    return flagged[i] ? [value, `MAX(v.${flagAlias(i)}) OVER (${partition}) AS ${flagAlias(i)}`] : [value]
+  })
+  const ranked = `SELECT ${[...keys.map((key, i) => `t2.${q(key)} AS ${ks[i]}`), ...picks, `ROW_NUMBER() OVER (${partition} ORDER BY v.wbc_o DESC) AS wbc_n`].join(', ')} FROM ${reached(dialect, table, keys, derived)}`
+  const outputs = [...ks, ...columns.flatMap((_, i) => (flagged[i] ? [valueAlias(i), flagAlias(i)] : [valueAlias(i)]))]
+  const aggregate = `(SELECT ${outputs.map((name) => `w.${name} AS ${name}`).join(', ')} FROM (${ranked}) AS w WHERE w.wbc_n = 1)`
+  const assignments = columns.map((c, i): [string, string] => [c, flagged[i] ? `CASE WHEN a.${flagAlias(i)} = 1 THEN a.${valueAlias(i)} ELSE t.${q(c)} END` : `a.${valueAlias(i)}`])
+  return updateFromAggregate(dialect, table, keys, assignments, aggregate, derived.bindings)
+}
+
+/** Rows `[wbc_i, ...key values]`: selects the `wbc_i` (as `i`) of those that reach no row of the table. */
+export function missingRows(dialect: Dialect, table: string, keys: string[], rows: unknown[][], types: ColumnTypes): Statement {
+  const q = (name: string) => quote(dialect, name)
+  const derived = derivedRows(dialect, [intColumn(dialect, 'wbc_i'), ...keyColumns(dialect, keys, types)], rows)
+  const on = keys.map((key, i) => `t.${q(key)} = v.${keyAlias(i)}`).join(' AND ')
+  return {sql: `SELECT v.wbc_i AS i FROM ${derived.sql} WHERE NOT EXISTS (SELECT 1 FROM ${q(table)} AS t WHERE ${on})`, bindings: derived.bindings}
+}
+
+/**
+ * One multi-row INSERT of rows that share a column list. A row without one of the columns gets the
+ * column's DEFAULT (PostgreSQL, MySQL: the DEFAULT keyword; SQLite has none, so callers give it
+ * rows of one column set). Rows with no columns at all: `DEFAULT VALUES` (MySQL `() VALUES ()`).
+ */
+export function insertRows(dialect: Dialect, table: string, columns: string[], rows: Array<Record<string, unknown>>): Statement {
+  const q = (name: string) => quote(dialect, name)
+  if (columns.length === 0) {
+    if (dialect === 'mysql') return {sql: `INSERT INTO ${q(table)} () VALUES ${rows.map(() => '()').join(', ')}`, bindings: []}
+    return {sql: `INSERT INTO ${q(table)} DEFAULT VALUES`, bindings: []}
   }
-  return types
+  const bindings: unknown[] = []
+  const tuples = rows.map((row) => {
+    const slots = columns.map((column) => {
+      if (!(column in row) && dialect !== 'sqlite') return 'DEFAULT'
+      bindings.push(row[column] ?? null)
+      return '?'
+    })
+    return `(${slots.join(', ')})`
+  })
+  return {sql: `INSERT INTO ${q(table)} (${columns.map(q).join(', ')}) VALUES ${tuples.join(', ')}`, bindings}
 }

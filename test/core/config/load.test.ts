@@ -31,6 +31,7 @@ describe('loadConfig', () => {
         maxQueueSize: 10000,
         primaryKey: 'id',
         insertBatchSize: 1000,
+        statementTimeoutMs: 5000,
         checkpointPath: join(cwd, '.wbc/checkpoint.lmdb'),
       },
       streams: {},

@@ -1,0 +1,99 @@
+import type {Knex} from 'knex'
+
+import type {Dialect} from '../config/connections.js'
+import type {ColumnTypes} from './statements.js'
+
+/** What the statements need to know about a table. */
+export interface TableInfo {
+  /** Cast types per column (see `ColumnTypes`). */
+  types: ColumnTypes
+  /** Column sets of its primary key and unique indexes (no partial or expression indexes). */
+  uniqueKeys: string[][]
+}
+
+/**
+ * A table's column types and unique keys, cached per connection and table. Pass the connection's
+ * own knex (each transaction is a new instance: no cache) and, as `executor`, the transaction in
+ * progress if there is one (a SQLite pool has a single connection, which the transaction holds). PostgreSQL resolves
+ * the table as an unqualified name does (search_path), so the casts are those of the table the
+ * statements write; a type outside the search_path comes schema-qualified.
+ */
+const cache = new WeakMap<Knex, Map<string, Promise<TableInfo>>>()
+
+export function tableInfo(knex: Knex, dialect: Dialect, table: string, executor: Knex | Knex.Transaction = knex): Promise<TableInfo> {
+  let tables = cache.get(knex)
+  if (!tables) {
+    tables = new Map()
+    cache.set(knex, tables)
+  }
+  let info = tables.get(table)
+  if (!info) {
+    info = dialect === 'postgres' ? postgresInfo(executor, table) : dialect === 'mysql' ? mysqlInfo(executor, table) : sqliteInfo(executor, table)
+    info.catch(() => tables!.delete(table))
+    tables.set(table, info)
+  }
+  return info
+}
+
+const pgName = (table: string) => `"${table.replaceAll('"', '""')}"`
+
+async function postgresInfo(knex: Knex | Knex.Transaction, table: string): Promise<TableInfo> {
+  // Without a type modifier: `bpchar`, not `character` (which means char(1)); `numeric`, not numeric(10,2).
+  const columns = await knex.raw(
+    `SELECT a.attname AS name, format_type(a.atttypid, -1) AS type FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped`,
+    [pgName(table)],
+  )
+  const unique = await knex.raw(
+    `SELECT array_agg(a.attname::text) AS columns FROM pg_catalog.pg_index i
+     JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+     WHERE i.indrelid = to_regclass(?) AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+     GROUP BY i.indexrelid`,
+    [pgName(table)],
+  )
+  return {
+    types: Object.fromEntries((columns.rows as Array<{name: string; type: string}>).map((row) => [row.name, row.type])),
+    uniqueKeys: (unique.rows as Array<{columns: string[]}>).map((row) => row.columns),
+  }
+}
+
+const MYSQL_INTEGER = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint'])
+
+async function mysqlInfo(knex: Knex | Knex.Transaction, table: string): Promise<TableInfo> {
+  const [columns] = await knex.raw(
+    `SELECT COLUMN_NAME AS name, DATA_TYPE AS type, COLUMN_TYPE AS full_type, NUMERIC_PRECISION AS p, NUMERIC_SCALE AS s
+     FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
+    [table],
+  )
+  const types: ColumnTypes = {}
+  for (const row of columns as Array<{name: string; type: string; full_type: string; p: number | null; s: number | null}>) {
+    const type = String(row.type).toLowerCase()
+    if (MYSQL_INTEGER.has(type)) types[row.name] = /unsigned/i.test(String(row.full_type)) ? 'UNSIGNED' : 'SIGNED'
+    else if (type === 'decimal' || type === 'numeric') types[row.name] = `DECIMAL(${Number(row.p ?? 10)},${Number(row.s ?? 0)})`
+  }
+  const [indexes] = await knex.raw(
+    `SELECT INDEX_NAME AS name, COLUMN_NAME AS col FROM information_schema.STATISTICS
+     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND NON_UNIQUE = 0`,
+    [table],
+  )
+  return {types, uniqueKeys: groupColumns(indexes as Array<{name: string; col: string | null}>)}
+}
+
+async function sqliteInfo(knex: Knex | Knex.Transaction, table: string): Promise<TableInfo> {
+  const name = pgName(table)
+  const columns = (await knex.raw(`PRAGMA table_info(${name})`)) as Array<{name: string; pk: number}>
+  const primary = columns.filter((c) => c.pk > 0).map((c) => c.name)
+  const rows: Array<{name: string; col: string | null}> = []
+  for (const index of (await knex.raw(`PRAGMA index_list(${name})`)) as Array<{name: string; unique: number; partial: number}>) {
+    if (!index.unique || index.partial) continue
+    for (const column of (await knex.raw(`PRAGMA index_info(${pgName(index.name)})`)) as Array<{name: string | null}>) rows.push({name: index.name, col: column.name})
+  }
+  return {types: {}, uniqueKeys: [...(primary.length > 0 ? [primary] : []), ...groupColumns(rows)]}
+}
+
+/** Index rows → column sets; an index with an expression column (no name) cannot vouch for uniqueness. */
+function groupColumns(rows: Array<{name: string; col: string | null}>): string[][] {
+  const sets = new Map<string, Array<string | null>>()
+  for (const row of rows) sets.set(row.name, [...(sets.get(row.name) ?? []), row.col])
+  return [...sets.values()].filter((set): set is string[] => set.every((column) => typeof column === 'string'))
+}

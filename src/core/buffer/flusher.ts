@@ -5,7 +5,7 @@ import {ConfigError, WbcError} from '../errors.js'
 import {failpoint} from '../failpoints.js'
 import type {Ipc, Lease, LeaseRecord} from '../ipc/types.js'
 import {applyEntries, RowsNotFound} from '../sql/apply.js'
-import {applyTransactionLimits} from '../sql/limits.js'
+import {withTransactionLimits} from '../sql/limits.js'
 import type {Database, Databases} from '../sql/databases.js'
 import {errorText, isTransient} from '../sql/errors.js'
 import {checkFence, ensureLedger, FencedOut, fenceRow, ledgerRanges, pruneLedger, recordRange, storedFence, type LedgerRange} from '../sql/ledger.js'
@@ -637,10 +637,10 @@ class FlushRun {
       if (!(await this.leaseHeld())) throw new FencedOut(this.lease.fence, -1)
       const range = queue.shift()!
       try {
-        const counts = await db.knex.transaction(async (trx) => {
+        const counts = await db.knex.transaction((trx) =>
           // Time limits first: a row another session keeps locked (the fence row included) fails
           // this transaction as transient instead of stalling every flush.
-          await applyTransactionLimits(trx, db.dialect, this.p.buffer.statementTimeoutMs, db.knex)
+          withTransactionLimits(trx, db.dialect, this.p.buffer.statementTimeoutMs, db.knex, async () => {
           await checkFence(trx, this.p.keys.prefix, this.committer())
           if (overlaps(range, await ledgerRanges(trx, batchId))) throw new AlreadyApplied()
           failpoint('mid-transaction')
@@ -648,7 +648,7 @@ class FlushRun {
           const applied = await applyEntries(trx, db.dialect, table, entries.slice(range.lo, range.hi), this.p.buffer.insertBatchSize, db.knex, {statementTimeoutMs: 0})
           await recordRange(trx, batchId, {...range, outcome: 'applied'}, this.p.keys.prefix)
           return applied
-        })
+        }))
         report.updates += counts.updates
         report.counters += counts.counters
         report.inserts += counts.inserts
@@ -664,13 +664,13 @@ class FlushRun {
           // The ledger says `dead` first, the dead letter follows: a crash in between leaves a
           // `dead` range without its dead letter, which the batch's recovery writes (never an
           // entry both dead-lettered and applied by a recovery that found no ledger row).
-          const recorded = await db.knex.transaction(async (trx) => {
-            await applyTransactionLimits(trx, db.dialect, this.p.buffer.statementTimeoutMs, db.knex)
+          const recorded = await db.knex.transaction((trx) =>
+            withTransactionLimits(trx, db.dialect, this.p.buffer.statementTimeoutMs, db.knex, async () => {
             await checkFence(trx, this.p.keys.prefix, this.committer())
             if (overlaps(range, await ledgerRanges(trx, batchId))) return false
             await recordRange(trx, batchId, {...range, outcome: 'dead'}, this.p.keys.prefix)
             return true
-          })
+          }))
           failpoint('after-dead-ledger')
           if (recorded) {
             await this.p.deadLetters.add(connection, table, `${batchId}:${range.lo}`, entries[range.lo], deadLetterText(error))

@@ -7,7 +7,7 @@ import {entryStatements, type PlannedStatement} from '../sql/apply.js'
 import {Databases, type Database} from '../sql/databases.js'
 import {errorText} from '../sql/errors.js'
 import {ledgerRanges, type LedgerRange} from '../sql/ledger.js'
-import {isMariaDb, limitStatements} from '../sql/limits.js'
+import {isMariaDb, limitStatements, restoreStatements} from '../sql/limits.js'
 import {tableInfo, type TableInfo} from '../sql/table-info.js'
 import {readStatus, type StatusFilter, type TableStatus} from './status.js'
 
@@ -54,10 +54,13 @@ export async function planFlush(ipc: Ipc, config: WbcConfig, filter: StatusFilte
       let db: Database
       let info: TableInfo
       let limits: string[]
+      let restore: string[]
       try {
         db = dbs.get(t.connection)
         info = await tableInfo(db.knex, db.dialect, t.table)
-        limits = limitStatements(db.dialect, config.buffer.statementTimeoutMs, db.dialect === 'mysql' && (await isMariaDb(db.knex, db.knex)))
+        const mariadb = db.dialect === 'mysql' && (await isMariaDb(db.knex, db.knex))
+        limits = limitStatements(db.dialect, config.buffer.statementTimeoutMs, mariadb)
+        restore = restoreStatements(db.dialect, config.buffer.statementTimeoutMs, mariadb)
       } catch (error) {
         // The statements depend on the table's column types: without the database there is no exact plan.
         tables.push({...t, statements: [], error: errorText(error)})
@@ -72,6 +75,7 @@ export async function planFlush(ipc: Ipc, config: WbcConfig, filter: StatusFilte
           for (const s of planned.updates) push(statements, s)
           for (const s of planned.checks()) push(statements, s, true)
           for (const s of planned.inserts) push(statements, s)
+          for (const sql of restore) push(statements, {kind: 'limits', sql, bindings: []})
         }
       }
       for (const batch of inflight.filter((b) => b.table === name)) add(batch, await ledgerRanges(db.knex, batch.id).catch(() => []))

@@ -4,9 +4,9 @@ import type {Entry} from '../buffer/entries.js'
 import type {Dialect} from '../config/connections.js'
 import {WbcError} from '../errors.js'
 import type {Json} from '../ipc/types.js'
-import {tableInfo, type TableInfo} from './table-info.js'
-import {applyTransactionLimits, DEFAULT_STATEMENT_TIMEOUT_MS} from './limits.js'
-import {bindValue, counterUpdate, fieldUpdate, insertRows, missingRows, rowsPerStatement, type ColumnTypes, type Statement} from './statements.js'
+import {forgetTableInfo, tableInfo, type TableInfo} from './table-info.js'
+import {DEFAULT_STATEMENT_TIMEOUT_MS, withTransactionLimits} from './limits.js'
+import {bindKey, bindValue, counterUpdate, fieldUpdate, insertRows, missingRows, rowsPerStatement, type ColumnTypes, type Statement} from './statements.js'
 
 /** Some entries address rows that do not exist: a data error pinned to those entries. */
 export class RowsNotFound extends WbcError {
@@ -31,6 +31,8 @@ export interface EntryStatements {
   updates: PlannedStatement[]
   /** Entries that address rows (updates and counters). */
   keyed: number
+  /** Whether one entry can reach several rows (key columns that are no unique key): the check must always run. */
+  mayReachSeveral: boolean
   /**
    * Finds the entries whose row does not exist. Run only when the UPDATEs changed fewer rows than
    * there are keyed entries (a missing row, several entries reaching one row, or MySQL not
@@ -57,6 +59,7 @@ export function entryStatements(dialect: Dialect, table: string, entries: Entry[
   const indexed = entries.map((entry, index) => ({entry, index}))
   const keyed = indexed.filter((e): e is {entry: KeyedEntry; index: number} => e.entry.kind !== 'insert')
   const bind = (column: string, value: Json | undefined) => bindValue(dialect, value, types[column])
+  const key = (column: string, value: Json | undefined) => bindKey(dialect, value, types[column])
   const updates: PlannedStatement[] = []
 
   // Newest write wins; without times (or equal ones) the later entry wins. An entry without a
@@ -66,7 +69,10 @@ export function entryStatements(dialect: Dialect, table: string, entries: Entry[
     .filter((e): e is {entry: UpdateEntry; index: number} => e.entry.kind === 'update')
     .sort((a, b) => (a.entry.at ?? 0) - (b.entry.at ?? 0) || a.index - b.index)
     .map((e, rank) => ({...e, rank}))
-  for (const group of groupBy(ranked, ({entry}) => shapeOf(entry)).values()) {
+  // Entries of different key-column sets go in different statements, which must still run in
+  // rank order ({id: 1} and {id: 1, tenant: 'a'} can reach one row): one statement group per run
+  // of consecutive entries of one set.
+  for (const group of runsOf(ranked, ({entry}) => shapeOf(entry))) {
     const keys = Object.keys(group[0].entry.where).sort()
     const all = [...new Set(group.flatMap(({entry}) => Object.keys(entry.fields)))].sort()
     for (const chunk of chunks(group, 1 + keys.length + 2 * all.length)) {
@@ -74,7 +80,7 @@ export function entryStatements(dialect: Dialect, table: string, entries: Entry[
       const flagged = columns.map((c) => !chunk.every(({entry}) => c in entry.fields))
       const rows = chunk.map(({entry, rank}) => [
         rank,
-        ...keys.map((k) => bind(k, entry.where[k])),
+        ...keys.map((k) => key(k, entry.where[k])),
         ...columns.flatMap((c, i) => (flagged[i] ? [c in entry.fields ? 1 : 0] : [])),
         ...columns.map((c) => bind(c, entry.fields[c])),
       ])
@@ -89,17 +95,24 @@ export function entryStatements(dialect: Dialect, table: string, entries: Entry[
     // A unique key reaches at most one row per entry: no need to count entries apart (wbc_i).
     const unique = info.uniqueKeys.some((set) => set.every((column) => keys.includes(column)))
     for (const chunk of chunks(group, 1 + keys.length + columns.length)) {
-      const rows = chunk.map(({entry, index}) => [...(unique ? [] : [index]), ...keys.map((k) => bind(k, entry.where[k])), ...columns.map((c) => entry.deltas[c] ?? 0)])
+      const rows = chunk.map(({entry, index}) => [...(unique ? [] : [index]), ...keys.map((k) => key(k, entry.where[k])), ...columns.map((c) => entry.deltas[c] ?? 0)])
       updates.push({kind: 'counter', ...counterUpdate(dialect, table, keys, columns, rows, types, unique)})
     }
   }
+
+  // An entry whose key columns are not a unique key can reach several rows, so the UPDATEs can
+  // change as many rows as there are entries while one entry reaches none: then always check.
+  const mayReachSeveral = [...groupBy(keyed, ({entry}) => shapeOf(entry)).values()].some((group) => {
+    const keys = Object.keys(group[0].entry.where)
+    return !info.uniqueKeys.some((set) => set.every((column) => keys.includes(column))) || (dialect === 'mysql' && group.some(({entry}) => looseMysqlKey(entry.where, types)))
+  })
 
   const checks = () => {
     const out: PlannedStatement[] = []
     for (const group of groupBy(keyed, ({entry}) => shapeOf(entry)).values()) {
       const keys = Object.keys(group[0].entry.where).sort()
       for (const chunk of chunks(group, keys.length + 1)) {
-        const rows = chunk.map(({entry, index}) => [index, ...keys.map((k) => bind(k, entry.where[k]))])
+        const rows = chunk.map(({entry, index}) => [index, ...keys.map((k) => key(k, entry.where[k]))])
         out.push({kind: 'check', ...missingRows(dialect, table, keys, rows, types)})
       }
     }
@@ -110,6 +123,7 @@ export function entryStatements(dialect: Dialect, table: string, entries: Entry[
   return {
     updates,
     keyed: keyed.length,
+    mayReachSeveral,
     checks,
     inserts: insertStatements(dialect, table, inserts, insertBatchSize),
     counts: {updates: ranked.length, counters: counters.length, inserts: inserts.length},
@@ -164,13 +178,43 @@ export async function applyEntries(
   connection: Knex = trx as unknown as Knex,
   options: ApplyOptions = {},
 ): Promise<AppliedCounts> {
-  await applyTransactionLimits(trx, dialect, options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS, connection)
-  const planned = entryStatements(dialect, table, entries, insertBatchSize, await tableInfo(connection, dialect, table, trx))
+  return withTransactionLimits(trx, dialect, options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS, connection, () => applyStatements(trx, dialect, table, entries, insertBatchSize, connection))
+}
+
+async function applyStatements(trx: Knex.Transaction, dialect: Dialect, table: string, entries: Entry[], insertBatchSize: number, connection: Knex): Promise<AppliedCounts> {
+  let info = await tableInfo(connection, dialect, table, trx)
+  // PostgreSQL lists every column: one it lacks was added since it was read (a migration while
+  // the application runs); without its type its values would go as text.
+  if (dialect === 'postgres' && [...columnsOf(entries)].some((column) => !(column in info.types))) {
+    forgetTableInfo(connection, table)
+    info = await tableInfo(connection, dialect, table, trx)
+  }
+  const planned = entryStatements(dialect, table, entries, insertBatchSize, info)
+  try {
+    return await runPlanned(trx, dialect, planned)
+  } catch (error) {
+    // A column's type may have changed since the info was read: the retry reads it again.
+    forgetTableInfo(connection, table)
+    throw error
+  }
+}
+
+/** Every column the entries name (keys, fields, deltas, inserted columns). */
+function columnsOf(entries: Entry[]): Set<string> {
+  const columns = new Set<string>()
+  for (const entry of entries) {
+    const named = entry.kind === 'insert' ? entry.row : entry.kind === 'update' ? {...entry.where, ...entry.fields} : {...entry.where, ...entry.deltas}
+    for (const column of Object.keys(named)) columns.add(column)
+  }
+  return columns
+}
+
+async function runPlanned(trx: Knex.Transaction, dialect: Dialect, planned: EntryStatements): Promise<AppliedCounts> {
   let affected = 0
   for (const statement of planned.updates) affected += await runUpdate(trx, dialect, statement)
   // Every keyed entry changed a row of its own: none can be missing. Fewer: find the missing ones
   // (none, when several entries reached one row); the transaction then rolls back.
-  if (affected < planned.keyed) {
+  if (affected < planned.keyed || (planned.mayReachSeveral && planned.keyed > 0)) {
     const missing: number[] = []
     for (const statement of planned.checks()) for (const row of await run(trx, dialect, statement)) missing.push(Number(row.i))
     if (missing.length > 0) throw new RowsNotFound(missing.sort((a, b) => a - b))
@@ -200,6 +244,27 @@ function bindRow(dialect: Dialect, row: Record<string, Json>, types: ColumnTypes
   const out: Record<string, unknown> = {}
   for (const [column, value] of Object.entries(row)) out[column] = bindValue(dialect, value, types[column])
   return out
+}
+
+/** Maximal runs of consecutive items with the same key, in order. */
+function runsOf<T>(items: T[], keyOf: (item: T) => string): T[][] {
+  const runs: T[][] = []
+  let last: string | undefined
+  for (const item of items) {
+    const key = keyOf(item)
+    if (runs.length === 0 || key !== last) runs.push([])
+    last = key
+    runs.at(-1)!.push(item)
+  }
+  return runs
+}
+
+/**
+ * MySQL compares a string column with a number as doubles ('01' = 1, '1x' = 1): a numeric value
+ * for a key column wbc does not cast (not integer/decimal) can reach several rows of a unique key.
+ */
+function looseMysqlKey(where: Record<string, unknown>, types: ColumnTypes): boolean {
+  return Object.entries(where).some(([column, value]) => typeof value !== 'string' && value !== null && types[column] === undefined)
 }
 
 function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {

@@ -24,6 +24,28 @@ export async function applyTransactionLimits(trx: Knex.Transaction | Knex, diale
   for (const sql of limitStatements(dialect, ms, mariadb)) await trx.raw(sql)
 }
 
+/**
+ * Runs `work` under the transaction's time limits and then gives a MySQL/MariaDB session its own
+ * values back: SET SESSION outlives the transaction, and the connection may belong to the
+ * application's pool (a knex handed to createWriteBuffer), whose later queries must not run under
+ * a flush's `max_statement_time` or lock wait. (PostgreSQL's SET LOCAL ends with the transaction.)
+ */
+export async function withTransactionLimits<T>(trx: Knex.Transaction, dialect: Dialect, ms: number, connection: Knex | undefined, work: () => Promise<T>): Promise<T> {
+  if (!(ms > 0)) return work()
+  const mariadb = dialect === 'mysql' && (await isMariaDb(trx, connection))
+  for (const sql of limitStatements(dialect, ms, mariadb)) await trx.raw(sql)
+  let result: T
+  try {
+    result = await work()
+  } catch (error) {
+    // The session may be gone with the error; the error is what matters.
+    for (const sql of restoreStatements(dialect, ms, mariadb)) await trx.raw(sql).catch(() => undefined)
+    throw error
+  }
+  for (const sql of restoreStatements(dialect, ms, mariadb)) await trx.raw(sql)
+  return result
+}
+
 /** The statements `applyTransactionLimits` runs (also shown by `flush --dry-run`). */
 export function limitStatements(dialect: Dialect, ms: number, mariadb: boolean): string[] {
   if (!(ms > 0)) return []
@@ -32,7 +54,19 @@ export function limitStatements(dialect: Dialect, ms: number, mariadb: boolean):
   if (dialect === 'postgres') return [`SET LOCAL lock_timeout = ${limit}; SET LOCAL statement_timeout = ${limit}`]
   if (dialect === 'sqlite') return [`PRAGMA busy_timeout = ${limit}`]
   const seconds = Math.max(1, Math.ceil(limit / 1000))
-  return [mariadb ? `SET SESSION innodb_lock_wait_timeout = ${seconds}, max_statement_time = ${limit / 1000}` : `SET SESSION innodb_lock_wait_timeout = ${seconds}`]
+  // The session's own values are kept in user variables, for `restoreStatements`.
+  if (mariadb)
+    return [
+      'SET @wbc_lock_wait = @@SESSION.innodb_lock_wait_timeout, @wbc_statement_time = @@SESSION.max_statement_time',
+      `SET SESSION innodb_lock_wait_timeout = ${seconds}, max_statement_time = ${limit / 1000}`,
+    ]
+  return ['SET @wbc_lock_wait = @@SESSION.innodb_lock_wait_timeout', `SET SESSION innodb_lock_wait_timeout = ${seconds}`]
+}
+
+/** What `withTransactionLimits` runs at the end of the transaction's work (MySQL/MariaDB only). */
+export function restoreStatements(dialect: Dialect, ms: number, mariadb: boolean): string[] {
+  if (!(ms > 0) || dialect !== 'mysql') return []
+  return [mariadb ? 'SET SESSION innodb_lock_wait_timeout = @wbc_lock_wait, max_statement_time = @wbc_statement_time' : 'SET SESSION innodb_lock_wait_timeout = @wbc_lock_wait']
 }
 
 /** Whether a MySQL-protocol server is MariaDB (cached per connection when one is given). */

@@ -44,6 +44,50 @@ export function bindValue(dialect: Dialect, value: Json | undefined, type?: stri
   return value
 }
 
+/**
+ * How a key value is bound. MySQL/MariaDB: a value for an integer or decimal column (cast to
+ * `SIGNED`/`UNSIGNED`/`DECIMAL(p,s)`) is first checked to be exactly a value of that type; CAST
+ * would round (1.5 → 2, '1.005' → 1.01 in DECIMAL(10,2)) or clamp (too large → the maximum) and so
+ * reach another row. A value that is not is bound as NULL, which matches no row (the entry is
+ * reported missing). Other dialects and types: as `bindValue`.
+ */
+export function bindKey(dialect: Dialect, value: Json | undefined, type?: string): unknown {
+  if (dialect !== 'mysql' || !type || (typeof value !== 'number' && typeof value !== 'string')) return bindValue(dialect, value, type)
+  const decimal = /^DECIMAL\((\d+),(\d+)\)$/.exec(type)
+  if (!decimal && type !== 'SIGNED' && type !== 'UNSIGNED') return bindValue(dialect, value, type)
+  const exact = exactDecimal(value)
+  if (!exact) return null
+  const [, whole, fraction] = exact
+  if (decimal) {
+    const [p, scale] = [Number(decimal[1]), Number(decimal[2])]
+    return fraction.length <= scale && (whole === '0' ? 0 : whole.length) <= p - scale ? exact[0] : null
+  }
+  if (fraction.length > 0) return null
+  const n = BigInt(exact[0])
+  const fits = type === 'UNSIGNED' ? n >= 0n && n < 2n ** 64n : n >= -(2n ** 63n) && n < 2n ** 63n
+  return fits ? exact[0] : null
+}
+
+/**
+ * A number or numeric string (surrounding spaces, sign, exponent allowed) as a plain decimal:
+ * [text, integer digits without leading zeros, fraction digits without trailing zeros]; null if not numeric.
+ */
+function exactDecimal(value: number | string): [string, string, string] | null {
+  if (typeof value === 'number' && !Number.isFinite(value)) return null
+  const match = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(String(value).trim())
+  if (!match || (match[2] === '' && (match[3] ?? '') === '')) return null
+  const sign = match[1] === '-' ? '-' : ''
+  let digits = match[2] + (match[3] ?? '')
+  let point = match[2].length + Number(match[4] ?? 0)
+  if (Math.abs(point) > 100) return null
+  if (point < 0) [digits, point] = ['0'.repeat(-point) + digits, 0]
+  if (point > digits.length) digits += '0'.repeat(point - digits.length)
+  const whole = digits.slice(0, point).replace(/^0+/, '') || '0'
+  const fraction = digits.slice(point).replace(/0+$/, '')
+  const text = `${whole === '0' && fraction === '' ? '' : sign}${whole}${fraction ? `.${fraction}` : ''}`
+  return [text, whole, fraction]
+}
+
 /** A column of a derived table: its alias (a fixed safe name) and the type its values are cast to. */
 export interface DerivedColumn {
   alias: string

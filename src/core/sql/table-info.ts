@@ -35,6 +35,14 @@ export function tableInfo(knex: Knex, dialect: Dialect, table: string, executor:
   return info
 }
 
+/**
+ * Drops a table's cached info, so the next call reads it again: after a statement failed (a
+ * column's type may have changed) or when a column is missing from it (added since).
+ */
+export function forgetTableInfo(knex: Knex, table: string): void {
+  cache.get(knex)?.delete(table)
+}
+
 const pgName = (table: string) => `"${table.replaceAll('"', '""')}"`
 
 async function postgresInfo(knex: Knex | Knex.Transaction, table: string): Promise<TableInfo> {

@@ -87,5 +87,8 @@ export function compareWithDatabase(store: {epoch: string | null; pending: boole
   if (row.epoch !== null && store.epoch === row.epoch && store.fence < row.fence) {
     return `its fence counter (${store.fence}) is behind the database's fence (${row.fence}): it restarted from an older snapshot`
   }
+  if (row.epoch !== null && store.epoch === row.epoch && row.mark !== null && store.fence < row.mark) {
+    return `its fence counter (${store.fence}) is behind the claim mark the database committed (${row.mark}): it restarted from a snapshot taken during a flush`
+  }
   return null
 }

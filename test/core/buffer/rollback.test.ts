@@ -133,6 +133,47 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('a Redis restart
     })
   }
 
+  it.skipIf(!up)('a snapshot taken during a flush (lease taken, before a claim): the writes it holds again are refused, not applied twice', async () => {
+    const {config, prefix, posts, engine} = await setup()
+    let wb = await engine()
+    await wb.table(posts).where(2).increment('views', 1)
+    await wb.table(posts).where(3).update({title: 'before'})
+    expect((await wb.flush()).status).toBe('ok') // the store has its epoch marker from here on
+    await wb.table(posts).where(1).increment('views', 5)
+    await wb.table(posts).where(3).update({title: 'new'})
+    // The snapshot is taken while this flush holds its lease, before its claims (what BGSAVE can
+    // catch on a busy store); the flush then commits everything.
+    const steps = wb.ipc.steps as {claim: (...args: unknown[]) => Promise<unknown>}
+    const claim = steps.claim.bind(steps)
+    let saved = false
+    steps.claim = async (...args) => {
+      if (!saved) {
+        saved = true
+        await redis.command('SAVE')
+      }
+      return claim(...args)
+    }
+    expect((await wb.flush()).status).toBe('ok')
+    expect(await views(posts, 1)).toBe(5)
+    await wb.disconnect()
+    await redis.crashAndRestart()
+    await redis.command('DEL', `${prefix}:lock:flush`) // the snapshot's lease has expired
+
+    wb = await engine()
+    expect(await wb.ipc.get(`${prefix}:c:default:${posts}:1:views`)).toBe(5) // the flushed delta is back
+    await db.knex(posts).where({id: 3}).update({title: 'newer'}) // written after the flush
+    // status/doctor see it before any flush does: the store's counter is below the committed claim mark.
+    expect((await assessRollback(parseConfig(config), wb.ipc)).databases[0]!.behind).toMatch(/claim mark/)
+    const refused = await wb.flush().then(
+      () => null,
+      (error: {code?: string; exitCode?: number; record?: {reason: string}}) => error,
+    )
+    expect(refused).toMatchObject({code: 'STORE_ROLLED_BACK', exitCode: 7})
+    expect(refused!.record!.reason).toMatch(/claim mark/)
+    expect(await views(posts, 1)).toBe(5)
+    expect((await db.knex(posts).where({id: 3}).first('title')).title).toBe('newer')
+  })
+
   it.skipIf(!up)('a store emptied (or replaced by a new one) that holds nothing takes the database’s epoch: no false alarm', async () => {
     const {prefix, posts, engine} = await setup()
     const wb = await engine()

@@ -8,7 +8,7 @@ import {applyEntries, RowsNotFound} from '../sql/apply.js'
 import {applyTransactionLimits} from '../sql/limits.js'
 import type {Database, Databases} from '../sql/databases.js'
 import {errorText, isTransient} from '../sql/errors.js'
-import {checkFence, ensureLedger, FencedOut, fenceRow, highestFence, ledgerRanges, pruneLedger, recordRange, storedFence, type LedgerRange} from '../sql/ledger.js'
+import {checkFence, ensureLedger, FencedOut, fenceRow, highestFence, ledgerRanges, pruneLedger, recordRange, storedFence, type FenceRow, type LedgerRange} from '../sql/ledger.js'
 import {DeadLetters} from './dead-letters.js'
 import {epochKey, flagRollback, holdsPendingState, newEpoch, readEpoch, readRollback, StoreRolledBack} from './rollback.js'
 import {entriesOf, type Entry} from './entries.js'
@@ -122,7 +122,12 @@ export class Flusher {
     try {
       // Read before anything is claimed: whether the store held pending state decides, for a
       // store without an epoch marker, between a new store and one restored from an old snapshot.
-      if (this.ipc.driver === 'redis') await run.storeAtStart()
+      if (this.ipc.driver === 'redis') {
+        await run.storeAtStart()
+        // Every database is compared before anything is claimed or re-buffered by a retry: a flush
+        // with nothing to commit must not move the fence counter past a rollback unseen.
+        await run.checkStores()
+      }
       await run.recoverInflight()
       if (!filter.recoverOnly) {
         // Each kind is applied completely before the next is claimed (updates, counters, inserts).
@@ -514,8 +519,37 @@ class FlushRun {
     if (!checked) {
       checked = this.compareStore(db)
       this.storeChecked.set(db.name, checked)
+      // A database that could not be read is compared again by the next batch that reaches it.
+      checked.catch((error) => {
+        if (!(error instanceof StoreRolledBack)) this.storeChecked.delete(db.name)
+      })
     }
     return checked
+  }
+
+  /**
+   * Redis driver, at the start of a flush: the store against every database. A store found behind
+   * stops the flush here; a database that cannot be read now is compared before its first commit.
+   */
+  async checkStores(): Promise<void> {
+    for (const name of this.p.dbs.names()) {
+      if (this.filter.connection && this.filter.connection !== name) continue
+      try {
+        const db = this.p.dbs.get(name)
+        await ensureLedger(db.knex, this.p.keys.prefix)
+        await this.checkStore(db)
+      } catch (error) {
+        if (error instanceof StoreRolledBack) {
+          this.rolledBack ??= error
+          this.lost = true
+          return
+        }
+        if (error instanceof FencedOut) {
+          this.lost = true
+          return
+        }
+      }
+    }
   }
 
   private async compareStore(db: Database): Promise<void> {
@@ -535,6 +569,13 @@ class FlushRun {
     } else this.epoch = start.epoch
     if (row?.epoch && row.epoch !== this.epoch) {
       throw this.rollback(db, `its epoch marker (${this.epoch}) is not the one the database last committed from (${row.epoch}): another store, or one restored from elsewhere`, row.fence, row.epoch, this.epoch)
+    }
+    // The lease this store just issued is not past what the database committed (a fence or a claim
+    // mark): the store went back. Checked before the first commit, so flushes that find nothing to
+    // commit cannot move the counter on until it looks current (a restored store holding only
+    // dead letters a retry would apply again).
+    if (row?.epoch && row.epoch === this.epoch && row.holder !== this.lease.token && highestFence(row) >= this.lease.fence) {
+      throw this.rollback(db, this.behindReason(row), row.fence, row.epoch, this.epoch)
     }
   }
 
@@ -594,12 +635,18 @@ class FlushRun {
     const reason =
       row && row.epoch !== null && this.epoch !== null && row.epoch !== this.epoch
         ? `its epoch marker (${this.epoch}) is not the one the database last committed from (${row.epoch})`
-        : row && row.fence === this.lease.fence
-          ? `it issued fence ${this.lease.fence} a second time (the database committed that fence under another lease): it restarted from an older snapshot`
-          : row && row.fence < this.lease.fence && row.mark !== null && row.mark >= this.lease.fence
-            ? `it issued fence ${this.lease.fence}, not past the claim mark ${row.mark} the database committed: it restarted from a snapshot taken during a flush, before that claim`
-            : `it issued fence ${this.lease.fence}, behind the database's fence ${row?.fence ?? '?'}: it restarted from an older snapshot`
+        : this.behindReason(row)
     throw this.rollback(db, reason, row?.fence ?? null, row?.epoch ?? null, this.epoch)
+  }
+
+  /** Why this flush's lease shows the store behind a database's fence row. */
+  private behindReason(row: FenceRow | null): string {
+    const fence = this.lease.fence
+    if (row && row.fence === fence) return `it issued fence ${fence} a second time (the database committed that fence under another lease): it restarted from an older snapshot`
+    if (row && row.fence < fence && row.mark !== null && row.mark >= fence) {
+      return `it issued fence ${fence}, not past the claim mark ${row.mark} the database committed: it restarted from a snapshot taken during a flush, before that claim`
+    }
+    return `it issued fence ${fence}, behind the database's fence ${row?.fence ?? '?'}: it restarted from an older snapshot`
   }
 
   /**

@@ -81,11 +81,12 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('a Redis restart
     expect(status.rollback).toMatchObject({connection: 'default', storeEpoch: null})
     expect(status.rollback!.reason).toMatch(/epoch marker is gone while it holds pending writes/)
 
-    // The operator sees what may be applied again (the delta of 5, now in flight), changes nothing…
+    // The operator sees what may be applied again (the delta of 5, still pending: the refusal came
+    // before anything was claimed), changes nothing…
     const parsed = parseConfig(config)
     const assessment = await assessRollback(parsed, wb.ipc)
     expect(assessment.rolledBack).toBe(true)
-    expect(assessment.pending).toEqual([expect.objectContaining({connection: 'default', table: posts, inflight: {batches: 1}})])
+    expect(assessment.pending).toEqual([expect.objectContaining({connection: 'default', table: posts, counters: {keys: 1, rows: 1}, inflight: {batches: 0}})])
     await expect(wb.flush()).rejects.toMatchObject({code: 'STORE_ROLLED_BACK'})
     // …then decides to apply it (here: the database was not in fact ahead for this row's new writes).
     const resynced = await resyncAfterRollback(parsed, wb.ipc)
@@ -172,6 +173,38 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('a Redis restart
     expect(refused!.record!.reason).toMatch(/claim mark/)
     expect(await views(posts, 1)).toBe(5)
     expect((await db.knex(posts).where({id: 3}).first('title')).title).toBe('newer')
+  })
+
+  it.skipIf(!up)('a snapshot holding only a dead letter since retried and flushed: refused at the first flush, before empty flushes move the fence on', async () => {
+    const {prefix, posts, engine} = await setup()
+    let wb = await engine()
+    await wb.table(posts).where(9).increment('views', 7) // no row 9: dead-lettered
+    expect((await wb.flush()).status).toBe('partial')
+    await redis.command('SAVE')
+    await db.knex(posts).insert({id: 9, views: 0})
+    expect((await wb.deadLetters.retry('default', posts, [])).retried).toHaveLength(1)
+    expect((await wb.flush()).status).toBe('ok')
+    expect(await views(posts, 9)).toBe(7)
+    await wb.disconnect()
+    await redis.crashAndRestart()
+    await redis.command('DEL', `${prefix}:lock:flush`) // the snapshot's lease has expired
+
+    wb = await engine()
+    expect(await wb.deadLetters.list('default', posts)).toHaveLength(1) // back from the snapshot
+    // Timed flushes find nothing to claim; each would have taken a lease, moving the counter past the database's.
+    for (let i = 0; i < 4; i++) await expect(wb.flush()).rejects.toMatchObject({code: 'STORE_ROLLED_BACK', exitCode: 7})
+    await wb.deadLetters.retry('default', posts, [])
+    await expect(wb.flush()).rejects.toMatchObject({code: 'STORE_ROLLED_BACK', exitCode: 7})
+    expect(await views(posts, 9)).toBe(7)
+  })
+
+  it.skipIf(!up)('a store without its epoch marker that holds only dead letters is a rollback suspect, not a new store', async () => {
+    const {prefix, posts, engine} = await setup()
+    const wb = await engine()
+    await wb.table(posts).where(9).increment('views', 7)
+    expect((await wb.flush()).status).toBe('partial')
+    await wb.ipc.del(epochKey(prefix))
+    await expect(wb.flush()).rejects.toMatchObject({code: 'STORE_ROLLED_BACK', exitCode: 7})
   })
 
   it.skipIf(!up)('a store emptied (or replaced by a new one) that holds nothing takes the database’s epoch: no false alarm', async () => {

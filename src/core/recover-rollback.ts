@@ -5,7 +5,7 @@ import {LeaseHeld} from './errors.js'
 import {readStatus, type TableStatus} from './inspect/status.js'
 import type {Ipc} from './ipc/types.js'
 import {Databases} from './sql/databases.js'
-import {ensureLedger, FENCE_TABLE, fenceRow} from './sql/ledger.js'
+import {ensureLedger, FENCE_TABLE, fenceRow, highestFence} from './sql/ledger.js'
 
 export interface DatabaseFence {
   connection: string
@@ -74,7 +74,7 @@ export async function resyncAfterRollback(config: WbcConfig, ipc: Ipc): Promise<
       for (const connection of Object.keys(config.connections)) {
         const knex = dbs.get(connection).knex
         await ensureLedger(knex, prefix)
-        highest = Math.max(highest, (await fenceRow(knex, prefix))?.fence ?? 0)
+        highest = Math.max(highest, highestFence(await fenceRow(knex, prefix)))
         await knex(FENCE_TABLE).where({name: prefix}).update({epoch, holder: null})
       }
     } finally {

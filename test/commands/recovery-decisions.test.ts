@@ -169,7 +169,7 @@ describe.skipIf(!redisServer || !dialectsUp.postgres)('wbc after a Redis rollbac
     expect(dry.code).toBe(7)
     const assessment = JSON.parse(dry.stdout).assessment
     expect(assessment).toMatchObject({rolledBack: true, flagged: {connection: 'default'}})
-    expect(assessment.pending).toEqual([expect.objectContaining({table: posts, inflight: {batches: 1}})])
+    expect(assessment.pending).toEqual([expect.objectContaining({table: posts, counters: {keys: 1, rows: 1}, inflight: {batches: 0}})]) // refused before anything was claimed
     expect((await runCli(['recover', '--after-rollback'], {cwd})).code).toBe(2) // no terminal, no --yes
     expect((await runCli(['flush', '--json'], {cwd})).code).toBe(7)
     const resumed = await runCli(['recover', '--after-rollback', '--yes', '--json'], {cwd})

@@ -8,7 +8,7 @@ import {applyEntries, RowsNotFound} from '../sql/apply.js'
 import {withTransactionLimits} from '../sql/limits.js'
 import type {Database, Databases} from '../sql/databases.js'
 import {errorText, isTransient} from '../sql/errors.js'
-import {checkFence, ensureLedger, FencedOut, fenceRow, ledgerRanges, pruneLedger, recordRange, storedFence, type LedgerRange} from '../sql/ledger.js'
+import {checkFence, ensureLedger, FencedOut, fenceRow, highestFence, ledgerRanges, pruneLedger, recordRange, storedFence, type FenceRow, type LedgerRange} from '../sql/ledger.js'
 import {DeadLetters} from './dead-letters.js'
 import {epochKey, flagRollback, holdsPendingState, newEpoch, readEpoch, readRollback, StoreRolledBack} from './rollback.js'
 import {entriesOf, type Entry} from './entries.js'
@@ -122,7 +122,12 @@ export class Flusher {
     try {
       // Read before anything is claimed: whether the store held pending state decides, for a
       // store without an epoch marker, between a new store and one restored from an old snapshot.
-      if (this.ipc.driver === 'redis') await run.storeAtStart()
+      if (this.ipc.driver === 'redis') {
+        await run.storeAtStart()
+        // Every database is compared before anything is claimed or re-buffered by a retry: a flush
+        // with nothing to commit must not move the fence counter past a rollback unseen.
+        await run.checkStores()
+      }
       await run.recoverInflight()
       if (!filter.recoverOnly) {
         // Each kind is applied completely before the next is claimed (updates, counters, inserts).
@@ -296,9 +301,9 @@ class FlushRun {
     }
   }
 
-  /** What a flush transaction commits under: this lease and the store's epoch (redis driver). */
-  private committer(): {fence: number; token: string; epoch: string | null} {
-    return {fence: this.lease.fence, token: this.lease.token, epoch: this.epoch}
+  /** What a flush transaction commits under: this lease, the store's epoch (redis driver) and the batch's claim mark. */
+  private committer(mark: number): {fence: number; token: string; epoch: string | null; mark: number} {
+    return {fence: this.lease.fence, token: this.lease.token, epoch: this.epoch, mark}
   }
 
   private matches(connection: string, table: string): boolean {
@@ -423,8 +428,13 @@ class FlushRun {
       await previous
       return quarantined.length > 0
     }
+    // The claim mark (redis driver): the fence counter moved past this claim. The commit records
+    // it, so a store restored from a snapshot taken before the claim (mid-flush, its counter below
+    // the mark) holds these writes as pending again and is refused, whatever lease it issues next.
+    // The memory driver's checkpoint mirrors every claim, so it needs none.
+    const mark = this.p.ipc.driver === 'redis' ? await this.p.ipc.incrBy(`${this.p.keys.flushLock}:fence`, 1) : 0
     failpoint('after-claim')
-    this.applying = previous.then(() => this.process(batch, false))
+    this.applying = previous.then(() => this.process(batch, false, mark))
     await previous
     return true
   }
@@ -443,7 +453,7 @@ class FlushRun {
   }
 
   /** Applies one batch (retrying transient errors) and acknowledges it; errors stay in the report. */
-  private async process(batch: StoredBatch, recovered: boolean): Promise<void> {
+  private async process(batch: StoredBatch, recovered: boolean, mark = 0): Promise<void> {
     const parsed = parseTableMember(batch.table)
     if (!parsed) return
     const report = this.tableReport(parsed.connection, parsed.table)
@@ -470,7 +480,7 @@ class FlushRun {
       for (let attempt = 0; ; attempt++) {
         try {
           // A batch claimed in this run, on its first attempt, cannot be in the ledger yet.
-          clean = await this.apply(db, parsed.table, batch.id, entries, report, !recovered && attempt === 0)
+          clean = await this.apply(db, parsed.table, batch.id, entries, report, !recovered && attempt === 0, mark)
           break
         } catch (error) {
           if (error instanceof FencedOut && attempt === 0 && (await this.afterFencedOut(db, error))) continue
@@ -509,8 +519,37 @@ class FlushRun {
     if (!checked) {
       checked = this.compareStore(db)
       this.storeChecked.set(db.name, checked)
+      // A database that could not be read is compared again by the next batch that reaches it.
+      checked.catch((error) => {
+        if (!(error instanceof StoreRolledBack)) this.storeChecked.delete(db.name)
+      })
     }
     return checked
+  }
+
+  /**
+   * Redis driver, at the start of a flush: the store against every database. A store found behind
+   * stops the flush here; a database that cannot be read now is compared before its first commit.
+   */
+  async checkStores(): Promise<void> {
+    for (const name of this.p.dbs.names()) {
+      if (this.filter.connection && this.filter.connection !== name) continue
+      try {
+        const db = this.p.dbs.get(name)
+        await ensureLedger(db.knex, this.p.keys.prefix)
+        await this.checkStore(db)
+      } catch (error) {
+        if (error instanceof StoreRolledBack) {
+          this.rolledBack ??= error
+          this.lost = true
+          return
+        }
+        if (error instanceof FencedOut) {
+          this.lost = true
+          return
+        }
+      }
+    }
   }
 
   private async compareStore(db: Database): Promise<void> {
@@ -526,10 +565,17 @@ class FlushRun {
         this.epoch = row?.epoch ?? newEpoch()
         await this.p.ipc.set(epochKey(prefix), this.epoch)
       }
-      if (row && !start.pending && row.fence >= this.lease.fence && !(await this.catchUpFence(db))) throw new FencedOut(this.lease.fence, row.fence, row)
+      if (row && !start.pending && highestFence(row) >= this.lease.fence && !(await this.catchUpFence(db))) throw new FencedOut(this.lease.fence, row.fence, row)
     } else this.epoch = start.epoch
     if (row?.epoch && row.epoch !== this.epoch) {
       throw this.rollback(db, `its epoch marker (${this.epoch}) is not the one the database last committed from (${row.epoch}): another store, or one restored from elsewhere`, row.fence, row.epoch, this.epoch)
+    }
+    // The lease this store just issued is not past what the database committed (a fence or a claim
+    // mark): the store went back. Checked before the first commit, so flushes that find nothing to
+    // commit cannot move the counter on until it looks current (a restored store holding only
+    // dead letters a retry would apply again).
+    if (row?.epoch && row.epoch === this.epoch && row.holder !== this.lease.token && highestFence(row) >= this.lease.fence) {
+      throw this.rollback(db, this.behindReason(row), row.fence, row.epoch, this.epoch)
     }
   }
 
@@ -560,7 +606,7 @@ class FlushRun {
         await ensureLedger(db.knex, prefix)
         const row = await fenceRow(db.knex, prefix)
         epoch ??= row?.epoch ?? null
-        highest = Math.max(highest, row?.fence ?? 0)
+        highest = Math.max(highest, highestFence(row))
       }
     } catch {
       return null
@@ -589,10 +635,18 @@ class FlushRun {
     const reason =
       row && row.epoch !== null && this.epoch !== null && row.epoch !== this.epoch
         ? `its epoch marker (${this.epoch}) is not the one the database last committed from (${row.epoch})`
-        : row && row.fence === this.lease.fence
-          ? `it issued fence ${this.lease.fence} a second time (the database committed that fence under another lease): it restarted from an older snapshot`
-          : `it issued fence ${this.lease.fence}, behind the database's fence ${row?.fence ?? '?'}: it restarted from an older snapshot`
+        : this.behindReason(row)
     throw this.rollback(db, reason, row?.fence ?? null, row?.epoch ?? null, this.epoch)
+  }
+
+  /** Why this flush's lease shows the store behind a database's fence row. */
+  private behindReason(row: FenceRow | null): string {
+    const fence = this.lease.fence
+    if (row && row.fence === fence) return `it issued fence ${fence} a second time (the database committed that fence under another lease): it restarted from an older snapshot`
+    if (row && row.fence < fence && row.mark !== null && row.mark >= fence) {
+      return `it issued fence ${fence}, not past the claim mark ${row.mark} the database committed: it restarted from a snapshot taken during a flush, before that claim`
+    }
+    return `it issued fence ${fence}, behind the database's fence ${row?.fence ?? '?'}: it restarted from an older snapshot`
   }
 
   /**
@@ -629,7 +683,7 @@ class FlushRun {
    * `fresh`: the batch cannot be in the ledger yet (saves a read). Returns true when the whole
    * batch went in at once, with no dead letters and nothing found applied already.
    */
-  private async apply(db: Database, table: string, batchId: string, entries: Entry[], report: TableFlushReport, fresh: boolean): Promise<boolean> {
+  private async apply(db: Database, table: string, batchId: string, entries: Entry[], report: TableFlushReport, fresh: boolean, mark: number): Promise<boolean> {
     const connection = db.name
     let clean = fresh
     let queue = fresh ? (entries.length > 0 ? [{lo: 0, hi: entries.length}] : []) : pendingRanges(entries.length, await ledgerRanges(db.knex, batchId))
@@ -641,7 +695,7 @@ class FlushRun {
           // Time limits first: a row another session keeps locked (the fence row included) fails
           // this transaction as transient instead of stalling every flush.
           withTransactionLimits(trx, db.dialect, this.p.buffer.statementTimeoutMs, db.knex, async () => {
-          await checkFence(trx, this.p.keys.prefix, this.committer())
+          await checkFence(trx, this.p.keys.prefix, this.committer(mark))
           if (overlaps(range, await ledgerRanges(trx, batchId))) throw new AlreadyApplied()
           failpoint('mid-transaction')
           // statementTimeoutMs 0: the limits are set for this transaction already.
@@ -666,7 +720,7 @@ class FlushRun {
           // entry both dead-lettered and applied by a recovery that found no ledger row).
           const recorded = await db.knex.transaction((trx) =>
             withTransactionLimits(trx, db.dialect, this.p.buffer.statementTimeoutMs, db.knex, async () => {
-            await checkFence(trx, this.p.keys.prefix, this.committer())
+            await checkFence(trx, this.p.keys.prefix, this.committer(mark))
             if (overlaps(range, await ledgerRanges(trx, batchId))) return false
             await recordRange(trx, batchId, {...range, outcome: 'dead'}, this.p.keys.prefix)
             return true

@@ -64,10 +64,10 @@ export async function readStoreFence(ipc: Ipc, prefix: string): Promise<number> 
   return Number((await ipc.get(`${KeySpace.of(prefix).flushLock}:fence`)) ?? 0) || 0
 }
 
-/** Whether the store holds anything a flush would apply (pending keys, queues, batches in flight). */
+/** Whether the store holds anything a flush would apply (pending keys, queues, batches in flight, dead letters a retry re-buffers). */
 export async function holdsPendingState(ipc: Ipc, prefix: string): Promise<boolean> {
   const keys = KeySpace.of(prefix)
-  for (const index of [keys.countersIndex, keys.updatesIndex, keys.queuesIndex, keys.inflightIndex]) if ((await ipc.scard(index)) > 0) return true
+  for (const index of [keys.countersIndex, keys.updatesIndex, keys.queuesIndex, keys.inflightIndex, keys.deadLettersIndex]) if ((await ipc.scard(index)) > 0) return true
   return false
 }
 
@@ -86,6 +86,9 @@ export function compareWithDatabase(store: {epoch: string | null; pending: boole
   }
   if (row.epoch !== null && store.epoch === row.epoch && store.fence < row.fence) {
     return `its fence counter (${store.fence}) is behind the database's fence (${row.fence}): it restarted from an older snapshot`
+  }
+  if (row.epoch !== null && store.epoch === row.epoch && row.mark !== null && store.fence < row.mark) {
+    return `its fence counter (${store.fence}) is behind the claim mark the database committed (${row.mark}): it restarted from a snapshot taken during a flush`
   }
   return null
 }

@@ -12,6 +12,12 @@ export interface FenceRow {
   holder: string | null
   /** Epoch marker of the state store that committed last (null until a redis-driver store committed). */
   epoch: string | null
+  /**
+   * The highest claim mark committed: the store's fence counter right after it claimed a batch
+   * that was then committed (null until such a commit). A store whose counter is below it was
+   * restored from a snapshot taken before that claim: it holds that batch's writes as pending.
+   */
+  mark: number | null
   seq: number
 }
 
@@ -40,6 +46,8 @@ export interface Committer {
   fence: number
   token: string
   epoch: string | null
+  /** The claim mark of the batch committed (the store's fence counter after its claim; at least `fence`). */
+  mark: number
 }
 
 const ready = new WeakMap<Knex, Map<string, Promise<void>>>()
@@ -66,16 +74,19 @@ export function ensureLedger(knex: Knex, fenceName: string): Promise<void> {
   return pending
 }
 
-/** The highest fence that committed for this state. */
+/** The highest fence counter value this state's commits have seen (their lease fences and claim marks). */
 export async function storedFence(knex: Knex, fenceName: string): Promise<number> {
-  return (await fenceRow(knex, fenceName))?.fence ?? 0
+  return highestFence(await fenceRow(knex, fenceName))
 }
+
+/** A store's fence counter must move past this for its next lease to commit. */
+export const highestFence = (row: FenceRow | null): number => Math.max(row?.fence ?? 0, row?.mark ?? 0)
 
 /** The fence row of a state (its prefix): null when no flush ever prepared this database for it. */
 export async function fenceRow(db: Knex | Knex.Transaction, fenceName: string): Promise<FenceRow | null> {
-  const row = await db(FENCE_TABLE).where({name: fenceName}).first('fence', 'holder', 'epoch', 'seq')
+  const row = await db(FENCE_TABLE).where({name: fenceName}).first('fence', 'holder', 'epoch', 'mark', 'seq')
   if (!row) return null
-  return {fence: Number(row.fence ?? 0), holder: row.holder ?? null, epoch: row.epoch ?? null, seq: Number(row.seq ?? 0)}
+  return {fence: Number(row.fence ?? 0), holder: row.holder ?? null, epoch: row.epoch ?? null, mark: row.mark === null || row.mark === undefined ? null : Number(row.mark), seq: Number(row.seq ?? 0)}
 }
 
 async function createTables(knex: Knex, fenceName: string): Promise<void> {
@@ -87,11 +98,12 @@ async function createTables(knex: Knex, fenceName: string): Promise<void> {
       if (!(await knex.schema.hasTable(name))) throw error // Lost a race with another process: fine.
     }
   }
-  const addColumn = async (table: string, column: string, length: number) => {
+  const addColumn = async (table: string, column: string, length: number | 'bigint') => {
     if (await knex.schema.hasColumn(table, column)) return
     try {
       await knex.schema.alterTable(table, (t) => {
-        t.string(column, length).nullable()
+        if (length === 'bigint') t.bigInteger(column).nullable()
+        else t.string(column, length).nullable()
       })
     } catch (error) {
       if (!(await knex.schema.hasColumn(table, column))) throw error
@@ -113,11 +125,13 @@ async function createTables(knex: Knex, fenceName: string): Promise<void> {
     t.bigInteger('seq').notNullable()
     t.string('holder', 64).nullable()
     t.string('epoch', 64).nullable()
+    t.bigInteger('mark').nullable()
   })
   // Tables created by an older version: the columns arrive empty (NULL), which every check accepts.
   await addColumn(LEDGER_TABLE, 'prefix', 64)
   await addColumn(FENCE_TABLE, 'holder', 64)
   await addColumn(FENCE_TABLE, 'epoch', 64)
+  await addColumn(FENCE_TABLE, 'mark', 'bigint')
   await knex(FENCE_TABLE).insert({name: fenceName, fence: 0, seq: 0}).onConflict('name').ignore()
 }
 
@@ -125,11 +139,14 @@ async function createTables(knex: Knex, fenceName: string): Promise<void> {
  * First statement of every flush transaction: takes the fence row's lock (serialising flush
  * transactions) and refuses a holder whose fence is older than one that already committed — or
  * equal to it but issued to another lease (a state store that forgot its fence counter issues a
- * fence twice) — and, for a store with an epoch marker, one whose epoch is not the one recorded.
- * Records the committer's fence, lease token and epoch.
+ * fence twice) — or not above the claim mark another lease committed (the store issued this
+ * lease before that claim: it came back from a snapshot taken mid-flush), and, for a store with
+ * an epoch marker, one whose epoch is not the one recorded. Records the committer's fence, lease
+ * token, epoch and (the highest) claim mark.
  */
 export async function checkFence(trx: Knex.Transaction, fenceName: string, committer: Committer): Promise<void> {
   const {fence, token, epoch} = committer
+  const mark = Math.max(committer.mark, fence)
   const query = trx(FENCE_TABLE)
     .where({name: fenceName})
     .andWhere((w) => {
@@ -137,8 +154,15 @@ export async function checkFence(trx: Knex.Transaction, fenceName: string, commi
         same.where('fence', fence).andWhere((h) => h.whereNull('holder').orWhere('holder', token))
       })
     })
+    .andWhere((m) => m.whereNull('mark').orWhere('mark', '<', fence).orWhere('holder', token))
   if (epoch !== null) query.andWhere((e) => e.whereNull('epoch').orWhere('epoch', epoch))
-  const updated = await query.update({fence, holder: token, ...(epoch !== null ? {epoch} : {}), seq: trx.raw('seq + 1')})
+  const updated = await query.update({
+    fence,
+    holder: token,
+    ...(epoch !== null ? {epoch} : {}),
+    mark: trx.raw('CASE WHEN mark IS NULL OR mark < ? THEN ? ELSE mark END', [mark, mark]),
+    seq: trx.raw('seq + 1'),
+  })
   if (updated === 0) {
     const row = await fenceRow(trx, fenceName)
     throw new FencedOut(fence, row?.fence ?? -1, row)

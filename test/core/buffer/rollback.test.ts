@@ -81,11 +81,12 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('a Redis restart
     expect(status.rollback).toMatchObject({connection: 'default', storeEpoch: null})
     expect(status.rollback!.reason).toMatch(/epoch marker is gone while it holds pending writes/)
 
-    // The operator sees what may be applied again (the delta of 5, now in flight), changes nothing…
+    // The operator sees what may be applied again (the delta of 5, still pending: the refusal came
+    // before anything was claimed), changes nothing…
     const parsed = parseConfig(config)
     const assessment = await assessRollback(parsed, wb.ipc)
     expect(assessment.rolledBack).toBe(true)
-    expect(assessment.pending).toEqual([expect.objectContaining({connection: 'default', table: posts, inflight: {batches: 1}})])
+    expect(assessment.pending).toEqual([expect.objectContaining({connection: 'default', table: posts, counters: {keys: 1, rows: 1}, inflight: {batches: 0}})])
     await expect(wb.flush()).rejects.toMatchObject({code: 'STORE_ROLLED_BACK'})
     // …then decides to apply it (here: the database was not in fact ahead for this row's new writes).
     const resynced = await resyncAfterRollback(parsed, wb.ipc)
@@ -132,6 +133,79 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('a Redis restart
       expect((await assessRollback(parseConfig(config), wb.ipc)).rolledBack).toBe(true)
     })
   }
+
+  it.skipIf(!up)('a snapshot taken during a flush (lease taken, before a claim): the writes it holds again are refused, not applied twice', async () => {
+    const {config, prefix, posts, engine} = await setup()
+    let wb = await engine()
+    await wb.table(posts).where(2).increment('views', 1)
+    await wb.table(posts).where(3).update({title: 'before'})
+    expect((await wb.flush()).status).toBe('ok') // the store has its epoch marker from here on
+    await wb.table(posts).where(1).increment('views', 5)
+    await wb.table(posts).where(3).update({title: 'new'})
+    // The snapshot is taken while this flush holds its lease, before its claims (what BGSAVE can
+    // catch on a busy store); the flush then commits everything.
+    const steps = wb.ipc.steps as {claim: (...args: unknown[]) => Promise<unknown>}
+    const claim = steps.claim.bind(steps)
+    let saved = false
+    steps.claim = async (...args) => {
+      if (!saved) {
+        saved = true
+        await redis.command('SAVE')
+      }
+      return claim(...args)
+    }
+    expect((await wb.flush()).status).toBe('ok')
+    expect(await views(posts, 1)).toBe(5)
+    await wb.disconnect()
+    await redis.crashAndRestart()
+    await redis.command('DEL', `${prefix}:lock:flush`) // the snapshot's lease has expired
+
+    wb = await engine()
+    expect(await wb.ipc.get(`${prefix}:c:default:${posts}:1:views`)).toBe(5) // the flushed delta is back
+    await db.knex(posts).where({id: 3}).update({title: 'newer'}) // written after the flush
+    // status/doctor see it before any flush does: the store's counter is below the committed claim mark.
+    expect((await assessRollback(parseConfig(config), wb.ipc)).databases[0]!.behind).toMatch(/claim mark/)
+    const refused = await wb.flush().then(
+      () => null,
+      (error: {code?: string; exitCode?: number; record?: {reason: string}}) => error,
+    )
+    expect(refused).toMatchObject({code: 'STORE_ROLLED_BACK', exitCode: 7})
+    expect(refused!.record!.reason).toMatch(/claim mark/)
+    expect(await views(posts, 1)).toBe(5)
+    expect((await db.knex(posts).where({id: 3}).first('title')).title).toBe('newer')
+  })
+
+  it.skipIf(!up)('a snapshot holding only a dead letter since retried and flushed: refused at the first flush, before empty flushes move the fence on', async () => {
+    const {prefix, posts, engine} = await setup()
+    let wb = await engine()
+    await wb.table(posts).where(9).increment('views', 7) // no row 9: dead-lettered
+    expect((await wb.flush()).status).toBe('partial')
+    await redis.command('SAVE')
+    await db.knex(posts).insert({id: 9, views: 0})
+    expect((await wb.deadLetters.retry('default', posts, [])).retried).toHaveLength(1)
+    expect((await wb.flush()).status).toBe('ok')
+    expect(await views(posts, 9)).toBe(7)
+    await wb.disconnect()
+    await redis.crashAndRestart()
+    await redis.command('DEL', `${prefix}:lock:flush`) // the snapshot's lease has expired
+
+    wb = await engine()
+    expect(await wb.deadLetters.list('default', posts)).toHaveLength(1) // back from the snapshot
+    // Timed flushes find nothing to claim; each would have taken a lease, moving the counter past the database's.
+    for (let i = 0; i < 4; i++) await expect(wb.flush()).rejects.toMatchObject({code: 'STORE_ROLLED_BACK', exitCode: 7})
+    await wb.deadLetters.retry('default', posts, [])
+    await expect(wb.flush()).rejects.toMatchObject({code: 'STORE_ROLLED_BACK', exitCode: 7})
+    expect(await views(posts, 9)).toBe(7)
+  })
+
+  it.skipIf(!up)('a store without its epoch marker that holds only dead letters is a rollback suspect, not a new store', async () => {
+    const {prefix, posts, engine} = await setup()
+    const wb = await engine()
+    await wb.table(posts).where(9).increment('views', 7)
+    expect((await wb.flush()).status).toBe('partial')
+    await wb.ipc.del(epochKey(prefix))
+    await expect(wb.flush()).rejects.toMatchObject({code: 'STORE_ROLLED_BACK', exitCode: 7})
+  })
 
   it.skipIf(!up)('a store emptied (or replaced by a new one) that holds nothing takes the database’s epoch: no false alarm', async () => {
     const {prefix, posts, engine} = await setup()

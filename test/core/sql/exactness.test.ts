@@ -71,7 +71,7 @@ describe('exact keys on mysql', () => {
         {id: 1, price: 1.01},
         {id: 2, price: 2},
       ])
-      for (const where of [{id: 1.5}, {id: '1.5'}, {id: '99999999999999999999999'}, {price: '1.005'}, {price: 1.005}]) {
+      for (const where of [{id: 1.5}, {id: '1.5'}, {id: '99999999999999999999999'}, {price: '1.005'}, {price: 1.005}] as Array<Record<string, string | number>>) {
         const error = await failure(apply(db, table, [counter(where, {hits: 1})]))
         expect(error, JSON.stringify(where)).toBeInstanceOf(RowsNotFound)
       }

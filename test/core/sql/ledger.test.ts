@@ -47,15 +47,35 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('the ledger on %
   it.skipIf(!up)('records the lease token and epoch with the fence', async () => {
     await ensureLedger(db.knex, mine)
     const {checkFence, FencedOut} = await import('../../../src/core/sql/ledger.js')
-    await db.knex.transaction((trx) => checkFence(trx, mine, {fence: 3, token: 'a', epoch: 'e1'}))
+    await db.knex.transaction((trx) => checkFence(trx, mine, {fence: 3, token: 'a', epoch: 'e1', mark: 0}))
     expect(await fenceRow(db.knex, mine)).toMatchObject({fence: 3, holder: 'a', epoch: 'e1'})
-    await db.knex.transaction((trx) => checkFence(trx, mine, {fence: 3, token: 'a', epoch: 'e1'})) // same holder again
+    await db.knex.transaction((trx) => checkFence(trx, mine, {fence: 3, token: 'a', epoch: 'e1', mark: 0})) // same holder again
     // The same fence under another lease, an older fence, another epoch: all refused.
-    for (const committer of [{fence: 3, token: 'b', epoch: 'e1'}, {fence: 2, token: 'c', epoch: 'e1'}, {fence: 4, token: 'd', epoch: 'e2'}]) {
+    for (const committer of [{fence: 3, token: 'b', epoch: 'e1', mark: 0}, {fence: 2, token: 'c', epoch: 'e1', mark: 0}, {fence: 4, token: 'd', epoch: 'e2', mark: 0}]) {
       await expect(db.knex.transaction((trx) => checkFence(trx, mine, committer))).rejects.toBeInstanceOf(FencedOut)
     }
-    await db.knex.transaction((trx) => checkFence(trx, mine, {fence: 4, token: 'd', epoch: 'e1'}))
-    expect(await fenceRow(db.knex, mine)).toMatchObject({fence: 4, holder: 'd', epoch: 'e1', seq: 3})
+    await db.knex.transaction((trx) => checkFence(trx, mine, {fence: 4, token: 'd', epoch: 'e1', mark: 0}))
+    expect(await fenceRow(db.knex, mine)).toMatchObject({fence: 4, holder: 'd', epoch: 'e1', mark: 4, seq: 3})
+  })
+
+  it.skipIf(!up)('records the highest claim mark; a later lease not past it is refused (the store issued it before that claim)', async () => {
+    const name = `${mine}m`
+    await ensureLedger(db.knex, name)
+    const {checkFence, FencedOut} = await import('../../../src/core/sql/ledger.js')
+    try {
+      // Lease 5 claims two batches: the counter reads 6, then 7 after each claim.
+      await db.knex.transaction((trx) => checkFence(trx, name, {fence: 5, token: 'a', epoch: 'e1', mark: 7}))
+      await db.knex.transaction((trx) => checkFence(trx, name, {fence: 5, token: 'a', epoch: 'e1', mark: 6})) // its own earlier batch: allowed, the mark stays
+      expect(await fenceRow(db.knex, name)).toMatchObject({fence: 5, holder: 'a', mark: 7})
+      // A store restored from a snapshot taken during that flush issues 6 or 7 again to another lease.
+      for (const fence of [6, 7]) {
+        await expect(db.knex.transaction((trx) => checkFence(trx, name, {fence, token: `r${fence}`, epoch: 'e1', mark: 0}))).rejects.toBeInstanceOf(FencedOut)
+      }
+      await db.knex.transaction((trx) => checkFence(trx, name, {fence: 8, token: 'b', epoch: 'e1', mark: 0}))
+      expect(await fenceRow(db.knex, name)).toMatchObject({fence: 8, holder: 'b', mark: 8})
+    } finally {
+      await db.knex(FENCE_TABLE).where({name}).delete()
+    }
   })
 })
 
@@ -84,8 +104,8 @@ describe('ledger tables created by an earlier version', () => {
     })
     await db.knex(FENCE_TABLE).insert({name: 'wb', fence: 7, seq: 40})
     await ensureLedger(db.knex, 'wb')
-    for (const column of ['holder', 'epoch']) expect(await db.knex.schema.hasColumn(FENCE_TABLE, column)).toBe(true)
+    for (const column of ['holder', 'epoch', 'mark']) expect(await db.knex.schema.hasColumn(FENCE_TABLE, column)).toBe(true)
     expect(await db.knex.schema.hasColumn(LEDGER_TABLE, 'prefix')).toBe(true)
-    expect(await fenceRow(db.knex, 'wb')).toEqual({fence: 7, holder: null, epoch: null, seq: 40})
+    expect(await fenceRow(db.knex, 'wb')).toEqual({fence: 7, holder: null, epoch: null, mark: null, seq: 40})
   })
 })

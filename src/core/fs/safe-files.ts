@@ -159,7 +159,7 @@ export function openPrivateAppend(path: string, what: string): number {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ELOOP' || lstatOrNull(path)?.isSymbolicLink()) throw symlinkRefused(path, what)
-    if (code === 'ENXIO') throw new WbcError('NOT_A_FILE', `${what} ${path} is a named pipe, not a regular file`, {exitCode: ExitCode.usage, hint: 'Give the path of a regular file.'})
+    if (code === 'ENXIO' || code === 'EISDIR') throw notAFile(path, what, statSync(path))
     throw error
   }
   try {

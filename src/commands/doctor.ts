@@ -12,7 +12,7 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
     if (!this.jsonEnabled()) {
       for (const c of checks) {
         this.print(`${!c.ok ? this.style.red('FAIL') : c.warning ? this.style.yellow('warn') : this.style.green('ok  ')} ${c.name}: ${c.detail}`)
-        if (!c.ok && c.fix) this.print(`     fix: ${c.fix}`)
+        if ((!c.ok || c.warning) && c.fix) this.print(`     fix: ${c.fix}`)
       }
     }
     const failed = checks.find((c) => !c.ok)

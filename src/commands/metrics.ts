@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
-import {renameSync, writeFileSync} from 'node:fs'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {readStatus} from '../core/inspect/status.js'
 import {toPrometheus} from '../core/inspect/metrics.js'
+import {writeFileAtomic} from '../core/fs/safe-files.js'
 
 export default class Metrics extends BaseCommand<typeof Metrics> {
   static summary = 'Print the status figures in Prometheus text format (for a node_exporter textfile collector or a scrape).'
@@ -18,9 +18,8 @@ export default class Metrics extends BaseCommand<typeof Metrics> {
   async run(): Promise<void> {
     const text = await this.withState(async (ipc, loaded) => toPrometheus(await readStatus(ipc, loaded.config.ipc.prefix)))
     if (this.flags.out) {
-      const temporary = `${this.flags.out}.${process.pid}.tmp`
-      writeFileSync(temporary, text)
-      renameSync(temporary, this.flags.out)
+      // 0644: a textfile collector reads it as its own user; it holds figures, not values.
+      writeFileAtomic(this.flags.out, text, 'the metrics file', 0o644)
     } else process.stdout.write(text)
   }
 }

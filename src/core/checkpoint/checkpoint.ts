@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process'
-import {chmodSync, existsSync, mkdirSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, statSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -9,6 +9,7 @@ import {decodeBatchShape, type StoredBatch} from '../buffer/steps.js'
 import {CorruptValue, WbcError} from '../errors.js'
 import {failpoint} from '../failpoints.js'
 import type {Json} from '../ipc/types.js'
+import {createPrivateFileIfAbsent} from '../fs/safe-files.js'
 import {ownEntryProblem} from './own-keys.js'
 import {takeOwnerLock, type OwnerLock} from './owner-lock.js'
 
@@ -62,10 +63,22 @@ const damaged = (path: string, detail: string, cause?: unknown) =>
 
 /** Reads the whole file in a child process first: a damaged file crashes the child, not this process. */
 export function probeCheckpoint(path: string): void {
+  // An empty file (created 0600 by Checkpoint.open, which crashed before LMDB wrote it) holds
+  // nothing and is a new file to LMDB; a read-only reader would crash on it.
+  if (isEmptyFile(path)) return
   const result = spawnSync(process.execPath, [fileURLToPath(new URL('./probe.mjs', import.meta.url)), path], {encoding: 'utf8', timeout: 60_000})
   if (result.status === 0) return
   const how = result.signal ? `reading it crashed the reader (${result.signal})` : (result.stderr.split('\n').find((line) => /Error/.test(line)) ?? result.stderr.trim().split('\n').at(-1) ?? `exit ${result.status}`)
   throw damaged(path, how)
+}
+
+export function isEmptyFile(path: string): boolean {
+  try {
+    const stats = statSync(path)
+    return stats.isFile() && stats.size === 0
+  } catch {
+    return false
+  }
 }
 
 /** `[{prefix}:{kind}:, {prefix}:{kind};)` — every key of one kind, whatever characters follow. */
@@ -99,6 +112,9 @@ export class Checkpoint {
     let db: RootDatabase
     try {
       if (existsSync(path)) probeCheckpoint(path)
+      else createPrivateFileIfAbsent(path, 'the checkpoint') // 0600 from the start (LMDB would use the umask's mode); LMDB takes an empty file as new.
+      // LMDB's own lock file beside it, likewise (never through a link).
+      createPrivateFileIfAbsent(`${path}-lock`, "the checkpoint's LMDB lock file", {allowLink: true})
       try {
         // The settings ODAC opens its storage with (msgpack values, compression).
         db = open({path, compression: true})
@@ -113,6 +129,7 @@ export class Checkpoint {
       lock.release()
       throw error
     }
+    // A file created by an earlier version (or by ODAC) with a looser mode is narrowed.
     for (const file of [path, `${path}-lock`]) {
       try {
         chmodSync(file, 0o600)

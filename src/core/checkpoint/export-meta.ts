@@ -1,6 +1,6 @@
 import {open} from 'lmdb'
 
-import {probeCheckpoint} from './checkpoint.js'
+import {isEmptyFile, probeCheckpoint} from './checkpoint.js'
 
 /**
  * What an exported checkpoint (`wbc checkpoint --out`) is: when it was taken, from which store and
@@ -34,6 +34,7 @@ export async function writeExportMeta(path: string, meta: ExportMeta): Promise<v
 /** The export record of a checkpoint file; null for a file `wbc checkpoint --out` did not write (a live checkpoint, ODAC's). */
 export async function readExportMeta(path: string, prefix: string): Promise<ExportMeta | null> {
   probeCheckpoint(path)
+  if (isEmptyFile(path)) return null
   const db = open({path, compression: true, readOnly: true})
   try {
     const value = db.get(exportMetaKey(prefix)) as ExportMeta | undefined

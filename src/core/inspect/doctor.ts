@@ -8,6 +8,7 @@ import {Databases} from '../sql/databases.js'
 import {FENCE_TABLE, LEDGER_TABLE} from '../sql/ledger.js'
 import type {RedisTarget} from '../ipc/redis/driver.js'
 import {scanBadKeys} from './bad-keys.js'
+import {fileModeFindings, keptFiles} from './file-modes.js'
 import {persistenceWarning, readPersistence} from './persistence.js'
 import type {BadKey} from './status.js'
 
@@ -73,6 +74,9 @@ export async function runDoctor(loaded: LoadedConfig): Promise<Check[]> {
     }))
   }
 
+  const files = filesCheck(config)
+  if (files) checks.push(files)
+
   const dbs = new Databases(config.connections)
   try {
     for (const name of Object.keys(config.connections)) {
@@ -87,6 +91,20 @@ export async function runDoctor(loaded: LoadedConfig): Promise<Check[]> {
     await dbs.close()
   }
   return checks
+}
+
+/**
+ * The socket, the checkpoint, their folders and lock files, and SQLite files must be this user's
+ * alone: a warning (with the fix) for each that is open to others or belongs to another user.
+ * Null when the config keeps no such files (Redis with a server database).
+ */
+function filesCheck(config: LoadedConfig['config']): Check | null {
+  const kept = keptFiles(config)
+  if (kept.length === 0) return null
+  const findings = fileModeFindings(kept)
+  if (findings.length === 0) return {name: 'files', ok: true, detail: 'the socket, checkpoint and database files that exist are owner-only'}
+  const warning = findings.map((f) => f.problem).join('; ')
+  return {name: 'files', ok: true, detail: warning, warning, fix: findings.map((f) => f.fix).join('; ')}
 }
 
 /** Keys under the prefix that cannot be flushed as they are, or were quarantined: named, with the fix. */

@@ -3,8 +3,9 @@ import {mkdirSync} from 'node:fs'
 import {dirname} from 'node:path'
 
 import {resolveConnection, type Dialect} from '../config/connections.js'
+import {createPrivateFileIfAbsent} from '../fs/safe-files.js'
 import type {ConnectionTarget} from '../config/schema.js'
-import {ConfigError} from '../errors.js'
+import {ConfigError, WbcError} from '../errors.js'
 
 export interface Database {
   name: string
@@ -56,7 +57,17 @@ export class Databases {
     const resolved = resolveConnection(name, target)
     if (resolved.dialect === 'sqlite') {
       const filename = (resolved.knex.connection as {filename?: string})?.filename
-      if (filename && filename !== ':memory:') mkdirSync(dirname(filename), {recursive: true})
+      if (filename && filename !== ':memory:' && !filename.startsWith('file:')) {
+        // A database wbc creates is owner-only from the start (SQLite would use the umask's mode;
+        // its -wal and -shm files take the database file's mode). An existing file is the user's.
+        mkdirSync(dirname(filename), {recursive: true, mode: 0o700})
+        try {
+          createPrivateFileIfAbsent(filename, 'the SQLite database', {allowLink: true})
+        } catch (error) {
+          if (error instanceof WbcError) throw error // A link to nothing, a folder: named.
+          // Permissions and the like: SQLite reports them when it opens the file.
+        }
+      }
     }
     const pool: Knex.PoolConfig =
       resolved.dialect === 'sqlite'

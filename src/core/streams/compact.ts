@@ -1,6 +1,7 @@
-import {closeSync, fsyncSync, ftruncateSync, fstatSync, openSync, writeSync} from 'node:fs'
+import {closeSync, fsyncSync, ftruncateSync, fstatSync, writeSync} from 'node:fs'
 
 import {WbcError} from '../errors.js'
+import {openPrivateAppend} from '../fs/safe-files.js'
 import {chunkSha} from './chunk.js'
 import type {Ipc, Json} from '../ipc/types.js'
 import {entryTime, isEmptyPolicy, type StreamPolicy} from './policy.js'
@@ -57,7 +58,7 @@ export async function compactStream(ipc: Ipc, key: string, policy: StreamPolicy,
 
   let removed = 0
   let position = 0
-  const archive = options.archive && !options.dryRun ? openSync(options.archive, 'a', 0o600) : null
+  const archive = options.archive && !options.dryRun ? openPrivateAppend(options.archive, 'the archive') : null
   try {
     for (let start = 0, chunk = 0; start < examined; start += CHUNK, chunk++) {
       const count = Math.min(CHUNK, examined - start)

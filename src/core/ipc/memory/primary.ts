@@ -1,10 +1,11 @@
 import cluster, {type Worker} from 'node:cluster'
-import {chmodSync, mkdirSync, unlinkSync} from 'node:fs'
+import {chmodSync, lstatSync, unlinkSync, type Stats} from 'node:fs'
 import {createConnection, createServer, type Server, type Socket} from 'node:net'
 import {dirname} from 'node:path'
 
 import type {Checkpoint} from '../../checkpoint/checkpoint.js'
 import {WbcError} from '../../errors.js'
+import {assertPlainFileOrAbsent, ensurePrivateFolder, kindOf} from '../../fs/safe-files.js'
 import {assertOwnFile} from '../../ownership.js'
 import {mirrorWritesOf} from '../../checkpoint/mirror.js'
 import {restoreInto, snapshotOf} from './buffer-steps.js'
@@ -27,6 +28,7 @@ export class MemoryPrimary {
   private readonly sweeper: NodeJS.Timeout
   private server?: Server
   private socketPath?: string
+  private socketInode?: number
   private readonly sockets = new Set<Socket>()
   private checkpoint?: {file: Checkpoint; prefix: string; timer: NodeJS.Timeout}
   private clusterListener?: (worker: Worker, msg: unknown) => void
@@ -149,6 +151,9 @@ export class MemoryPrimary {
       await this.checkpoint!.file.writeAll(prefix, writes)
       return {path: this.checkpoint!.file.path, ...counts}
     }
+    // An export is written where it is named, not through a link planted there.
+    assertPlainFileOrAbsent(out, 'the export')
+    assertOwnFile(out, 'checkpoint')
     const {Checkpoint} = await import('../../checkpoint/checkpoint.js')
     const file = Checkpoint.open(out)
     try {
@@ -192,7 +197,9 @@ export class MemoryPrimary {
 
   /** Serves the request protocol as newline-delimited JSON on a socket only this user can open. */
   async serveSocket(path: string, allowForeignOwner = false): Promise<void> {
-    mkdirSync(dirname(path), {recursive: true, mode: 0o700})
+    // The folder is what keeps others out from the moment the socket exists (it is created with
+    // the umask's mode and only narrowed by the chmod below): verified owner-only before listening.
+    ensurePrivateFolder(dirname(path), 'the socket', allowForeignOwner)
     assertOwnFile(path, 'socket', allowForeignOwner)
     await removeStaleSocket(path)
     const server = createServer((socket) => this.accept(socket))
@@ -207,6 +214,7 @@ export class MemoryPrimary {
     server.unref()
     this.server = server
     this.socketPath = path
+    this.socketInode = lstatSync(path).ino
   }
 
   /**
@@ -226,11 +234,8 @@ export class MemoryPrimary {
     for (const socket of this.sockets) socket.destroy()
     await closed
     if (server) {
-      try {
-        if (this.socketPath) unlinkSync(this.socketPath)
-      } catch {
-        // Already gone.
-      }
+      // Only the socket this primary created: never a file that took its place.
+      if (this.socketPath && isSocketAt(this.socketPath, this.socketInode)) unlinkSync(this.socketPath)
     }
     if (this.checkpoint) {
       // Last step of a shutdown: whatever is still pending (a final flush may have failed) is kept.
@@ -301,8 +306,34 @@ export class MemoryPrimary {
   }
 }
 
-/** A socket file left by a crashed primary is removed; one that answers belongs to a live one. */
+function isSocketAt(path: string, inode?: number): boolean {
+  try {
+    const stats = lstatSync(path)
+    return stats.isSocket() && (inode === undefined || stats.ino === inode)
+  } catch {
+    return false // Already gone.
+  }
+}
+
+/**
+ * A socket file left by a crashed primary is removed; one that answers belongs to a live one.
+ * Only a socket is ever removed: anything else at the path (a regular file, a folder, a symbolic
+ * link — a misconfigured `ipc.socket`) is an error naming it, and stays as it is.
+ */
 async function removeStaleSocket(path: string): Promise<void> {
+  let stats: Stats
+  try {
+    stats = lstatSync(path)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw error
+  }
+  if (!stats.isSocket()) {
+    throw new WbcError('SOCKET_PATH_TAKEN', `ipc.socket ${path} is ${kindOf(stats)}, not a socket; wbc removes only a stale socket there, so it was left as it is`, {
+      exitCode: 2,
+      hint: 'Point "ipc.socket" at a path of its own (the default is ./.wbc/wbc.sock), or move that file away if it is not needed.',
+    })
+  }
   const alive = await new Promise<boolean>((resolve) => {
     const probe = createConnection(path)
     probe.once('connect', () => {
@@ -319,7 +350,7 @@ async function removeStaleSocket(path: string): Promise<void> {
   }
   try {
     unlinkSync(path)
-  } catch {
-    // Nothing there.
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
 }

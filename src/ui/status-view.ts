@@ -40,6 +40,9 @@ export function renderStatus(report: StatusReport, found: ThresholdBreach[] | un
       formatDuration(t.oldestPendingMs),
     ])
     lines.push(renderTable(['connection', 'table', 'counter rows (keys)', 'update rows', 'queued inserts', 'in flight', 'dead letters', 'oldest'], rows, tty))
+    for (const t of report.tables) {
+      if (t.blocked) lines.push(style.red(`blocked: ${t.connection}:${t.table} since ${t.blocked.at ? new Date(t.blocked.at).toISOString() : '?'}: ${t.blocked.reason}`))
+    }
   }
   if (report.badKeysTotal > 0) {
     lines.push('', style.red(`${report.badKeysTotal} bad key(s) (see wbc doctor):`))

@@ -7,7 +7,7 @@ import type {Ipc, Lease, LeaseRecord} from '../ipc/types.js'
 import {applyEntries, RowsNotFound} from '../sql/apply.js'
 import {withTransactionLimits} from '../sql/limits.js'
 import type {Database, Databases} from '../sql/databases.js'
-import {errorText, isTransient} from '../sql/errors.js'
+import {errorText, isBlocked, isTransient} from '../sql/errors.js'
 import {checkFence, ensureLedger, FencedOut, fenceRow, highestFence, ledgerRanges, pruneLedger, recordRange, storedFence, type FenceRow, type LedgerRange} from '../sql/ledger.js'
 import {DeadLetters} from './dead-letters.js'
 import {epochKey, flagRollback, holdsPendingState, newEpoch, readEpoch, readRollback, StoreRolledBack} from './rollback.js'
@@ -36,6 +36,8 @@ export interface TableFlushReport {
   /** Of those, batches a crashed flusher had left in flight. */
   recovered: number
   error?: string
+  /** The table's rows were held by another session past `buffer.statementTimeoutMs`: its batch stays in flight for the next flush. */
+  blocked?: boolean
 }
 
 export interface FlushReport {
@@ -145,6 +147,7 @@ export class Flusher {
       clearInterval(renewal)
       await this.ipc.unlock(this.keys.flushLock, run.lease.token).catch(() => {})
     }
+    await run.clearBlocked()
     const report = run.report(startedAt)
     await this.ipc.set(this.keys.lastFlush, {...report, tables: report.tables.length} as never).catch(() => {})
     await this.recordEvent(report).catch(() => {})
@@ -237,6 +240,8 @@ class FlushRun {
   private applying: Promise<void> = Promise.resolve()
   readonly quarantined: QuarantinedKey[] = []
   private readonly tables = new Map<string, TableFlushReport>()
+  /** Tables whose rows another session held past the time limit: nothing more is claimed for them in this flush. */
+  private readonly blockedTables = new Set<string>()
   /** Connections that failed transiently: nothing more is claimed for them in this flush. */
   private readonly failing = new Set<string>()
 
@@ -374,7 +379,7 @@ class FlushRun {
           if (!this.filter.table && !this.filter.connection) await this.quarantine(kind === 'counters' ? 'c' : 'u', member)
           continue
         }
-        if (!this.matches(parsed.connection, parsed.table) || this.failing.has(parsed.connection)) continue
+        if (!this.matches(parsed.connection, parsed.table) || this.failing.has(parsed.connection) || this.blockedTables.has(`${parsed.connection}:${parsed.table}`)) continue
         const table = `${parsed.connection}:${parsed.table}`
         const group = groups.get(table) ?? []
         group.push(member)
@@ -408,7 +413,7 @@ class FlushRun {
       if (!this.matches(parsed.connection, parsed.table)) continue
       // Drain in bounded batches; rows queued meanwhile wait for the next flush.
       const limit = Math.max(1, Math.ceil(((await this.p.ipc.llen(this.p.keys.queue(table))) || 1) / this.p.options.batchSize))
-      for (let i = 0; i < limit && !this.lost && !this.failing.has(parsed.connection); i++) {
+      for (let i = 0; i < limit && !this.lost && !this.failing.has(parsed.connection) && !this.blockedTables.has(table); i++) {
         if (!(await this.claimAndProcess(table, [], [], this.p.options.batchSize))) break
       }
     }
@@ -459,9 +464,11 @@ class FlushRun {
     const report = this.tableReport(parsed.connection, parsed.table)
     report.batches++
     if (recovered) report.recovered++
-    if (this.failing.has(parsed.connection) && !recovered) {
+    if ((this.failing.has(parsed.connection) || this.blockedTables.has(batch.table)) && !recovered) {
       // Claimed while an earlier batch was failing: it stays in flight for the next flush.
-      report.error ??= 'not applied: the connection failed earlier in this flush (left in flight)'
+      report.error ??= this.blockedTables.has(batch.table)
+        ? 'not applied: the table was blocked earlier in this flush (left in flight)'
+        : 'not applied: the connection failed earlier in this flush (left in flight)'
       return
     }
     let db: Database
@@ -484,7 +491,8 @@ class FlushRun {
           break
         } catch (error) {
           if (error instanceof FencedOut && attempt === 0 && (await this.afterFencedOut(db, error))) continue
-          if (!isTransient(error) || attempt + 1 >= this.p.options.retries || this.lost) throw error
+          // A lock another session holds is not retried at once: the batch waits for the next flush.
+          if (!isTransient(error) || isBlocked(error) || attempt + 1 >= this.p.options.retries || this.lost) throw error
           const backoff = Math.min(5000, this.p.options.retryBaseMs * 2 ** attempt)
           await sleep(backoff / 2 + Math.random() * (backoff / 2))
         }
@@ -504,8 +512,21 @@ class FlushRun {
       }
       if (error instanceof FencedOut) this.lost = true
       report.error = errorText(error)
-      if (isTransient(error)) this.failing.add(parsed.connection)
+      if (isBlocked(error)) {
+        // Rows held by another session: this table waits for the next flush, the others go on.
+        report.blocked = true
+        this.blockedTables.add(batch.table)
+        await this.p.ipc.hset(this.p.keys.blocked, {[batch.table]: {reason: report.error, at: Date.now()}}).catch(() => {})
+      } else if (isTransient(error)) this.failing.add(parsed.connection)
     }
+  }
+
+  /** Tables this flush applied without error are no longer blocked. */
+  async clearBlocked(): Promise<void> {
+    const blocked = await this.p.ipc.hgetall(this.p.keys.blocked).catch(() => null)
+    if (!blocked) return
+    const cleared = [...this.tables.values()].filter((t) => !t.error && `${t.connection}:${t.table}` in blocked).map((t) => `${t.connection}:${t.table}`)
+    if (cleared.length > 0) await this.p.ipc.hdel(this.p.keys.blocked, ...cleared).catch(() => {})
   }
 
   /**

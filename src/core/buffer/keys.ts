@@ -23,6 +23,7 @@ export class KeySpace {
     this.flushLock = `${this.prefix}:lock:flush`
     this.events = `${this.prefix}:events`
     this.lastFlush = `${this.prefix}:lastflush`
+    this.blocked = `${this.prefix}:blocked`
   }
 
   private static readonly cache = new Map<string, KeySpace>()
@@ -93,6 +94,8 @@ export class KeySpace {
   readonly flushLock: string
   readonly events: string
   readonly lastFlush: string
+  /** Hash `{connection}:{table}` → {reason, at}: tables whose last batch could not get at its rows (a lock, a time limit). */
+  readonly blocked: string
 }
 
 export const tableMember = (connection: string, table: string) => `${connection}:${table}`

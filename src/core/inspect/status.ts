@@ -13,6 +13,8 @@ export interface TableStatus {
   deadLetters: number
   /** Age of the oldest pending or in-flight entry; null when nothing is pending (or its age is unknown). */
   oldestPendingMs: number | null
+  /** Present when the table's last batch could not get at its rows (another session held them past the time limit). */
+  blocked?: {reason: string; at: number}
 }
 
 export interface LeaseStatus {
@@ -130,6 +132,7 @@ export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter 
     if (count) entry(parsed.connection, parsed.table).deadLetters = count
   }
 
+  const blocked: Record<string, unknown> = (await ipc.hgetall(keys.blocked).catch(unreadable(keys.blocked))) ?? {}
   const list: TableStatus[] = []
   for (const [id, status] of [...tables.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
     status.counters.rows = status.rowKeys.size
@@ -140,7 +143,8 @@ export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter 
       if (Number.isFinite(since)) status.oldestAt = Math.min(status.oldestAt ?? since, since)
     }
     const {rowKeys: _rows, oldestAt, ...rest} = status
-    list.push({...rest, oldestPendingMs: oldestAt === null ? null : Math.max(0, now - oldestAt)})
+    const block = blockedRecord(blocked[id])
+    list.push({...rest, oldestPendingMs: oldestAt === null ? null : Math.max(0, now - oldestAt), ...(block ? {blocked: block} : {})})
   }
 
   for (const [field, raw] of Object.entries((await ipc.hgetall<string>(keys.badIndex).catch(unreadable(keys.badIndex))) ?? {})) {
@@ -205,4 +209,19 @@ export function breaches(report: StatusReport, limits: {maxPending?: number; max
     }
   }
   return out
+}
+
+/** A `{prefix}:blocked` field as written by the flusher (JSON text on some drivers), or null when unreadable. */
+function blockedRecord(raw: unknown): {reason: string; at: number} | null {
+  let value = raw
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value) as unknown
+    } catch {
+      return {reason: value as string, at: 0}
+    }
+  }
+  if (!value || typeof value !== 'object') return null
+  const {reason, at} = value as {reason?: unknown; at?: unknown}
+  return {reason: String(reason ?? 'blocked'), at: Number.isFinite(Number(at)) ? Number(at) : 0}
 }

@@ -26,6 +26,19 @@ export function isTransient(error: unknown): boolean {
   return TRANSIENT_MESSAGE.test(String(e.message ?? ''))
 }
 
+/**
+ * A lock wait or statement that hit the flush's time limit (or a deadlock): the table's rows are
+ * busy, the connection is fine. Only that table waits for the next flush; others go on.
+ */
+export function isBlocked(error: unknown): boolean {
+  const e = error as {code?: unknown; errno?: unknown}
+  if (!e || typeof e !== 'object') return false
+  const code = String(e.code ?? '')
+  if (/^(40P01|55P03|57014)$/.test(code)) return true
+  if (['ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK', 'ER_STATEMENT_TIMEOUT', 'ER_QUERY_TIMEOUT', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_BUSY_TIMEOUT'].includes(code)) return true
+  return typeof e.errno === 'number' && [1205, 1213, 1969, 3024].includes(e.errno)
+}
+
 /** A short, single-line description of a database error for reports and dead letters. */
 export function errorText(error: unknown): string {
   const e = error as {code?: unknown; message?: unknown}

@@ -190,15 +190,20 @@ describe.skipIf(!driversUp.redis)('hostile values in the state, on every human o
     let stderr = ''
     child.stderr.on('data', (chunk) => (stderr += chunk))
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    // Before the fix nothing was printed under --json: the guard ends the wait and the assertions fail.
     await new Promise<void>((resolve) => {
+      const guard = setTimeout(resolve, 20_000)
       child.stdout.on('data', (chunk) => {
         stdout += chunk
         if (stdout.includes('\n')) resolve()
       })
       child.on('exit', () => resolve())
+      child.on('exit', () => clearTimeout(guard))
     })
     child.kill('SIGINT')
+    const guard = setTimeout(() => child.kill('SIGKILL'), 20_000)
     await exited
+    clearTimeout(guard)
     expectSafe('tail --follow --json', stdout + stderr)
     const lines = stdout.trimEnd().split('\n')
     expect(lines).toHaveLength(1)

@@ -2,6 +2,7 @@ import {render} from 'ink-testing-library'
 import {afterEach, describe, expect, it, vi} from 'vitest'
 
 import type {DeadLetter} from '../../../src/core/buffer/dead-letters.js'
+import type {Json} from '../../../src/core/ipc/types.js'
 import {Dashboard} from '../../../src/ui/dashboard/Dashboard.js'
 import type {DashboardSnapshot, DashboardSource} from '../../../src/ui/dashboard/source.js'
 
@@ -39,7 +40,7 @@ const source = (): DashboardSource => ({
   retryDeadLetter: vi.fn(async () => 1),
   dropDeadLetter: vi.fn(async () => 1),
   streams: vi.fn(async () => [{name: HOSTILE, key: `wb:${HOSTILE}`, kind: 'list' as const, length: 1, oldestAgeMs: 1, newestAgeMs: 1, approxBytes: 10, policy: {keepKey: HOSTILE, timeField: 'at'}}]),
-  events: vi.fn(async () => [{at: 0, type: HOSTILE, note: HOSTILE}, {at: 0, type: 'lease-released', key: HOSTILE, holder: HOSTILE}]),
+  events: vi.fn(async (): Promise<Json[]> => [{at: 0, type: HOSTILE, note: HOSTILE}, {at: 0, type: 'lease-released', key: HOSTILE, holder: HOSTILE}]),
   compact: vi.fn(async () => ({key: HOSTILE, dryRun: false, examined: 1, removed: 0, kept: 1, archive: null})),
   close: vi.fn(async () => {}),
 })

@@ -88,7 +88,14 @@ describe('Dashboard with hostile values in the state', () => {
     await frameWith(app, '↑↓ select')
     app.stdin.write('f')
     await frameWith(app, '(y/n)')
-    app.stdin.write('y')
+    // The answer can arrive before the handler that expects it is in place: press until answered
+    // ('y' does nothing once the question is gone).
+    let answered = ''
+    for (let i = 0; i < 50 && !answered.includes('failed: '); i++) {
+      app.stdin.write('y')
+      await tick(50)
+      answered = app.lastFrame() ?? ''
+    }
     expectSafe('a failed action', await frameWith(app, `failed: ${SHOWN}`), 24)
   })
 })

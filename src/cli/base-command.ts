@@ -5,6 +5,7 @@ import {redact, secretsOf} from '../core/config/mask.js'
 import {ExitCode, WbcError} from '../core/errors.js'
 import type {Ipc} from '../core/ipc/types.js'
 import {openState} from './context.js'
+import {printable, printableJson, printableLines} from '../ui/safe-text.js'
 import {colorWanted, createStyle, type Style} from '../ui/style.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -75,13 +76,26 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
   }
 
-  /** Progress and notes: stderr, so stdout stays one parseable document. */
+  /**
+   * Progress and notes: stderr, so stdout stays one parseable document. A note is one line: a
+   * value inside it (a host name, a cursor) can neither add a line nor drive the terminal.
+   */
   protected note(message: string): void {
-    process.stderr.write(`${this.scrub(message)}\n`)
+    process.stderr.write(`${printable(this.scrub(message))}\n`)
   }
 
-  protected print(text: string): void {
-    this.log(this.scrub(text))
+  /**
+   * Human output. Renderers escape each value they put in (src/ui/safe-text.ts); this escapes what
+   * is left once more, keeping only the output's own line breaks and colour codes (`keepColour`:
+   * for a renderer such as Ink that colours on its own terms).
+   */
+  protected print(text: string, keepColour = this.style.color): void {
+    this.log(printableLines(this.scrub(text), keepColour))
+  }
+
+  /** One NDJSON line (a followed stream under --json): exact JSON, one line, terminal-safe. */
+  protected printJsonLine(json: unknown): void {
+    process.stdout.write(`${printableJson(this.scrub(JSON.stringify(json)))}\n`)
   }
 
   protected scrub(text: string): string {
@@ -89,7 +103,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected logJson(json: unknown): void {
-    process.stdout.write(`${this.scrub(JSON.stringify(json, null, 2))}\n`)
+    process.stdout.write(`${printableJson(this.scrub(JSON.stringify(json, null, 2)))}\n`)
   }
 
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
@@ -98,9 +112,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (this.jsonEnabled()) {
       this.logJson({error})
     } else {
-      process.stderr.write(`${this.style.red('Error:')} ${this.scrub(error.message)}\n`)
-      if (error.hint) process.stderr.write(`${this.style.dim('Hint:')} ${this.scrub(error.hint)}\n`)
-      if (error.exitCode === ExitCode.unexpected && process.env.DEBUG && err.stack) process.stderr.write(`${this.scrub(err.stack)}\n`)
+      // Messages quote values from the state and services' own words: one escaped line each.
+      process.stderr.write(`${this.style.red('Error:')} ${printable(this.scrub(error.message))}\n`)
+      if (error.hint) process.stderr.write(`${this.style.dim('Hint:')} ${printable(this.scrub(error.hint))}\n`)
+      if (error.exitCode === ExitCode.unexpected && process.env.DEBUG && err.stack) process.stderr.write(`${printableLines(this.scrub(err.stack))}\n`)
     }
     this.exit(error.exitCode)
   }

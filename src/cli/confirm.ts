@@ -1,6 +1,7 @@
 import {createInterface} from 'node:readline/promises'
 
 import {WbcError} from '../core/errors.js'
+import {printable} from '../ui/safe-text.js'
 
 /**
  * Destructive actions: `--yes` goes ahead; on a terminal the operator is asked; without a terminal
@@ -16,7 +17,7 @@ export async function confirm(question: string, yes: boolean): Promise<void> {
   }
   const rl = createInterface({input: process.stdin, output: process.stderr})
   try {
-    const answer = await rl.question(`${question} [y/N] `)
+    const answer = await rl.question(`${printable(question)} [y/N] `)
     if (!/^y(es)?$/i.test(answer.trim())) throw new WbcError('CANCELLED', 'cancelled; nothing was changed', {exitCode: 0})
   } finally {
     rl.close()

@@ -45,7 +45,8 @@ e events, p pause, ? help, q quit. Every action asks for confirmation. Without a
       if (this.flags.once) {
         const initial = await source.read()
         const columns = process.stdout.columns ?? 100
-        this.print(ink.renderToString(createElement(Dashboard, {source, intervalMs, initial, size: {columns, rows: 24}}), {columns}))
+        // Ink adds its own colour codes; every value in the frame was escaped by its layout (fit).
+        this.print(ink.renderToString(createElement(Dashboard, {source, intervalMs, initial, size: {columns, rows: 24}}), {columns}), true)
         return
       }
       const app = ink.render(createElement(Dashboard, {source, intervalMs}), {exitOnCtrlC: false})

@@ -1,5 +1,6 @@
 import {BaseCommand} from '../cli/base-command.js'
 import {runDoctor, type Check} from '../core/inspect/doctor.js'
+import {printable} from '../ui/safe-text.js'
 
 export default class Doctor extends BaseCommand<typeof Doctor> {
   static summary = 'Check the config, the state store (Redis or the socket), each database, the ledger tables and the checkpoint.'
@@ -11,8 +12,8 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
     const ok = checks.every((c) => c.ok)
     if (!this.jsonEnabled()) {
       for (const c of checks) {
-        this.print(`${!c.ok ? this.style.red('FAIL') : c.warning ? this.style.yellow('warn') : this.style.green('ok  ')} ${c.name}: ${c.detail}`)
-        if ((!c.ok || c.warning) && c.fix) this.print(`     fix: ${c.fix}`)
+        this.print(`${!c.ok ? this.style.red('FAIL') : c.warning ? this.style.yellow('warn') : this.style.green('ok  ')} ${printable(c.name)}: ${printable(c.detail)}`)
+        if ((!c.ok || c.warning) && c.fix) this.print(`     fix: ${printable(c.fix)}`)
       }
     }
     const failed = checks.find((c) => !c.ok)

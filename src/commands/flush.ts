@@ -7,6 +7,7 @@ import type {FlushReport} from '../core/buffer/flusher.js'
 import {formatDuration, parseDuration} from '../core/duration.js'
 import {ExitCode} from '../core/errors.js'
 import {planFlush, type FlushPlan} from '../core/inspect/plan.js'
+import {printable} from '../ui/safe-text.js'
 import {renderTable} from '../ui/table.js'
 
 export interface FlushResult {
@@ -101,7 +102,7 @@ Exit codes: 0 flushed (or nothing to do), 4 another live process holds the lease
 }
 
 function renderResult(result: FlushResult, tty: boolean): string {
-  const bad = result.quarantined.map((q) => `quarantined ${q.key}: ${q.reason}`)
+  const bad = result.quarantined.map((q) => `quarantined ${printable(q.key)}: ${printable(q.reason)}`)
   if (result.tables.length === 0) return [...bad, `nothing to flush (${formatDuration(result.durationMs)}, fence ${result.fence ?? '-'})`].join('\n')
   const rows = result.tables.map((t) => [t.connection, t.table, t.counters, t.updates, t.inserts, t.deadLettered, t.recovered, t.error ?? ''])
   return [
@@ -115,10 +116,10 @@ function renderPlan(plan: FlushPlan, tty: boolean): string {
   if (plan.tables.length === 0) return 'nothing to flush'
   const rows = plan.tables.map((t) => [t.connection, t.table, t.counters.rows, t.updates.rows, t.inserts.rows, t.inflight.batches])
   const statements = plan.tables.flatMap((t) => [
-    ...(t.error ? [`-- ${t.connection}:${t.table}: statements unknown (${t.error})`] : []),
+    ...(t.error ? [`-- ${printable(t.connection)}:${printable(t.table)}: statements unknown (${printable(t.error)})`] : []),
     ...t.statements.map((s) => {
       const runs = `${s.times > 1 ? `runs ${s.times} times, ` : ''}${s.bindings} bound values${s.conditional ? ', only if the UPDATEs changed fewer rows than entries' : ''}`
-      return `-- ${t.connection}:${t.table} ${s.kind} (${runs})\n${s.sql};`
+      return `-- ${printable(t.connection)}:${printable(t.table)} ${s.kind} (${runs})\n${s.sql.split('\n').map((line) => printable(line)).join('\n')};`
     }),
   ])
   return [renderTable(['connection', 'table', 'counter rows', 'update rows', 'queued inserts', 'in flight'], rows, tty), '', ...statements, '', '(dry run: nothing was claimed or written)'].join('\n')

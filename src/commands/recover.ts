@@ -7,6 +7,7 @@ import {formatDuration} from '../core/duration.js'
 import {ExitCode} from '../core/errors.js'
 import {recover, type RecoverResult} from '../core/recover.js'
 import {assessRollback, resyncAfterRollback, type RollbackAssessment} from '../core/recover-rollback.js'
+import {printable} from '../ui/safe-text.js'
 import {renderPairs} from '../ui/table.js'
 
 export interface AfterRollbackResult {
@@ -85,7 +86,7 @@ process owns that checkpoint, 5 partial, 3 a service is unreachable, 7 a rollbac
       }
       await confirm('Resume flushing? Everything pending above will be applied, including writes the database may have already', this.flags.yes)
       const resynced = await resyncAfterRollback(loaded.config, ipc)
-      if (!this.jsonEnabled()) this.print(`flushing resumes: the store is current again (epoch ${resynced.epoch}, fence ${resynced.fence})`)
+      if (!this.jsonEnabled()) this.print(`flushing resumes: the store is current again (epoch ${printable(resynced.epoch)}, fence ${resynced.fence})`)
       return {mode: 'after-rollback', dryRun: false, assessment, resynced}
     })
   }

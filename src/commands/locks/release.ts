@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {confirm} from '../../cli/confirm.js'
 import {releaseLock, type ReleaseResult} from '../../core/inspect/locks.js'
+import {printable} from '../../ui/safe-text.js'
 
 export default class LocksRelease extends BaseCommand<typeof LocksRelease> {
   static summary = 'Release a stuck lease. Refused while its holder is alive and its TTL has not passed, unless --force.'
@@ -29,7 +30,7 @@ Asks for confirmation on a terminal; scripts pass --yes. Exit codes: 0 released 
         confirm: (lock) => confirm(`Release ${lock.key} held by ${lock.host ?? 'an unknown owner'} pid ${lock.pid ?? '?'}${this.flags.force ? ' (forced)' : ''}?`, this.flags.yes),
     })
     if (!this.jsonEnabled()) {
-      this.print(result.released ? `released ${result.key}${result.forced ? ' (forced; its holder is fenced out)' : ''}` : `${result.key} is not held; nothing to release`)
+      this.print(result.released ? `released ${printable(result.key)}${result.forced ? ' (forced; its holder is fenced out)' : ''}` : `${printable(result.key)} is not held; nothing to release`)
     }
     return result
     })

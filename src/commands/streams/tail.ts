@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {streamKey, tailStream, type TailPage} from '../../core/streams/streams.js'
+import {printable} from '../../ui/safe-text.js'
 
 export default class StreamsTail extends BaseCommand<typeof StreamsTail> {
   static summary = 'Read a stream page by page with a cursor (never the whole stream at once); --follow keeps reading new entries.'
@@ -24,7 +25,7 @@ export default class StreamsTail extends BaseCommand<typeof StreamsTail> {
       let page = await tailStream(ipc, key, this.flags.cursor, this.flags.limit)
       if (!this.flags.follow) {
         if (!this.jsonEnabled()) {
-          for (const {index, entry} of page.entries) this.print(`${index}\t${JSON.stringify(entry)}`)
+          for (const {index, entry} of page.entries) this.print(`${index}\t${printable(JSON.stringify(entry))}`)
           if (page.cursor < page.length) this.note(`more: --cursor ${page.cursor}`)
         }
         return page
@@ -32,7 +33,10 @@ export default class StreamsTail extends BaseCommand<typeof StreamsTail> {
       let stop = false
       process.once('SIGINT', () => (stop = true))
       while (!stop) {
-        for (const {index, entry} of page.entries) this.print(this.jsonEnabled() ? JSON.stringify({index, entry}) : `${index}\t${JSON.stringify(entry)}`)
+        for (const {index, entry} of page.entries) {
+          if (this.jsonEnabled()) this.printJsonLine({index, entry})
+          else this.print(`${index}\t${printable(JSON.stringify(entry))}`)
+        }
         if (page.entries.length === 0) await new Promise((resolve) => setTimeout(resolve, 500))
         page = await tailStream(ipc, key, page.cursor, this.flags.limit).catch(() => ({entries: [], cursor: page.cursor, length: page.length}))
       }

@@ -1,4 +1,5 @@
 import type {TableStatus} from '../../core/inspect/status.js'
+import {printable} from '../safe-text.js'
 import type {DashboardSnapshot} from './source.js'
 
 export interface TableRow extends TableStatus {
@@ -62,9 +63,13 @@ export function sparkline(points: number[], width: number): string {
   return tail.map((p) => BARS[Math.min(BARS.length - 1, Math.round((p / max) * (BARS.length - 1)))]).join('').padStart(width, ' ')
 }
 
-/** Cuts text to `width` columns with an ellipsis, then pads it: layouts never wrap. */
+/**
+ * Cuts text to `width` columns with an ellipsis, then pads it: layouts never wrap. Every text the
+ * dashboard shows passes here, so this is where values from the state are escaped (safe-text.ts).
+ */
 export function fit(text: string, width: number, align: 'left' | 'right' = 'left'): string {
-  const cut = text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text
+  const shown = printable(text)
+  const cut = shown.length > width ? `${shown.slice(0, Math.max(0, width - 1))}…` : shown
   return align === 'right' ? cut.padStart(width) : cut.padEnd(width)
 }
 

@@ -28,7 +28,9 @@ describe.each(['postgres', 'mysql'] as DialectName[])('a locked row on %s', (dia
     const config = engineConfig('memory', db.url)
     config.buffer = {...config.buffer, statementTimeoutMs: 300}
     const wb = await openEngine(config, {retries: 1})
-    cleanups.push(() => wb.close())
+    cleanups.push(async () => {
+      await wb.close()
+    })
 
     await wb.table(locked).where(2).increment('views', 5)
     await wb.table(free).where(2).increment('views', 7)

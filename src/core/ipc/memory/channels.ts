@@ -123,6 +123,8 @@ export class SocketChannel implements Channel {
   private closeListener?: (reason: string, error?: WbcError) => void
   /** Requests written and not answered yet, by `cid id`: resent after an idle close (never read there). */
   private readonly unanswered = new Map<string, ClientMessage>()
+  /** Channels listened on, by `cid channel`. */
+  private readonly listening = new Set<string>()
   /** Why the primary closed the connection, from its last line. */
   private closedBy?: WbcError
   /** The primary closed an idle connection: the next request opens a new one. */
@@ -175,7 +177,8 @@ export class SocketChannel implements Channel {
     })
     socket.on('close', () => {
       if (socket !== this.socket || this.closed) return
-      if (this.closedBy?.code === 'IDLE_TIMEOUT') {
+      // A listener's subscriptions would not survive a new connection: it fails like any close.
+      if (this.closedBy?.code === 'IDLE_TIMEOUT' && this.listening.size === 0) {
         // Every request still unanswered reached the primary after it stopped reading: none ran.
         this.idle = true
         if (this.unanswered.size > 0) this.reopen()
@@ -215,6 +218,8 @@ export class SocketChannel implements Channel {
     if (this.idle) this.reopen()
     if (this.socket.destroyed) throw this.closedBy ?? new ServiceUnavailable('the wbc socket', this.address, 'the connection is closed')
     this.unanswered.set(`${msg.cid} ${msg.id}`, msg)
+    if (msg.kind === 'listen') this.listening.add(`${msg.cid} ${msg.channel}`)
+    else if (msg.kind === 'unlisten') this.listening.delete(`${msg.cid} ${msg.channel}`)
     this.socket.write(line)
   }
 

@@ -1,5 +1,6 @@
 import {z} from 'zod'
 
+import {MAX_ROW_BYTES} from '../buffer/validate.js'
 import {IDENTIFIER, PREFIX, identifierRule, prefixRule} from './identifiers.js'
 
 const positiveMs = (what: string) =>
@@ -29,6 +30,15 @@ export const ipcSchema = z.strictObject({
   requestTimeout: positiveMs('a timeout').default(5000),
   /** How long connecting to Redis or the socket may take before the service counts as unreachable. */
   connectTimeout: positiveMs('a timeout').default(3000),
+  /**
+   * The longest request (one JSON line) a socket client may send; a longer one closes its
+   * connection. At least twice the largest row or update (MAX_ROW_BYTES) so one always fits.
+   */
+  maxRequestBytes: z.number({error: 'expected a size in bytes'}).int().min(2 * MAX_ROW_BYTES).max(2 ** 30).default(16 * 1024 * 1024),
+  /** Socket clients served at once; one more is told why and closed. */
+  maxConnections: z.number({error: 'expected a number of connections'}).int().positive().max(65536).default(256),
+  /** A socket client that sends nothing (and waits for no answer, listens on no channel) this long is closed. */
+  idleTimeout: positiveMs('a timeout').default(300000),
   /** Use a socket or checkpoint file that belongs to another user (refused by default). */
   allowForeignOwner: z.boolean({error: 'expected true or false'}).default(false),
 })

@@ -34,12 +34,12 @@ export async function createIpc(config: IpcConfig, options: CreateIpcOptions = {
   }
   const role = !options.role || options.role === 'auto' ? (cluster.isWorker ? 'worker' : 'primary') : options.role
   if (role === 'socket') {
-    const channel = await SocketChannel.connect(config.socket, config.connectTimeout, config.allowForeignOwner)
+    const channel = await SocketChannel.connect(config.socket, config.connectTimeout, config.allowForeignOwner, config.maxRequestBytes)
     return new IpcClient(new MemoryDriver(channel, config.requestTimeout))
   }
   if (role === 'worker') return new IpcClient(new MemoryDriver(new ClusterChannel(), config.requestTimeout))
 
-  const primary = new MemoryPrimary()
+  const primary = new MemoryPrimary({maxRequestBytes: config.maxRequestBytes, maxConnections: config.maxConnections, idleTimeoutMs: config.idleTimeout})
   try {
     // Recover before anyone can write: the checkpoint first, then workers and the socket.
     if (options.checkpoint) await primary.attachCheckpoint(options.checkpoint.path, config.prefix, options.checkpoint.intervalMs, config.allowForeignOwner)

@@ -1,7 +1,8 @@
 import {createConnection, type Socket} from 'node:net'
 
-import {ServiceUnavailable, WbcError} from '../../errors.js'
-import {batchedSender, isBatch, isWbcMessage, type ClientMessage, type PrimaryMessage} from './protocol.js'
+import {ExitCode, ServiceUnavailable, WbcError} from '../../errors.js'
+import {LineSplitter} from './lines.js'
+import {batchedSender, isBatch, isWbcMessage, reviveError, type ClientMessage, type PrimaryMessage} from './protocol.js'
 import type {MemoryPrimary} from './primary.js'
 import {assertOwnFile} from '../../ownership.js'
 
@@ -12,8 +13,8 @@ export interface Channel {
   readonly inProcess?: boolean
   send(msg: ClientMessage): void
   onMessage(listener: (msg: PrimaryMessage) => void): void
-  /** Called when the channel breaks; pending requests fail then. */
-  onClose(listener: (reason: string) => void): void
+  /** Called when the channel breaks (with the primary's reason, if it gave one); pending requests fail then. */
+  onClose(listener: (reason: string, error?: WbcError) => void): void
   close(): Promise<void>
 }
 
@@ -119,28 +120,27 @@ export class ClusterChannel implements Channel {
 /** A separate process (`wbc`, a script) talking to a running application's primary over its socket. */
 export class SocketChannel implements Channel {
   private listener?: (msg: PrimaryMessage) => void
-  private closeListener?: (reason: string) => void
-  private buffered = ''
+  private closeListener?: (reason: string, error?: WbcError) => void
+  /** Requests written and not answered yet, by `cid id`: resent after an idle close (never read there). */
+  private readonly unanswered = new Map<string, ClientMessage>()
+  /** Channels listened on, by `cid channel`. */
+  private readonly listening = new Set<string>()
+  /** Why the primary closed the connection, from its last line. */
+  private closedBy?: WbcError
+  /** The primary closed an idle connection: the next request opens a new one. */
+  private idle = false
+  private closed = false
 
   private constructor(
-    private readonly socket: Socket,
+    private socket: Socket,
     readonly address: string,
+    private readonly path: string,
+    private readonly maxRequestBytes: number,
   ) {
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk: string) => {
-      this.buffered += chunk
-      let newline: number
-      while ((newline = this.buffered.indexOf('\n')) >= 0) {
-        const line = this.buffered.slice(0, newline)
-        this.buffered = this.buffered.slice(newline + 1)
-        if (line) this.listener?.(JSON.parse(line) as PrimaryMessage)
-      }
-    })
-    socket.on('close', () => this.closeListener?.('the socket closed'))
-    socket.on('error', () => {})
+    this.attach(socket)
   }
 
-  static async connect(path: string, timeoutMs: number, allowForeignOwner = false): Promise<SocketChannel> {
+  static async connect(path: string, timeoutMs: number, allowForeignOwner = false, maxRequestBytes = Number.POSITIVE_INFINITY): Promise<SocketChannel> {
     assertOwnFile(path, 'socket', allowForeignOwner)
     const address = `unix:${path}`
     const socket = createConnection(path)
@@ -155,33 +155,84 @@ export class SocketChannel implements Channel {
       })
       socket.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer)
-        const reason =
-          error.code === 'ENOENT' ? 'no socket file there' : error.code === 'ECONNREFUSED' ? 'nothing is listening (a stale socket file)' : error.code === 'EACCES' ? 'permission denied' : error.message
         reject(
-          new ServiceUnavailable('the wbc socket', address, reason, {
+          new ServiceUnavailable('the wbc socket', address, connectFailure(error), {
             hint: 'Start the application that uses the memory driver (it serves this socket), or point "ipc.socket" at the one it serves.',
             cause: error,
           }),
         )
       })
     })
-    return new SocketChannel(socket, address)
+    return new SocketChannel(socket, address, path, maxRequestBytes)
+  }
+
+  private attach(socket: Socket): void {
+    const lines = new LineSplitter()
+    let failure: string | undefined
+    socket.on('data', (chunk: Buffer) => {
+      for (const line of lines.push(chunk).lines) if (line.length > 0) this.receive(JSON.parse(line.toString('utf8')) as PrimaryMessage)
+    })
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      failure = connectFailure(error)
+    })
+    socket.on('close', () => {
+      if (socket !== this.socket || this.closed) return
+      // A listener's subscriptions would not survive a new connection: it fails like any close.
+      if (this.closedBy?.code === 'IDLE_TIMEOUT' && this.listening.size === 0) {
+        // Every request still unanswered reached the primary after it stopped reading: none ran.
+        this.idle = true
+        if (this.unanswered.size > 0) this.reopen()
+        return
+      }
+      this.closeListener?.(this.closedBy?.message ?? failure ?? 'the socket closed', this.closedBy)
+    })
+  }
+
+  private receive(msg: PrimaryMessage): void {
+    if (msg.kind === 'closing') {
+      this.closedBy = reviveError(msg.error)
+      return
+    }
+    if (msg.kind === 'res') this.unanswered.delete(`${msg.cid} ${msg.id}`)
+    this.listener?.(msg)
+  }
+
+  /** A new connection after an idle close, with every request the old one left unanswered. */
+  private reopen(): void {
+    this.idle = false
+    this.closedBy = undefined
+    this.socket = createConnection(this.path)
+    this.attach(this.socket)
+    for (const msg of this.unanswered.values()) this.socket.write(`${JSON.stringify(msg)}\n`)
   }
 
   send(msg: ClientMessage): void {
-    if (this.socket.destroyed) throw new ServiceUnavailable('the wbc socket', this.address, 'the connection is closed')
-    this.socket.write(`${JSON.stringify(msg)}\n`)
+    const line = `${JSON.stringify(msg)}\n`
+    if (line.length * 3 > this.maxRequestBytes && Buffer.byteLength(line) - 1 > this.maxRequestBytes) {
+      // Refused here, so the connection (and every other request on it) is kept.
+      throw new WbcError('REQUEST_TOO_LARGE', `this request is ${Buffer.byteLength(line) - 1} bytes; the limit is ${this.maxRequestBytes} (ipc.maxRequestBytes)`, {
+        exitCode: ExitCode.usage,
+        hint: 'Split the call (fewer rows per insert), or raise "ipc.maxRequestBytes" in the application\'s configuration.',
+      })
+    }
+    if (this.idle) this.reopen()
+    if (this.socket.destroyed) throw this.closedBy ?? new ServiceUnavailable('the wbc socket', this.address, 'the connection is closed')
+    this.unanswered.set(`${msg.cid} ${msg.id}`, msg)
+    if (msg.kind === 'listen') this.listening.add(`${msg.cid} ${msg.channel}`)
+    else if (msg.kind === 'unlisten') this.listening.delete(`${msg.cid} ${msg.channel}`)
+    this.socket.write(line)
   }
 
   onMessage(listener: (msg: PrimaryMessage) => void): void {
     this.listener = listener
   }
 
-  onClose(listener: (reason: string) => void): void {
+  onClose(listener: (reason: string, error?: WbcError) => void): void {
     this.closeListener = listener
   }
 
   async close(): Promise<void> {
+    this.closed = true
     this.listener = undefined
     this.closeListener = undefined
     await new Promise<void>((resolve) => {
@@ -193,4 +244,11 @@ export class SocketChannel implements Channel {
       }, 200).unref()
     })
   }
+}
+
+function connectFailure(error: NodeJS.ErrnoException): string {
+  if (error.code === 'ENOENT') return 'no socket file there'
+  if (error.code === 'ECONNREFUSED') return 'nothing is listening (a stale socket file)'
+  if (error.code === 'EACCES') return 'permission denied'
+  return error.message
 }

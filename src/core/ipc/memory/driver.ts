@@ -32,7 +32,7 @@ export class MemoryDriver implements IpcDriver {
     private readonly onClose?: () => Promise<void>,
   ) {
     channel.onMessage((msg) => this.receive(msg))
-    channel.onClose((reason) => this.failAll(new ServiceUnavailable('the memory primary', channel.address, reason)))
+    channel.onClose((reason, error) => this.failAll(error ?? new ServiceUnavailable('the memory primary', channel.address, reason)))
   }
 
   get address() {
@@ -188,7 +188,7 @@ export class MemoryDriver implements IpcDriver {
       if (msg.cid === this.cid) this.listeners.get(msg.channel)?.(msg.message)
       return
     }
-    if (msg.cid !== this.cid) return
+    if (msg.kind !== 'res' || msg.cid !== this.cid) return
     const entry = this.pending.get(msg.id)
     if (!entry) return // Answered after its timeout: the caller already has an error.
     this.pending.delete(msg.id)

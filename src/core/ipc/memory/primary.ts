@@ -12,6 +12,7 @@ import {restoreInto, snapshotOf} from './buffer-steps.js'
 import type {Json} from '../types.js'
 import {batchedSender, isBatch, isWbcMessage, runStoreOp, serializeError, type ClientMessage, type PrimaryMessage} from './protocol.js'
 import {MemoryStore} from './store.js'
+import {closeWithError, DEFAULT_SOCKET_LIMITS, SocketConnection, tooManyConnections, type SocketLimits} from './socket-connection.js'
 
 type Deliver = (message: PrimaryMessage) => void
 
@@ -24,17 +25,21 @@ const WRITE_BEHIND_STEPS = new Set<unknown>(['bufIncrement', 'bufUpdate', 'bufIn
  */
 export class MemoryPrimary {
   readonly store = new MemoryStore()
-  private readonly channels = new Map<string, Map<string, Deliver>>()
+  private readonly channels = new Map<string, Map<string, (message: Extract<PrimaryMessage, {kind: 'msg'}>) => void>>()
   private readonly sweeper: NodeJS.Timeout
   private server?: Server
   private socketPath?: string
   private socketInode?: number
   private readonly sockets = new Set<Socket>()
+  /** Socket clients being served (refused ones are in `sockets` only, until they are cut). */
+  private served = 0
+  private readonly limits: SocketLimits
   private checkpoint?: {file: Checkpoint; prefix: string; timer: NodeJS.Timeout}
   private clusterListener?: (worker: Worker, msg: unknown) => void
   private exitListener?: (worker: Worker) => void
 
-  constructor() {
+  constructor(limits: Partial<SocketLimits> = {}) {
+    this.limits = {...DEFAULT_SOCKET_LIMITS, ...limits}
     this.sweeper = setInterval(() => this.store.sweepExpired(), 1000)
     this.sweeper.unref()
   }
@@ -251,34 +256,22 @@ export class MemoryPrimary {
     }
   }
 
+  /** One socket client; past `maxConnections`, a new one is told why and closed. */
   private accept(socket: Socket): void {
     this.sockets.add(socket)
-    const origin = `socket:${socket.remoteAddress ?? ''}:${Math.random().toString(36).slice(2)}`
-    const deliver: Deliver = (reply) => {
-      if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`)
+    socket.on('close', () => this.sockets.delete(socket))
+    if (this.served >= this.limits.maxConnections) {
+      closeWithError(socket, tooManyConnections(this.limits.maxConnections))
+      return
     }
-    let buffered = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk: string) => {
-      buffered += chunk
-      let newline: number
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline)
-        buffered = buffered.slice(newline + 1)
-        if (!line) continue
-        let msg: unknown
-        try {
-          msg = JSON.parse(line)
-        } catch {
-          socket.destroy()
-          return
-        }
-        if (isWbcMessage(msg)) this.handle(msg as ClientMessage, origin, deliver)
-      }
+    this.served++
+    const origin = `socket:${socket.remoteAddress ?? ''}:${Math.random().toString(36).slice(2)}`
+    new SocketConnection(socket, this.limits, {
+      handle: (msg, deliver) => this.handle(msg, origin, deliver),
+      isSubscribed: () => this.isSubscribed(origin),
     })
-    socket.on('error', () => socket.destroy())
     socket.on('close', () => {
-      this.sockets.delete(socket)
+      this.served--
       this.dropOrigin(origin)
     })
   }
@@ -296,6 +289,11 @@ export class MemoryPrimary {
     const subscribers = this.channels.get(channel)
     subscribers?.delete(subscriber)
     if (subscribers?.size === 0) this.channels.delete(channel)
+  }
+
+  private isSubscribed(origin: string): boolean {
+    for (const subscribers of this.channels.values()) for (const subscriber of subscribers.keys()) if (subscriber.startsWith(`${origin}/`)) return true
+    return false
   }
 
   private dropOrigin(origin: string): void {

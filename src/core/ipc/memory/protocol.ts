@@ -25,6 +25,11 @@ export type PrimaryMessage =
   | {wbc: 1; kind: 'res'; cid: string; id: number; ok: true; result: unknown}
   | {wbc: 1; kind: 'res'; cid: string; id: number; ok: false; error: SerializedError}
   | {wbc: 1; kind: 'msg'; cid: string; channel: string; message: Json}
+  /**
+   * The last line of a socket connection the primary closes (a request too large, too many
+   * connections, idle): why. After an `IDLE_TIMEOUT` no request left unanswered was read.
+   */
+  | {wbc: 1; kind: 'closing'; error: SerializedError}
 
 /** Several messages in one cluster IPC message: everything one side sent during one event-loop turn. */
 export interface MessageBatch<M> {

@@ -35,7 +35,7 @@ describe('chaos (fixed seed, short)', () => {
     const result = await runChaos({driver: 'redis', dialect: 'postgres', seconds: 9, seed: 20261201, postgresUrl: urls.postgres, mysqlUrl: urls.mysql, rollback: true})
     // Flushing refuses with the rollback's exit code, and status says so too; nothing was applied
     // twice. (Writes acknowledged after the snapshot are gone with it: lost, or an older title.)
-    expect({flush: result.rollback?.flushExit, status: result.rollback?.statusExit, duplicated: result.duplicated}).toEqual({flush: 7, status: 7, duplicated: 0})
+    expect({flush: result.rollback?.flushExit, status: result.rollback?.statusExit, duplicated: result.duplicated}, result.differences.join('\n')).toEqual({flush: 7, status: 7, duplicated: 0})
     expect(result.rollback?.flushError).toMatch(/STORE_ROLLED_BACK|rolled back|older/i)
     expect(result.acknowledged).toBeGreaterThan(500)
   })

@@ -74,7 +74,7 @@ export function describeRedis(target: RedisTarget): string {
   if (typeof target === 'string') return maskText(target)
   if (target.path) return `unix:${String(target.path)}`
   const auth = target.password ? `${target.username ?? ''}:***@` : ''
-  return `redis://${auth}${target.host ?? '127.0.0.1'}:${target.port ?? 6379}${target.db ? `/${target.db}` : ''}`
+  return `${target.tls ? 'rediss' : 'redis'}://${auth}${target.host ?? '127.0.0.1'}:${target.port ?? 6379}${target.db ? `/${target.db}` : ''}`
 }
 
 /** Values are stored as ODAC stores them: JSON strings, INCRBYFLOAT numbers, JSON per field and item. */

@@ -151,7 +151,8 @@ describe.skipIf(!driversUp.redis || !dialectsUp.postgres)('passwords never appea
       {WBC_REDIS_URL: `redis://127.0.0.1:1/0?password=${FORMS.redisQuery}`, DATABASE_URL: `postgres://app:${FORMS.slashy}@127.0.0.1:1/test`},
     ]
     for (const run of runs.filter((r) => r.id !== 'demo')) {
-      for (const options of [{args: [...run.args, '--config', downConfig]}, ...envs.map((env) => ({args: run.args, env}))]) {
+      const variants: Array<{args: string[]; env?: Record<string, string>}> = [{args: [...run.args, '--config', downConfig]}, ...envs.map((env) => ({args: run.args, env}))]
+      for (const options of variants) {
         const result = await runCli(options.args, {cwd, env: options.env, timeoutMs: 20_000})
         const found = leaked(`${result.stdout}${result.stderr}`)
         if (found.length > 0) leaks.push(`${options.args.join(' ')} (exit ${result.code}): ${found.join(', ')}`)

@@ -1,7 +1,8 @@
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+import {readFileSync} from 'node:fs'
 
 import {loadConfig, type LoadedConfig} from '../core/config/load.js'
-import {redact, secretsOf} from '../core/config/mask.js'
+import {redact, redactValue, secretsOf} from '../core/config/mask.js'
 import {ExitCode, WbcError} from '../core/errors.js'
 import type {Ipc} from '../core/ipc/types.js'
 import {openState} from './context.js'
@@ -41,6 +42,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private secrets = new Set<string>()
 
   async init(): Promise<void> {
+    // Secrets from the environment are scrubbed even from errors of parsing and loading the config.
+    for (const name of ['WBC_REDIS_URL', 'DATABASE_URL']) secretsOf(process.env[name] ?? '', this.secrets)
     await super.init()
     const {flags, args} = await this.parse({
       flags: this.ctor.flags,
@@ -52,17 +55,30 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
     this.style = createStyle(colorWanted(this.flags.color))
-    // Secrets from the environment are scrubbed even before a config is loaded.
-    for (const name of ['WBC_REDIS_URL', 'DATABASE_URL']) secretsOf(process.env[name] ?? '', this.secrets)
   }
 
   /** The configuration, loaded once; its passwords are remembered so no output can show them. */
   protected loadWbcConfig(): LoadedConfig {
     if (!this.loaded) {
-      this.loaded = loadConfig({configPath: this.flags.config})
+      try {
+        this.loaded = loadConfig({configPath: this.flags.config})
+      } catch (error) {
+        this.rememberSecretsOfFile((error as {file?: string}).file ?? this.flags.config ?? process.env.WBC_CONFIG)
+        throw error
+      }
       secretsOf(this.loaded.config, this.secrets)
     }
     return this.loaded
+  }
+
+  /** A config that failed validation may still hold passwords its error could echo: they are scrubbed too. */
+  private rememberSecretsOfFile(file: string | undefined): void {
+    if (!file) return
+    try {
+      secretsOf(JSON.parse(readFileSync(file, 'utf8')), this.secrets)
+    } catch {
+      // Unreadable or not JSON: its error names no value.
+    }
   }
 
   /** Runs `work` with the state store open (Redis, or the application's socket), closing it after. */
@@ -95,15 +111,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** One NDJSON line (a followed stream under --json): exact JSON, one line, terminal-safe. */
   protected printJsonLine(json: unknown): void {
-    process.stdout.write(`${printableJson(this.scrub(JSON.stringify(json)))}\n`)
+    const plain: unknown = json === undefined ? undefined : JSON.parse(JSON.stringify(json))
+    process.stdout.write(`${printableJson(JSON.stringify(this.scrubValue(plain)))}\n`)
   }
 
   protected scrub(text: string): string {
     return redact(text, this.secrets)
   }
 
+  /** The same scrubbing on every string of a value (the JSON stays valid: masks replace whole strings' parts). */
+  protected scrubValue<V>(value: V): V {
+    return redactValue(value, this.secrets)
+  }
+
   protected logJson(json: unknown): void {
-    process.stdout.write(`${printableJson(this.scrub(JSON.stringify(json, null, 2)))}\n`)
+    const plain: unknown = json === undefined ? undefined : JSON.parse(JSON.stringify(json))
+    process.stdout.write(`${printableJson(JSON.stringify(this.scrubValue(plain), null, 2))}\n`)
   }
 
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {scrubbed} from '../cli/scrubbed.js'
 import {parseDuration} from '../core/duration.js'
 import {WbcError} from '../core/errors.js'
 
@@ -40,7 +41,8 @@ e events, p pause, ? help, q quit. Every action asks for confirmation. Without a
       import('../ui/dashboard/Dashboard.js'),
       import('../ui/dashboard/core-source.js'),
     ])
-    const source = new CoreDashboardSource(loaded, {table: this.flags.table, connection: this.flags.connection})
+    // Ink renders outside print(): what the source answers is scrubbed of secrets on the way.
+    const source = scrubbed(new CoreDashboardSource(loaded, {table: this.flags.table, connection: this.flags.connection}), <V>(value: V): V => this.scrubValue(value))
     try {
       if (this.flags.once) {
         const initial = await source.read()

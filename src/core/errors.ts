@@ -84,6 +84,25 @@ export class ServiceUnavailable extends WbcError {
   }
 }
 
+/**
+ * A service (Redis, a database) refused the credentials: a wrong password, an unknown or disabled
+ * ACL user. The message names the service and its address, never the password.
+ */
+export class AuthenticationFailed extends WbcError {
+  readonly service: string
+  readonly address: string
+
+  constructor(service: string, address: string, reason: string, options: {cause?: unknown} = {}) {
+    super('AUTH_FAILED', `${service} at ${address} refused the credentials (authentication failed): ${reason}`, {
+      exitCode: ExitCode.unavailable,
+      hint: `Check the user name and password for ${service} in the configuration (or WBC_REDIS_URL / DATABASE_URL); percent-encode special characters in a URL's password.`,
+      cause: options.cause,
+    })
+    this.service = service
+    this.address = address
+  }
+}
+
 /** A request to the memory driver's primary got no answer in time. It was not retried. */
 export class RequestTimeout extends WbcError {
   constructor(operation: string, address: string, timeoutMs: number) {

@@ -11,6 +11,26 @@ import {cleanRedisPrefix, driversUp, openEngine} from '../support/engine.js'
 import {uniquePrefix, urls} from '../support/services.js'
 
 const SECRET = 'S3cr3t-pw-4419'
+const tag = Math.random().toString(36).slice(2, 8)
+/** One secret per place a secret can sit; each must stay out of every output. */
+const FORMS = {
+  redisUserinfo: `Ru-${tag}`,
+  redisQuery: `Rq-${tag}`,
+  redisObject: `Ro-${tag}`,
+  sentinel: `Rs-${tag}`,
+  pgQuery: `Pq-${tag}`,
+  slashy: `pa/ss#w0rd@${tag}`,
+  pgObject: `Po-${tag}`,
+  pemBody: `MIIpemBody${tag}`,
+  passphrase: `Pp-${tag}`,
+  mysqlPassword1: `M1-${tag}`,
+  mysqlSha1: `M2-${tag}`,
+  connectionString: `Cs-${tag}`,
+}
+/** Fragments that must not show either (a password cut at its "/", "#" or "@" still leaks). */
+const FRAGMENTS = [...Object.values(FORMS), `ss#w0rd@${tag}`, `w0rd@${tag}`]
+const PEM = `-----BEGIN ENCRYPTED PRIVATE KEY-----\n${FORMS.pemBody}\n-----END ENCRYPTED PRIVATE KEY-----`
+const leaked = (text: string) => [SECRET, ...FRAGMENTS].filter((secret) => text.includes(secret))
 const manifest = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
 
 /**
@@ -26,6 +46,8 @@ describe.skipIf(!driversUp.redis || !dialectsUp.postgres)('passwords never appea
   let cwd: string
   let configFile: string
   let downConfig: string
+  let formsFile: string
+  let objectFile: string
   const withPassword = (url: string) => {
     const u = new URL(url)
     u.password = SECRET
@@ -44,8 +66,29 @@ describe.skipIf(!driversUp.redis || !dialectsUp.postgres)('passwords never appea
     const config = {ipc: {driver: 'redis', redis: urls.redis, prefix}, connections: {default: pg.toString()}}
     configFile = join(cwd, 'wbc.config.json')
     writeFileSync(configFile, JSON.stringify(config))
+    // Every form at once: a URL ?password= (ioredis and pg honour it), an unencoded "/", "#", "@" in a
+    // password, pg ssl.key / ssl.passphrase, mysql2 password1 / passwordSha1, a connectionString.
+    const redisUrl = new URL(urls.redis)
+    redisUrl.username = 'default'
+    redisUrl.password = FORMS.redisUserinfo
+    redisUrl.searchParams.set('password', FORMS.redisQuery)
+    const pgUrl = new URL(urls.postgres)
+    pgUrl.searchParams.set('password', FORMS.pgQuery)
+    const pg2 = new URL(urls.postgres)
+    const connections = {
+      default: pgUrl.toString(),
+      slashy: `postgres://app:${FORMS.slashy}@${pg2.host}/test`,
+      tls: {client: 'pg', connection: {host: pg2.hostname, port: Number(pg2.port), user: 'postgres', database: 'test', password: FORMS.pgObject, ssl: {key: PEM, passphrase: FORMS.passphrase, rejectUnauthorized: false}}},
+      my: {client: 'mysql2', connection: {host: '127.0.0.1', user: 'root', password1: FORMS.mysqlPassword1, passwordSha1: FORMS.mysqlSha1}},
+      cs: {client: 'pg', connection: {connectionString: `postgres://postgres:${FORMS.connectionString}@${pg2.host}/test`}},
+    }
+    formsFile = join(cwd, 'forms.json')
+    writeFileSync(formsFile, JSON.stringify({ipc: {driver: 'redis', redis: redisUrl.toString(), prefix}, connections}))
+    const r = new URL(urls.redis)
+    objectFile = join(cwd, 'object.json')
+    writeFileSync(objectFile, JSON.stringify({ipc: {driver: 'redis', redis: {host: r.hostname, port: Number(r.port || 6379), username: 'default', password: FORMS.redisObject, sentinelPassword: FORMS.sentinel}, prefix}, connections}))
     downConfig = join(cwd, 'down.json')
-    writeFileSync(downConfig, JSON.stringify({ipc: {driver: 'redis', redis: withPassword('redis://127.0.0.1:1'), prefix, connectTimeout: 300}, connections: {default: withPassword('postgres://postgres@127.0.0.1:1/test')}}))
+    writeFileSync(downConfig, JSON.stringify({ipc: {driver: 'redis', redis: `redis://u:${FORMS.slashy}@127.0.0.1:1/?password=${FORMS.redisQuery}`, prefix, connectTimeout: 300}, connections: {default: withPassword('postgres://postgres@127.0.0.1:1/test'), other: `postgres://postgres@127.0.0.1:1/test?password=${FORMS.pgQuery}`}}))
     wb = await openEngine(config as never)
     await wb.table(posts).where(1).increment('views', 2)
     await wb.table(posts).where(2).update({nope: 1}) // Dead-lettered at flush: the error text is shown.
@@ -81,6 +124,7 @@ describe.skipIf(!driversUp.redis || !dialectsUp.postgres)('passwords never appea
     {id: 'streams:tail', args: ['streams', 'tail', 'events', '--json']},
     {id: 'compact', args: ['compact', 'events', '--max-count', '10', '--dry-run', '--json']},
     {id: 'dashboard', args: ['dashboard']},
+    {id: 'dashboard', args: ['dashboard', '--once']},
     {id: 'demo', args: ['demo', '--seconds', '0.5', '--json']},
   ]
 
@@ -102,13 +146,52 @@ describe.skipIf(!driversUp.redis || !dialectsUp.postgres)('passwords never appea
 
   it('with services down and passwords in the environment: errors are clean', async () => {
     const leaks: string[] = []
-    const env = {WBC_REDIS_URL: withPassword('redis://127.0.0.1:1'), DATABASE_URL: withPassword('postgres://postgres@127.0.0.1:1/test')}
+    const envs = [
+      {WBC_REDIS_URL: withPassword('redis://127.0.0.1:1'), DATABASE_URL: withPassword('postgres://postgres@127.0.0.1:1/test')},
+      {WBC_REDIS_URL: `redis://127.0.0.1:1/0?password=${FORMS.redisQuery}`, DATABASE_URL: `postgres://app:${FORMS.slashy}@127.0.0.1:1/test`},
+    ]
     for (const run of runs.filter((r) => r.id !== 'demo')) {
-      for (const options of [{args: [...run.args, '--config', downConfig]}, {args: run.args, env}]) {
+      const variants: Array<{args: string[]; env?: Record<string, string>}> = [{args: [...run.args, '--config', downConfig]}, ...envs.map((env) => ({args: run.args, env}))]
+      for (const options of variants) {
         const result = await runCli(options.args, {cwd, env: options.env, timeoutMs: 20_000})
-        if (`${result.stdout}${result.stderr}`.includes(SECRET)) leaks.push(`${options.args.join(' ')} (exit ${result.code})`)
+        const found = leaked(`${result.stdout}${result.stderr}`)
+        if (found.length > 0) leaks.push(`${options.args.join(' ')} (exit ${result.code}): ${found.join(', ')}`)
       }
     }
     expect(leaks).toEqual([])
-  }, 180_000)
+  }, 240_000)
+
+  it.each([
+    ['URL forms, pg ssl key and passphrase, mysql2 password1/passwordSha1, connectionString', () => formsFile],
+    ['an ipc.redis options object with password and sentinelPassword', () => objectFile],
+  ])('every secret form stays out of every command (%s)', async (_what, file) => {
+    const leaks: string[] = []
+    for (const run of runs) {
+      const result = await runCli(run.id === 'demo' ? run.args : [...run.args, '--config', file()], {cwd, timeoutMs: 30_000})
+      const found = leaked(`${result.stdout}${result.stderr}`)
+      if (found.length > 0) leaks.push(`${run.args.join(' ')} (exit ${result.code}): ${found.join(', ')}`)
+    }
+    expect(leaks).toEqual([])
+    // The commands really ran against the services (a config that failed to load would prove nothing).
+    const status = await runCli(['status', '--json', '--config', file()], {cwd})
+    expect(status.code).toBe(0)
+    expect(JSON.parse(status.stdout).target).toMatch(/^redis:\/\/default:\*\*\*@/)
+    const get = await runCli(['get', posts, '1', 'views', '--json', '--config', file()], {cwd})
+    expect(get.code).toBe(0)
+    expect(JSON.parse(get.stdout)).toMatchObject({table: posts, column: 'views', pending: 0})
+    const shown = JSON.parse((await runCli(['config', '--json', '--config', file()], {cwd})).stdout)
+    expect(shown.config.connections.tls.connection.ssl).toEqual({key: '***', passphrase: '***', rejectUnauthorized: false})
+    expect(shown.config.connections.my.connection).toMatchObject({password1: '***', passwordSha1: '***'})
+    expect(shown.connections.find((c: {name: string}) => c.name === 'slashy').target).toBe(`postgres://app:***@${new URL(urls.postgres).host}/test`)
+  }, 240_000)
+
+  it('a config that fails validation does not echo its passwords', async () => {
+    const bad = join(cwd, 'bad.json')
+    writeFileSync(bad, JSON.stringify({ipc: {driver: 'redis', redis: `redis://u:${FORMS.slashy}@h:1`, prefix: 'bad prefix!'}, connections: {default: `ftp://u:${FORMS.pgQuery}@h/x`}}))
+    for (const args of [['config'], ['config', '--json'], ['status']]) {
+      const result = await runCli([...args, '--config', bad], {cwd})
+      expect(result.code).toBe(2)
+      expect(leaked(`${result.stdout}${result.stderr}`)).toEqual([])
+    }
+  })
 })

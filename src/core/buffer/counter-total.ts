@@ -2,6 +2,7 @@ import type {Knex} from 'knex'
 
 import type {Ipc} from '../ipc/types.js'
 import type {Database} from '../sql/databases.js'
+import {typedDatabaseError} from '../sql/errors.js'
 import {ensureLedger, LEDGER_TABLE} from '../sql/ledger.js'
 import {bindValue, quote} from '../sql/statements.js'
 import {entriesOf} from './entries.js'
@@ -61,6 +62,22 @@ async function entryPositions(ipc: Ipc, prefix: string, batches: string[], membe
 }
 
 async function readBase(
+  db: Database,
+  prefix: string,
+  table: string,
+  column: string,
+  where: Record<string, unknown>,
+  positions: Array<{batchId: string; index: number}>,
+): Promise<{value: number; applied: boolean[]}> {
+  try {
+    return await selectBase(db, prefix, table, column, where, positions)
+  } catch (error) {
+    // The table, column and key came from the caller: a cast error is a usage error, not a bug.
+    throw typedDatabaseError(error, db, {table, column, where: JSON.stringify(Object.values(where).length === 1 ? Object.values(where)[0] : where)})
+  }
+}
+
+async function selectBase(
   db: Database,
   prefix: string,
   table: string,

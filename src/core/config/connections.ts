@@ -1,7 +1,7 @@
 import type {Knex} from 'knex'
 
 import {ConfigError} from '../errors.js'
-import {maskUrl} from './mask.js'
+import {maskText} from './mask.js'
 import type {ConnectionTarget} from './schema.js'
 
 export type Dialect = 'sqlite' | 'postgres' | 'mysql'
@@ -45,7 +45,7 @@ function fromUrl(name: string, url: string): ResolvedConnection {
   const scheme = /^([a-z0-9+]+):/i.exec(url)?.[1]?.toLowerCase()
   const known = scheme ? CLIENTS[scheme] ?? (scheme === 'file' ? CLIENTS.sqlite : undefined) : undefined
   if (!known) {
-    throw new ConfigError(`connection "${name}": unsupported URL ${maskUrl(url)}`, {
+    throw new ConfigError(`connection "${name}": unsupported URL ${maskText(url)}`, {
       path: `connections.${name}`,
       hint: 'Use postgres://…, mysql://…, mariadb://… or sqlite:path/to/file.sqlite.',
     })
@@ -67,13 +67,15 @@ function fromUrl(name: string, url: string): ResolvedConnection {
   }
   // knex's pg and mysql2 clients take a connection string; mariadb:// is spelled mysql:// there.
   const connection = known.dialect === 'mysql' ? url.replace(/^mariadb:/i, 'mysql:') : url
-  return {name, dialect: known.dialect, knex: {client: known.client, connection}, target: maskUrl(url)}
+  return {name, dialect: known.dialect, knex: {client: known.client, connection}, target: maskText(url)}
 }
 
 function describeKnex(dialect: Dialect, knex: Knex.Config): string {
   const conn = knex.connection as Record<string, unknown> | string | undefined
-  if (typeof conn === 'string') return maskUrl(conn)
+  if (typeof conn === 'string') return maskText(conn)
   if (!conn || typeof conn !== 'object') return `${dialect}:(unknown)`
+  // pg's connectionString and mysql2's uri stand for the whole connection.
+  for (const field of ['connectionString', 'uri']) if (typeof conn[field] === 'string') return maskText(conn[field])
   if (dialect === 'sqlite') return `sqlite:${String(conn.filename ?? '')}`
   const scheme = dialect === 'postgres' ? 'postgres' : 'mysql'
   const user = conn.user ? `${String(conn.user)}${conn.password ? ':***' : ''}@` : ''

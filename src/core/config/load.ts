@@ -4,7 +4,7 @@ import {dirname, isAbsolute, resolve} from 'node:path'
 import {z} from 'zod'
 
 import {ConfigError} from '../errors.js'
-import {maskUrl} from './mask.js'
+import {maskText} from './mask.js'
 import {fromOdac} from './odac.js'
 import {identifierRule} from './identifiers.js'
 import {configSchema, type WbcConfig, type WbcConfigInput} from './schema.js'
@@ -165,7 +165,7 @@ function configIssue(error: z.ZodError, file?: string): ConfigError {
     message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}`
   }
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})` : ''
-  return new ConfigError(maskUrl(`${where(file)}${path}: ${message}${more}`), {
+  return new ConfigError(maskText(`${where(file)}${path}: ${message}${more}`), {
     file,
     path,
     hint: 'See the Configuration section of the README for every field and its default.',

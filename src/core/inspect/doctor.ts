@@ -5,6 +5,7 @@ import type {LoadedConfig} from '../config/load.js'
 import {ExitCode, WbcError} from '../errors.js'
 import {createIpc} from '../ipc/create.js'
 import {Databases} from '../sql/databases.js'
+import {typedDatabaseError} from '../sql/errors.js'
 import {FENCE_TABLE, LEDGER_TABLE} from '../sql/ledger.js'
 import type {RedisTarget} from '../ipc/redis/driver.js'
 import {scanBadKeys} from './bad-keys.js'
@@ -82,7 +83,8 @@ export async function runDoctor(loaded: LoadedConfig): Promise<Check[]> {
     for (const name of Object.keys(config.connections)) {
       checks.push(await probe(`database ${name}`, async () => {
         const db = dbs.get(name)
-        await db.knex.raw('SELECT 1')
+        // A refused password or missing TLS is named as such, with its own fix.
+        await db.knex.raw('SELECT 1').catch((error: unknown) => Promise.reject(typedDatabaseError(error, db)))
         const ledger = (await db.knex.schema.hasTable(LEDGER_TABLE)) && (await db.knex.schema.hasTable(FENCE_TABLE))
         return `${db.target} answers; ledger tables ${ledger ? 'present' : 'not yet created (created on first flush)'}`
       }))

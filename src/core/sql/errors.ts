@@ -1,3 +1,5 @@
+import {AuthenticationFailed, InvalidArgument, ServiceUnavailable, WbcError} from '../errors.js'
+
 /**
  * Sorts database errors into transient ones (retry the same batch later: connection, timeout,
  * deadlock, serialization, busy, a lock wait or statement that hit the flush's time limit) and
@@ -18,6 +20,9 @@ export function isTransient(error: unknown): boolean {
   if (!e || typeof e !== 'object') return false
   const code = String(e.code ?? '')
   if (TRANSIENT_CODES.has(code)) return true
+  // Refused credentials are the service's answer, not the entries': the batch waits in flight
+  // (never dead-lettered) until the password is fixed.
+  if (AUTH_CODES.has(code) || (typeof e.errno === 'number' && [1044, 1045, 1698].includes(e.errno))) return true
   // PostgreSQL SQLSTATE: 08 connection, 40001 serialization, 40P01 deadlock, 53 resources, 57P0x shutdown,
   // 55P03 lock_timeout, 57014 statement_timeout (or a cancelled query).
   if (/^(08...|40001|40P01|53...|57P0[1-3]|55P03|57014)$/.test(code)) return true
@@ -44,4 +49,38 @@ export function errorText(error: unknown): string {
   const e = error as {code?: unknown; message?: unknown}
   const message = String(e?.message ?? error).replace(/\s+/g, ' ').trim()
   return e?.code && !message.includes(String(e.code)) ? `${String(e.code)}: ${message}` : message
+}
+
+/** PostgreSQL 28P01 invalid_password, 28000 invalid_authorization_specification; MySQL 1045, 1044, 1698. */
+const AUTH_CODES = new Set(['28P01', '28000', 'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR'])
+/** TLS negotiation: the server offers none (pg, mysql2), or its certificate is not trusted. */
+const TLS_MESSAGE = /does not support SSL|Server does not support secure connection|self[- ]signed certificate|unable to (get|verify) (local issuer|the first) certificate|certificate|Hostname\/IP does not match|wrong version number/i
+
+/** What a database error means for the caller: refused credentials, no TLS, unreachable, or a bad input. */
+export function typedDatabaseError(error: unknown, db: {name: string; target: string}, input: {table?: string; column?: string; where?: string} = {}): unknown {
+  if (error instanceof WbcError) return error
+  const e = error as {code?: unknown; errno?: unknown; message?: unknown}
+  const code = String(e?.code ?? '')
+  const service = `database "${db.name}"`
+  const reason = errorText(error)
+  if (AUTH_CODES.has(code)) return new AuthenticationFailed(service, db.target, reason, {cause: error})
+  if (TLS_MESSAGE.test(String(e?.message ?? ''))) {
+    return new ServiceUnavailable(service, db.target, `TLS: ${reason}`, {
+      cause: error,
+      hint: 'The connection asks for TLS (sslmode, ssl) that the server does not offer or whose certificate is not trusted: enable TLS on the server, trust its CA, or change sslmode.',
+    })
+  }
+  if (isTransient(error)) return new ServiceUnavailable(service, db.target, reason, {cause: error})
+  // The table, column and key values came from the caller: a type, cast or name error is theirs to fix.
+  // PostgreSQL class 22 (data exception), 42P01 undefined table, 42703 undefined column; MySQL 1054, 1146, 1292, 1366.
+  if (/^22...$/.test(code) || ['ER_TRUNCATED_WRONG_VALUE', 'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD', 'ER_WARN_DATA_OUT_OF_RANGE'].includes(code)) {
+    return new InvalidArgument('where', `${input.where !== undefined ? `${input.where} ` : ''}does not fit the key column's type: ${reason}`, 'Give the key as the column stores it (e.g. an integer for an integer id).')
+  }
+  if (code === '42P01' || code === 'ER_NO_SUCH_TABLE' || /no such table/i.test(reason)) {
+    return new InvalidArgument('table', `${input.table ?? ''} does not exist in ${service}: ${reason}`.replace(/^ /, ''), 'Check the table name and the connection.')
+  }
+  if (code === '42703' || code === 'ER_BAD_FIELD_ERROR' || /no such column/i.test(reason)) {
+    return new InvalidArgument('column', `not found in ${input.table ?? 'the table'}: ${reason}`, 'Check the column names (and the primary key column, buffer.primaryKey).')
+  }
+  return error
 }

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {loadConfig, parseConfig} from '../../../src/core/config/load.js'
-import {maskSecrets, maskUrl} from '../../../src/core/config/mask.js'
+import {maskSecrets, maskText} from '../../../src/core/config/mask.js'
 import {resolveConnection} from '../../../src/core/config/connections.js'
 
 const dir = () => mkdtempSync(join(tmpdir(), 'wbc-config-'))
@@ -151,9 +151,9 @@ describe('config errors name the file, the path and what was expected', () => {
 
 describe('masking and connections', () => {
   it('masks passwords in URLs and password fields', () => {
-    expect(maskUrl('postgres://app:s3cr3t@db:5432/shop')).toBe('postgres://app:***@db:5432/shop')
-    expect(maskUrl('redis://:pw@h:6379')).toBe('redis://:***@h:6379')
-    expect(maskUrl('redis://h:6379')).toBe('redis://h:6379')
+    expect(maskText('postgres://app:s3cr3t@db:5432/shop')).toBe('postgres://app:***@db:5432/shop')
+    expect(maskText('redis://:pw@h:6379')).toBe('redis://:***@h:6379')
+    expect(maskText('redis://h:6379')).toBe('redis://h:6379')
     expect(maskSecrets(parseConfig({connections: {default: {client: 'pg', connection: {host: 'h', password: 'pw'}}}}).connections)).toEqual({
       default: {client: 'pg', connection: {host: 'h', password: '***'}},
     })

@@ -3,8 +3,8 @@ import {readFileSync} from 'node:fs'
 
 import {Redis, type RedisOptions} from 'ioredis'
 
-import {maskUrl} from '../../config/mask.js'
-import {CorruptValue, ServiceUnavailable, WbcError, WrongType} from '../../errors.js'
+import {maskText} from '../../config/mask.js'
+import {AuthenticationFailed, CorruptValue, ExitCode, ServiceUnavailable, WbcError, WrongType} from '../../errors.js'
 import {KeySpace} from '../../buffer/keys.js'
 import {decodeBatch, emptyArray, type BufferSteps, type ClaimRequest, type CounterReading} from '../../buffer/steps.js'
 import {finiteNumber} from '../finite-number.js'
@@ -71,10 +71,10 @@ export interface RedisDriverOptions {
 }
 
 export function describeRedis(target: RedisTarget): string {
-  if (typeof target === 'string') return maskUrl(target)
+  if (typeof target === 'string') return maskText(target)
   if (target.path) return `unix:${String(target.path)}`
   const auth = target.password ? `${target.username ?? ''}:***@` : ''
-  return `redis://${auth}${target.host ?? '127.0.0.1'}:${target.port ?? 6379}${target.db ? `/${target.db}` : ''}`
+  return `${target.tls ? 'rediss' : 'redis'}://${auth}${target.host ?? '127.0.0.1'}:${target.port ?? 6379}${target.db ? `/${target.db}` : ''}`
 }
 
 /** Values are stored as ODAC stores them: JSON strings, INCRBYFLOAT numbers, JSON per field and item. */
@@ -135,7 +135,10 @@ export class RedisDriver implements IpcDriver {
     }
     const redis = (typeof target === 'string' ? new Redis(target, redisOptions) : new Redis({...target, ...redisOptions})) as Redis & ScriptCommands
     for (const [name, script] of Object.entries(SCRIPTS)) redis.defineCommand(name, script)
-    redis.on('error', () => {
+    // While connecting, ioredis reports the real cause (WRONGPASS, a TLS failure) here and rejects with "Connection is closed".
+    let cause: unknown
+    redis.on('error', (error: unknown) => {
+      cause = error
       // Reported through the failing command; without a listener ioredis would log to stderr.
     })
     let timer: NodeJS.Timeout | undefined
@@ -148,7 +151,7 @@ export class RedisDriver implements IpcDriver {
       ])
     } catch (error) {
       redis.disconnect()
-      throw new ServiceUnavailable('Redis', address, reasonOf(error), {cause: error})
+      throw connectError(address, error, cause)
     } finally {
       clearTimeout(timer)
     }
@@ -395,6 +398,14 @@ export class RedisDriver implements IpcDriver {
       if (message.startsWith('WRONGTYPE')) actual = await this.redis.type(key).catch(() => 'value of another type')
       return new WrongType(key, expected ?? 'value', actual)
     }
+    if (isAuthError(error)) return new AuthenticationFailed('Redis', this.address, maskText(message), {cause: error})
+    if (message.startsWith('NOPERM')) {
+      return new WbcError('PERMISSION_DENIED', `Redis at ${this.address} refused the command on "${key}": ${message}`, {
+        exitCode: ExitCode.unavailable,
+        cause: error,
+        hint: 'The ACL user lacks a permission wbc needs: grant it the keys under the prefix and the commands wbc runs (see "Security" in the README).',
+      })
+    }
     if (isConnectionError(error)) return new ServiceUnavailable('Redis', this.address, reasonOf(error), {cause: error})
     return new WbcError('REDIS_ERROR', `Redis at ${this.address} refused the command on "${key}": ${message}`, {cause: error})
   }
@@ -427,11 +438,34 @@ function isConnectionError(error: unknown): boolean {
   )
 }
 
+/** WRONGPASS (wrong password or unknown ACL user), NOAUTH (a password is required). */
+const isAuthError = (error: unknown) => /^(WRONGPASS|NOAUTH)\b|invalid password|called without any password configured/.test(String((error as Error)?.message ?? ''))
+
+/** TLS: the server's certificate is not trusted or does not match the host name. */
+const isTlsError = (error: unknown) =>
+  /CERT|SELF_SIGNED|ERR_TLS|ERR_SSL/.test(String((error as NodeJS.ErrnoException)?.code ?? '')) || /certificate|wrong version number/i.test(String((error as Error)?.message ?? ''))
+
+/** Why connecting failed, from what ioredis reported on the way: a refused password is not an unreachable server. */
+function connectError(address: string, error: unknown, reported: unknown): WbcError {
+  const cause = reported ?? error
+  if (isAuthError(cause)) return new AuthenticationFailed('Redis', address, maskText(String((cause as Error).message)), {cause})
+  if (isTlsError(cause)) {
+    return new ServiceUnavailable('Redis', address, `TLS: ${maskText(String((cause as Error).message))}`, {
+      cause,
+      hint: 'The server\'s certificate is not trusted: give its CA as tls.ca (PEM text) in an ipc.redis options object, or set NODE_EXTRA_CA_CERTS to the CA file.',
+    })
+  }
+  return new ServiceUnavailable('Redis', address, reasonOf(cause), {
+    cause,
+    hint: /^rediss:/.test(address) ? undefined : 'Check that Redis is running and that the address in the configuration is right (a server that requires TLS needs rediss://).',
+  })
+}
+
 function reasonOf(error: unknown): string {
   const e = error as NodeJS.ErrnoException
   if (e?.code === 'ECONNREFUSED') return 'connection refused'
   if (e?.name === 'MaxRetriesPerRequestError') return 'the connection was lost and the command could not be sent'
-  return maskUrl(String(e?.message ?? error))
+  return maskText(String(e?.message ?? error))
 }
 
 async function quit(redis: Redis): Promise<void> {

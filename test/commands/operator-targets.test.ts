@@ -70,6 +70,8 @@ describe.skipIf(!up)('names an operator types, against redis + postgres', () => 
   it('a name that is not an identifier is a usage error on every command', async () => {
     for (const args of [
       ['flush', '--table', 'bad-name'],
+      ['flush', '--table', ''],
+      ['flush', '--table', `${posts},`],
       ['flush', '--dry-run', '--table', 'bad-name'],
       ['status', '--table', 'bad-name'],
       ['status', '--connection', 'bad name'],

@@ -97,7 +97,8 @@ function unknownName(kind: 'table' | 'connection', name: string, candidates: str
   })
 }
 
-const unique = (names: string[] | undefined): string[] => [...new Set((names ?? []).map((n) => n.trim()).filter((n) => n !== ''))]
+// An empty name (`--table ''`, `--table a,`) is refused like any other bad name, never read as "all".
+const unique = (names: string[] | undefined): string[] => [...new Set((names ?? []).map((n) => n.trim()))]
 
 function safeTarget(name: string, config: WbcConfig): string {
   try {

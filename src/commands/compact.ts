@@ -5,6 +5,9 @@ import {confirm} from '../cli/confirm.js'
 import {parseDuration} from '../core/duration.js'
 import {compactStream, type CompactResult} from '../core/streams/compact.js'
 import {policyFor, type StreamPolicy} from '../core/streams/policy.js'
+import {parseTableMember} from '../core/buffer/keys.js'
+import {resolveTargets} from '../core/inspect/resolve-targets.js'
+import {requireStream} from '../core/streams/require-stream.js'
 import {kindOf, streamKey} from '../core/streams/streams.js'
 import {renderPairs} from '../ui/table.js'
 
@@ -12,7 +15,7 @@ export default class Compact extends BaseCommand<typeof Compact> {
   static summary = 'Compact a stream: keep the newest entry per key, the newest N, or the entries younger than an age.'
   static description = `Entries appended while it runs are never lost. Without rules on the command line, the stream's configured policy applies.
 An insert queue holds rows meant for the database: compacting one needs --archive FILE (NDJSON of every removed row) or an explicit --yes.
-Exit codes: 0 done, 2 no rule or no confirmation, 5 the head of the stream changed meanwhile (run again).`
+Exit codes: 0 done, 2 no such stream (the closest names are given), no rule or no confirmation, 5 the head of the stream changed meanwhile (run again).`
   static examples = [
     {description: 'Keep the newest 1000 events', command: '<%= config.bin %> <%= command.id %> events --max-count 1000'},
     {description: 'One row per user in a queue, the removed rows archived', command: '<%= config.bin %> <%= command.id %> q:default:last_seen --keep-key user_id --archive removed.ndjson'},
@@ -33,6 +36,14 @@ Exit codes: 0 done, 2 no rule or no confirmation, 5 the head of the stream chang
     return this.withState(async (ipc, loaded) => {
       const key = streamKey(loaded.config.ipc.prefix, this.args.name)
       const name = key.slice(loaded.config.ipc.prefix.length + 1)
+      await requireStream(ipc, loaded.config.ipc.prefix, key, async (stream) => {
+        if (stream === 'events' || stream in loaded.config.streams) return true
+        const queue = kindOf(stream) === 'queue' ? parseTableMember(stream.slice(2)) : null
+        if (!queue) return false
+        // The queue of a table: the table's name is checked like --table (exit 2 with the closest names).
+        await resolveTargets(ipc, loaded.config, {connections: [queue.connection], tables: [queue.table]})
+        return true
+      })
       const given = this.flags['keep-key'] !== undefined || this.flags['max-count'] !== undefined || this.flags['max-age'] !== undefined
       const policy: StreamPolicy = given
         ? {

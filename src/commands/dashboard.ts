@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {scrubbed} from '../cli/scrubbed.js'
+import {resolveTargetFlags, targetFlags} from '../cli/target-flags.js'
 import {parseDuration} from '../core/duration.js'
 import {WbcError} from '../core/errors.js'
 
@@ -19,8 +20,7 @@ e events, p pause, ? help, q quit. Every action asks for confirmation. Without a
   static enableJsonFlag = false
   static flags = {
     interval: Flags.string({default: '1s', summary: 'Refresh interval (e.g. 500ms, 1s, 5s).'}),
-    table: Flags.string({char: 't', summary: 'Only this table.'}),
-    connection: Flags.string({summary: 'Only this connection.'}),
+    ...targetFlags,
     once: Flags.boolean({summary: 'Print one frame and exit.'}),
   }
 
@@ -41,8 +41,11 @@ e events, p pause, ? help, q quit. Every action asks for confirmation. Without a
       import('../ui/dashboard/Dashboard.js'),
       import('../ui/dashboard/core-source.js'),
     ])
+    // Names are checked once up front; without any, the dashboard opens even while the state is down.
+    const named = Boolean(this.flags.table?.length || this.flags.connection?.length)
+    const filter = named ? await this.withState((ipc) => resolveTargetFlags(ipc, loaded, this.flags)) : {}
     // Ink renders outside print(): what the source answers is scrubbed of secrets on the way.
-    const source = scrubbed(new CoreDashboardSource(loaded, {table: this.flags.table, connection: this.flags.connection}), <V>(value: V): V => this.scrubValue(value))
+    const source = scrubbed(new CoreDashboardSource(loaded, filter), <V>(value: V): V => this.scrubValue(value))
     try {
       if (this.flags.once) {
         const initial = await source.read()

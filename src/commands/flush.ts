@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {openEngine, openState} from '../cli/context.js'
+import {resolveTargetFlags, targetFlags} from '../cli/target-flags.js'
 import {progressLine} from '../ui/progress.js'
 import type {FlushReport} from '../core/buffer/flusher.js'
 import {formatDuration, parseDuration} from '../core/duration.js'
@@ -13,27 +14,33 @@ import {renderTable} from '../ui/table.js'
 export interface FlushResult {
   status: FlushReport['status']
   reason?: string
-  tables: Array<{connection: string; table: string; counters: number; updates: number; inserts: number; deadLettered: number; recovered: number; error?: string}>
+  tables: Array<{connection: string; table: string; counters: number; updates: number; inserts: number; deadLettered: number; recovered: number; error?: string; unreachable?: boolean}>
   durationMs: number
   fence: number | null
   /** Keys moved to {prefix}:bad:* because their content cannot be flushed. */
   quarantined: Array<{key: string; reason: string}>
+  /** Connections that had work but could not be reached (exit 3); their tables are listed with why. */
+  unreachable: Array<{connection: string; error: string}>
 }
 
 export default class Flush extends BaseCommand<typeof Flush> {
   static summary = 'Flush pending writes to the database now (all tables, or the ones named).'
   static description = `Runs the engine's flush under the flush lease: batches a crashed flusher left in flight are finished first.
 Keys whose content cannot be flushed (not a number, wrong type, not JSON, a name that does not parse) are moved to {prefix}:bad:* and named; the rest is flushed.
-Exit codes: 0 flushed (or nothing to do), 4 another live process holds the lease (use --wait), 5 partial (dead letters, quarantined keys or batches left in flight), 3 a service is unreachable.`
+--table and --connection take several names (repeat the flag, or a comma list); a name that is not an identifier, or that is
+neither configured nor in the state nor in the database, is refused (exit 2) with the closest names.
+Exit codes: 0 flushed (or nothing to do), 2 a bad or unknown name, 3 a service is unreachable (Redis, or a database that
+had work: every table left pending is listed with why), 4 another live process holds the lease (use --wait),
+5 partial (dead letters, quarantined keys or batches left in flight).`
   static examples = [
     {description: 'Flush everything', command: '<%= config.bin %> <%= command.id %>'},
     {description: 'Flush one table, waiting up to 30 s for a running flush to finish', command: '<%= config.bin %> <%= command.id %> --table posts --wait 30s'},
+    {description: 'Flush two tables', command: '<%= config.bin %> <%= command.id %> --table posts,users'},
     {description: 'See what would be written, and the SQL, without touching anything', command: '<%= config.bin %> <%= command.id %> --dry-run'},
   ]
 
   static flags = {
-    table: Flags.string({char: 't', summary: 'Only this table.'}),
-    connection: Flags.string({summary: 'Only this connection.'}),
+    ...targetFlags,
     'dry-run': Flags.boolean({summary: 'Show what would be written and the statements, claim nothing.'}),
     wait: Flags.string({summary: 'When another process holds the lease, wait up to this long (e.g. 30s) for it.'}),
   }
@@ -41,10 +48,10 @@ Exit codes: 0 flushed (or nothing to do), 4 another live process holds the lease
   async run(): Promise<FlushResult | FlushPlan> {
     const waitMs = this.flags.wait === undefined ? 0 : parseDuration(this.flags.wait, '--wait')
     const loaded = this.loadWbcConfig()
-    const filter = {table: this.flags.table, connection: this.flags.connection}
     if (this.flags['dry-run']) {
       const ipc = await openState(loaded)
       try {
+        const filter = await resolveTargetFlags(ipc, loaded, this.flags)
         const plan = await planFlush(ipc, loaded.config, filter)
         if (!this.jsonEnabled()) this.print(renderPlan(plan, this.tty))
         return plan
@@ -57,6 +64,7 @@ Exit codes: 0 flushed (or nothing to do), 4 another live process holds the lease
     const wb = await openEngine(loaded, {onProgress: progress.update})
     let report: FlushReport
     try {
+      const filter = await resolveTargetFlags(wb.ipc, loaded, this.flags, wb.databases)
       const deadline = Date.now() + waitMs
       report = await wb.flush(filter)
       while (report.status === 'skipped' && Date.now() < deadline) {
@@ -71,7 +79,7 @@ Exit codes: 0 flushed (or nothing to do), 4 another live process holds the lease
     const result: FlushResult = {
       status: report.status,
       ...(report.reason ? {reason: report.reason} : {}),
-      tables: report.tables.map(({connection, table, counters, updates, inserts, deadLettered, recovered, error}) => ({
+      tables: report.tables.map(({connection, table, counters, updates, inserts, deadLettered, recovered, error, unreachable}) => ({
         connection,
         table,
         counters,
@@ -80,10 +88,12 @@ Exit codes: 0 flushed (or nothing to do), 4 another live process holds the lease
         deadLettered,
         recovered,
         ...(error ? {error} : {}),
+        ...(unreachable ? {unreachable} : {}),
       })),
       durationMs: report.durationMs,
       fence: report.fence,
       quarantined: report.quarantined,
+      unreachable: report.unreachable ?? [],
     }
     if (report.status === 'skipped') {
       const holder = report.holder
@@ -93,6 +103,12 @@ Exit codes: 0 flushed (or nothing to do), 4 another live process holds the lease
       this.exit(ExitCode.leaseHeld)
     }
     if (!this.jsonEnabled()) this.print(renderResult(result, this.tty))
+    if (result.unreachable.length > 0) {
+      // A database that had work is down: that is an outage (3), not a partial flush (5).
+      if (this.jsonEnabled()) this.logJson(result)
+      else for (const u of result.unreachable) this.note(`connection ${u.connection} is unreachable (${u.error}); its tables stay pending for the next flush`)
+      this.exit(ExitCode.unavailable)
+    }
     if (report.status === 'partial') {
       if (this.jsonEnabled()) this.logJson(result)
       this.exit(ExitCode.partial)

@@ -2,22 +2,18 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {openEngine} from '../cli/context.js'
-import {counterMember, encodeWhere} from '../core/buffer/keys.js'
+import {formatDuration} from '../core/duration.js'
 import {InvalidArgument} from '../core/errors.js'
+import {readCounterView, type CounterView} from '../core/inspect/counter-view.js'
 import {renderPairs} from '../ui/table.js'
 
-export interface CounterView {
-  table: string
-  where: string
-  column: string
-  base: number
-  inflight: number
-  pending: number
-  total: number
-}
+export type {CounterView}
 
 export default class Get extends BaseCommand<typeof Get> {
   static summary = 'Show a counter: its DB base, the delta in flight, the pending delta and the total.'
+  static description = `A base cached from the database answers without it; it is marked "cached" with its greatest age, and when the
+database cannot be read that is said too (JSON: baseSource, baseMaxAgeMs, databaseError). Without a cached base, a
+database that cannot be reached exits 3; a table it does not have exits 2 with the closest names.`
   static examples = [
     {description: 'Views of post 42', command: '<%= config.bin %> <%= command.id %> posts 42 views'},
     {description: 'A composite key', command: `<%= config.bin %> <%= command.id %> post_stats '{"post_id":1,"date":"2026-04-01"}' views --json`},
@@ -42,14 +38,11 @@ export default class Get extends BaseCommand<typeof Get> {
     }
     const wb = await openEngine(loaded)
     try {
-      const row = wb.table(this.args.table).where(where as never)
-      const total = await row.get(this.args.column)
-      const member = counterMember('default', this.args.table, encodeWhere(where, loaded.config.buffer.primaryKey), this.args.column)
-      const reading = await wb.ipc.steps.readCounter(wb.prefix, member)
-      const inflight = Object.values(reading.inflight).reduce((a, b) => a + b, 0)
-      const view: CounterView = {table: this.args.table, where: row.where, column: this.args.column, base: total - inflight - reading.live, inflight, pending: reading.live, total}
+      const view = await readCounterView(wb, loaded.config, this.args.table, where, this.args.column)
       if (!this.jsonEnabled()) {
-        this.print(renderPairs([['db base', view.base], ['in flight', view.inflight], ['pending', view.pending], ['total', view.total]]))
+        const cached = view.baseSource === 'cache' ? ` (cached, at most ${formatDuration(view.baseMaxAgeMs)} old${view.databaseError ? '; the database is unreachable' : ''})` : ''
+        this.print(renderPairs([['db base', `${view.base}${cached}`], ['in flight', view.inflight], ['pending', view.pending], ['total', view.total]]))
+        if (view.databaseError) this.note(`the database cannot be read (${view.databaseError}): the base is the cached copy`)
       }
       return view
     } finally {

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {resolveTargetFlags, targetFlags} from '../cli/target-flags.js'
 import {readPending, type PendingPage, type PendingType} from '../core/inspect/pending.js'
 import {renderTable} from '../ui/table.js'
 
@@ -13,8 +14,7 @@ export default class Pending extends BaseCommand<typeof Pending> {
   ]
 
   static flags = {
-    table: Flags.string({char: 't', summary: 'Only this table.'}),
-    connection: Flags.string({summary: 'Only this connection.'}),
+    ...targetFlags,
     type: Flags.string({options: ['counter', 'update', 'insert'], summary: 'Only this kind of entry.'}),
     limit: Flags.integer({min: 1, max: 10000, default: 100, summary: 'Entries per page.'}),
     cursor: Flags.string({summary: 'Continue from the cursor a previous page printed.'}),
@@ -24,8 +24,7 @@ export default class Pending extends BaseCommand<typeof Pending> {
   async run(): Promise<PendingPage> {
     return this.withState(async (ipc, loaded) => {
       const page = await readPending(ipc, loaded.config.ipc.prefix, {
-        table: this.flags.table,
-        connection: this.flags.connection,
+        ...(await resolveTargetFlags(ipc, loaded, this.flags)),
         type: this.flags.type as PendingType | undefined,
         limit: this.flags.limit,
         cursor: this.flags.cursor,

@@ -30,7 +30,8 @@ exported, or when it has no export record, since its writes may be in the databa
 --after-rollback: when a flush refused because the state store came back older than the database (exit 7), shows what
 is pending — it may be applied again — and, confirmed (--yes), makes the store current so flushing resumes.
 Exit codes: 0 done or nothing to do, 2 a backup the database moved past (or of unknown age) without --force, 4 another
-process owns that checkpoint, 5 partial, 3 a service is unreachable, 7 a rollback found (--after-rollback --dry-run).`
+process owns that checkpoint, 5 partial, 3 a service is unreachable (Redis, or a database with batches to finish: every
+table left is listed with why), 7 a rollback found (--after-rollback --dry-run).`
   static examples = [
     {description: 'From cron every 5 minutes', command: '<%= config.bin %> <%= command.id %> --json'},
     {description: 'Apply an ODAC checkpoint after a crash (the application is down)', command: '<%= config.bin %> <%= command.id %> --config odac.json --checkpoint storage/sessions.db'},
@@ -61,6 +62,13 @@ process owns that checkpoint, 5 partial, 3 a service is unreachable, 7 a rollbac
       if (this.jsonEnabled()) this.logJson(result)
       else this.note('the flush lease is held by another live process; it finishes the batches in flight itself')
       this.exit(ExitCode.leaseHeld)
+    }
+    const unreachable = result.report?.unreachable ?? []
+    if (unreachable.length > 0) {
+      // A database that had batches to finish is down: an outage (3), not a partial recovery (5).
+      if (this.jsonEnabled()) this.logJson(result)
+      else for (const u of unreachable) this.note(`connection ${u.connection} is unreachable (${u.error}); its batches stay in flight: run recover again once it is up`)
+      this.exit(ExitCode.unavailable)
     }
     if (result.report?.status === 'partial') {
       if (this.jsonEnabled()) this.logJson(result)

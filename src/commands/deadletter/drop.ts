@@ -2,7 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {confirm} from '../../cli/confirm.js'
-import {deadLetterFlags, requireSelection, selectedTables, selectionFlags} from '../../cli/dead-letter-target.js'
+import {deadLetterFlags, requireExistingIds, requireSelection, selectedTables, selectionFlags} from '../../cli/dead-letter-target.js'
+import {resolveTargetFlags} from '../../cli/target-flags.js'
 import {DeadLetters} from '../../core/buffer/dead-letters.js'
 
 export default class DeadletterDrop extends BaseCommand<typeof DeadletterDrop> {
@@ -15,7 +16,8 @@ export default class DeadletterDrop extends BaseCommand<typeof DeadletterDrop> {
     const ids = requireSelection(this.flags)
     return this.withState(async (ipc, loaded) => {
       const letters = new DeadLetters(ipc, loaded.config.ipc.prefix, loaded.config.buffer.primaryKey)
-      const tables = await selectedTables(letters, this.flags)
+      const tables = await selectedTables(letters, await resolveTargetFlags(ipc, loaded, this.flags))
+      await requireExistingIds(letters, tables, ids)
       await confirm(`Discard ${ids.length === 0 ? 'all' : ids.length} dead letter(s) of ${tables.map((t) => t.table).join(', ') || 'no table'} for good?`, this.flags.yes)
       let dropped = 0
       for (const t of tables) dropped += await letters.drop(t.connection, t.table, ids)

@@ -1,5 +1,6 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {deadLetterFlags, selectedTables} from '../../cli/dead-letter-target.js'
+import {resolveTargetFlags} from '../../cli/target-flags.js'
 import {DeadLetters, type DeadLetter} from '../../core/buffer/dead-letters.js'
 import {renderTable} from '../../ui/table.js'
 
@@ -16,7 +17,7 @@ export default class DeadletterList extends BaseCommand<typeof DeadletterList> {
     return this.withState(async (ipc, loaded) => {
       const letters = new DeadLetters(ipc, loaded.config.ipc.prefix, loaded.config.buffer.primaryKey)
       const all: DeadLetter[] = []
-      for (const t of await selectedTables(letters, this.flags)) all.push(...(await letters.list(t.connection, t.table)))
+      for (const t of await selectedTables(letters, await resolveTargetFlags(ipc, loaded, this.flags))) all.push(...(await letters.list(t.connection, t.table)))
       if (!this.jsonEnabled()) {
         if (all.length === 0) this.print('no dead letters')
         else {

@@ -1,5 +1,6 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {deadLetterFlags, requireSelection, selectedTables, selectionFlags} from '../../cli/dead-letter-target.js'
+import {deadLetterFlags, requireExistingIds, requireSelection, selectedTables, selectionFlags} from '../../cli/dead-letter-target.js'
+import {resolveTargetFlags} from '../../cli/target-flags.js'
 import {DeadLetters, ledgerLookup, type RetryResult} from '../../core/buffer/dead-letters.js'
 import {ExitCode} from '../../core/errors.js'
 import {Databases} from '../../core/sql/databases.js'
@@ -24,7 +25,9 @@ An update's columns written since it was dead-lettered and still pending keep th
       try {
         const letters = new DeadLetters(ipc, loaded.config.ipc.prefix, loaded.config.buffer.primaryKey, ledgerLookup(dbs))
         const total: RetryResult = {retried: [], alreadyApplied: [], inFlight: []}
-        for (const t of await selectedTables(letters, this.flags)) {
+        const tables = await selectedTables(letters, await resolveTargetFlags(ipc, loaded, this.flags, dbs))
+        await requireExistingIds(letters, tables, ids)
+        for (const t of tables) {
           const one = await letters.retry(t.connection, t.table, ids)
           total.retried.push(...one.retried)
           total.alreadyApplied.push(...one.alreadyApplied)

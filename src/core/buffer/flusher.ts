@@ -7,17 +7,16 @@ import type {Ipc, Lease, LeaseRecord} from '../ipc/types.js'
 import {applyEntries, RowsNotFound} from '../sql/apply.js'
 import {withTransactionLimits} from '../sql/limits.js'
 import type {Database, Databases} from '../sql/databases.js'
-import {errorText, isBlocked, isTransient} from '../sql/errors.js'
+import {errorText, isBlocked, isTransient, isUnreachable} from '../sql/errors.js'
 import {checkFence, ensureLedger, FencedOut, fenceRow, highestFence, ledgerRanges, pruneLedger, recordRange, storedFence, type FenceRow, type LedgerRange} from '../sql/ledger.js'
 import {DeadLetters} from './dead-letters.js'
 import {epochKey, flagRollback, holdsPendingState, newEpoch, readEpoch, readRollback, StoreRolledBack} from './rollback.js'
 import {entriesOf, type Entry} from './entries.js'
 import {KeySpace, parseMember, parseTableMember} from './keys.js'
 import {decodeBatch, type BadKind, type QuarantinedKey, type StoredBatch} from './steps.js'
+import {filterConnections, targetMatcher, type TargetFilter} from './target-filter.js'
 
-export interface FlushFilter {
-  connection?: string
-  table?: string
+export interface FlushFilter extends TargetFilter {
   /** Only finish the batches left in flight; claim nothing new (`wbc recover`). */
   recoverOnly?: boolean
 }
@@ -38,6 +37,8 @@ export interface TableFlushReport {
   error?: string
   /** The table's rows were held by another session past `buffer.statementTimeoutMs`: its batch stays in flight for the next flush. */
   blocked?: boolean
+  /** Its connection could not be reached: what it had pending (or in flight) waits for the next flush. */
+  unreachable?: boolean
 }
 
 export interface FlushReport {
@@ -51,6 +52,8 @@ export interface FlushReport {
   tables: TableFlushReport[]
   /** Keys this flush moved to `{prefix}:bad:*` because their content cannot be flushed (makes the status partial). */
   quarantined: QuarantinedKey[]
+  /** Connections that had work but could not be reached, with the error (present only when some could not). */
+  unreachable?: Array<{connection: string; error: string}>
 }
 
 /** Progress of a flush, for people watching a terminal. */
@@ -244,6 +247,8 @@ class FlushRun {
   private readonly blockedTables = new Set<string>()
   /** Connections that failed transiently: nothing more is claimed for them in this flush. */
   private readonly failing = new Set<string>()
+  /** Of those, the ones that could not be reached at all, with the error. */
+  private readonly unreachable = new Map<string, string>()
 
   private readonly p: FlushParts
 
@@ -254,6 +259,7 @@ class FlushRun {
     requestedAt: number,
   ) {
     this.p = flusher.parts()
+    this.matcher = targetMatcher(filter)
     this.validUntil = requestedAt + this.p.options.leaseTtlMs
   }
 
@@ -303,6 +309,7 @@ class FlushRun {
       fence: this.lease.fence,
       tables,
       quarantined: this.quarantined,
+      ...(this.unreachable.size > 0 ? {unreachable: [...this.unreachable].map(([connection, error]) => ({connection, error}))} : {}),
     }
   }
 
@@ -311,8 +318,10 @@ class FlushRun {
     return {fence: this.lease.fence, token: this.lease.token, epoch: this.epoch, mark}
   }
 
+  private readonly matcher: (connection: string, table: string) => boolean
+
   private matches(connection: string, table: string): boolean {
-    return (!this.filter.connection || this.filter.connection === connection) && (!this.filter.table || this.filter.table === table)
+    return this.matcher(connection, table)
   }
 
   private tableReport(connection: string, table: string): TableFlushReport {
@@ -323,6 +332,17 @@ class FlushRun {
       this.tables.set(key, report)
     }
     return report
+  }
+
+  /**
+   * A table whose connection failed earlier in this flush: nothing of it is attempted, and the
+   * report says so, so every table left pending is listed with the reason.
+   */
+  private leftPending(connection: string, table: string, inFlight = false): void {
+    const report = this.tableReport(connection, table)
+    const down = this.unreachable.has(connection)
+    report.error ??= `not attempted: connection ${connection} ${down ? 'unreachable' : 'failed earlier in this flush'}${inFlight ? ' (batch left in flight)' : ''}`
+    if (down) report.unreachable = true
   }
 
   /** Tables this flush drained without error: their pending-since times move on. */
@@ -379,7 +399,12 @@ class FlushRun {
           if (!this.filter.table && !this.filter.connection) await this.quarantine(kind === 'counters' ? 'c' : 'u', member)
           continue
         }
-        if (!this.matches(parsed.connection, parsed.table) || this.failing.has(parsed.connection) || this.blockedTables.has(`${parsed.connection}:${parsed.table}`)) continue
+        if (!this.matches(parsed.connection, parsed.table)) continue
+        if (this.failing.has(parsed.connection)) {
+          this.leftPending(parsed.connection, parsed.table)
+          continue
+        }
+        if (this.blockedTables.has(`${parsed.connection}:${parsed.table}`)) continue
         const table = `${parsed.connection}:${parsed.table}`
         const group = groups.get(table) ?? []
         group.push(member)
@@ -392,6 +417,11 @@ class FlushRun {
     } while (cursor !== '0')
     for (const [table, group] of groups) {
       if (this.lost) return
+      const parsed = parseTableMember(table)!
+      if (this.failing.has(parsed.connection)) {
+        this.leftPending(parsed.connection, parsed.table)
+        continue
+      }
       await this.claimAndProcess(table, kind === 'counters' ? group : [], kind === 'updates' ? group : [], 0)
     }
   }
@@ -411,6 +441,10 @@ class FlushRun {
         continue
       }
       if (!this.matches(parsed.connection, parsed.table)) continue
+      if (this.failing.has(parsed.connection)) {
+        this.leftPending(parsed.connection, parsed.table)
+        continue
+      }
       // Drain in bounded batches; rows queued meanwhile wait for the next flush.
       const limit = Math.max(1, Math.ceil(((await this.p.ipc.llen(this.p.keys.queue(table))) || 1) / this.p.options.batchSize))
       for (let i = 0; i < limit && !this.lost && !this.failing.has(parsed.connection) && !this.blockedTables.has(table); i++) {
@@ -464,11 +498,15 @@ class FlushRun {
     const report = this.tableReport(parsed.connection, parsed.table)
     report.batches++
     if (recovered) report.recovered++
-    if ((this.failing.has(parsed.connection) || this.blockedTables.has(batch.table)) && !recovered) {
-      // Claimed while an earlier batch was failing: it stays in flight for the next flush.
-      report.error ??= this.blockedTables.has(batch.table)
-        ? 'not applied: the table was blocked earlier in this flush (left in flight)'
-        : 'not applied: the connection failed earlier in this flush (left in flight)'
+    if (this.failing.has(parsed.connection)) {
+      // Its connection failed earlier in this flush (a batch claimed meanwhile, or one left by an
+      // earlier flush): it stays in flight for the next flush instead of failing again.
+      this.leftPending(parsed.connection, parsed.table, true)
+      return
+    }
+    if (this.blockedTables.has(batch.table) && !recovered) {
+      // Claimed while an earlier batch was blocked: it stays in flight for the next flush.
+      report.error ??= 'not applied: the table was blocked earlier in this flush (left in flight)'
       return
     }
     let db: Database
@@ -517,7 +555,13 @@ class FlushRun {
         report.blocked = true
         this.blockedTables.add(batch.table)
         await this.p.ipc.hset(this.p.keys.blocked, {[batch.table]: {reason: report.error, at: Date.now()}}).catch(() => {})
-      } else if (isTransient(error)) this.failing.add(parsed.connection)
+      } else if (isTransient(error)) {
+        this.failing.add(parsed.connection)
+        if (isUnreachable(error)) {
+          this.unreachable.set(parsed.connection, report.error)
+          report.unreachable = true
+        }
+      }
     }
   }
 
@@ -553,8 +597,9 @@ class FlushRun {
    * stops the flush here; a database that cannot be read now is compared before its first commit.
    */
   async checkStores(): Promise<void> {
+    const only = filterConnections(this.filter)
     for (const name of this.p.dbs.names()) {
-      if (this.filter.connection && this.filter.connection !== name) continue
+      if (only && !only.includes(name)) continue
       try {
         const db = this.p.dbs.get(name)
         await ensureLedger(db.knex, this.p.keys.prefix)

@@ -1,4 +1,5 @@
 import {KeySpace, parseMember, parseTableMember} from '../buffer/keys.js'
+import {targetMatcher, type TargetFilter} from '../buffer/target-filter.js'
 import {InvalidArgument} from '../errors.js'
 import type {Ipc, Json} from '../ipc/types.js'
 
@@ -29,13 +30,13 @@ const ORDER: PendingType[] = ['counter', 'update', 'insert']
 export async function readPending(
   ipc: Ipc,
   prefix: string,
-  options: {table?: string; connection?: string; type?: PendingType; limit: number; cursor?: string; showValues?: boolean},
+  options: TargetFilter & {type?: PendingType; limit: number; cursor?: string; showValues?: boolean},
 ): Promise<PendingPage> {
   const keys = new KeySpace(prefix)
   const types = options.type ? [options.type] : ORDER
   let [phase, position, offset] = parseCursor(options.cursor ?? `${types[0]}:0`, types)
   const entries: PendingEntry[] = []
-  const matches = (connection: string, table: string) => (!options.connection || options.connection === connection) && (!options.table || options.table === table)
+  const matches = targetMatcher(options)
 
   while (entries.length < options.limit) {
     if (phase === 'insert') {

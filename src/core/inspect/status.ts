@@ -1,6 +1,7 @@
 import {KeySpace, parseMember, parseTableMember} from '../buffer/keys.js'
 import {readRollback, type RollbackRecord} from '../buffer/rollback.js'
 import {decodeBatch} from '../buffer/steps.js'
+import {targetMatcher, type TargetFilter} from '../buffer/target-filter.js'
 import type {Ipc} from '../ipc/types.js'
 
 export interface TableStatus {
@@ -49,10 +50,7 @@ export interface StatusReport {
   rollback?: RollbackRecord | null
 }
 
-export interface StatusFilter {
-  connection?: string
-  table?: string
-}
+export type StatusFilter = TargetFilter
 
 const PAGE = 5000
 
@@ -63,7 +61,7 @@ const PAGE = 5000
 export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter = {}, now = Date.now()): Promise<StatusReport> {
   const keys = new KeySpace(prefix)
   const tables = new Map<string, TableStatus & {rowKeys: Set<string>; oldestAt: number | null}>()
-  const matches = (connection: string, table: string) => (!filter.connection || filter.connection === connection) && (!filter.table || filter.table === table)
+  const matches = targetMatcher(filter)
   const entry = (connection: string, table: string) => {
     const id = `${connection}:${table}`
     let status = tables.get(id)

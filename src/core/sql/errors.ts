@@ -84,3 +84,29 @@ export function typedDatabaseError(error: unknown, db: {name: string; target: st
   }
   return error
 }
+
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED',
+  'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'SQLITE_CANTOPEN',
+])
+const UNREACHABLE_MYSQL_ERRNO = new Set([1040, 1053, 2002, 2003, 2006, 2013])
+const UNREACHABLE_MESSAGE = /Connection terminated|terminating connection|connection error|Connection lost|Timeout acquiring a connection|server closed the connection|ECONNREFUSED|ECONNRESET|socket hang up|the database system is (starting up|shutting down)/i
+
+/**
+ * The database cannot be reached (refused, reset, timed out, shutting down, out of connections) —
+ * as opposed to a transient error of one statement (deadlock, lock wait, serialization) on a
+ * database that answers. A flush whose connection is unreachable exits 3, like any service down.
+ */
+export function isUnreachable(error: unknown): boolean {
+  const e = error as {code?: unknown; errno?: unknown; name?: unknown; message?: unknown}
+  if (!e || typeof e !== 'object') return false
+  const code = String(e.code ?? '')
+  if (UNREACHABLE_CODES.has(code)) return true
+  // Refused credentials: the service will not serve us until someone fixes them (exit 3 as well).
+  if (AUTH_CODES.has(code) || (typeof e.errno === 'number' && [1044, 1045, 1698].includes(e.errno))) return true
+  // PostgreSQL SQLSTATE: 08 connection exception, 53300 too many connections, 57P01-03 shutdown / cannot connect now.
+  if (/^(08...|53300|57P0[1-3])$/.test(code)) return true
+  if (typeof e.errno === 'number' && UNREACHABLE_MYSQL_ERRNO.has(e.errno)) return true
+  if (e.name === 'KnexTimeoutError') return true
+  return UNREACHABLE_MESSAGE.test(String(e.message ?? ''))
+}

@@ -3,9 +3,12 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {openEngine, openState} from '../cli/context.js'
 import {resolveTargetFlags, targetFlags} from '../cli/target-flags.js'
-import {progressLine} from '../ui/progress.js'
+import {abortOnSignals} from '../cli/interrupt.js'
+import {progressDisplay, progressMode} from '../ui/progress.js'
 import type {FlushReport} from '../core/buffer/flusher.js'
+import {flushWhenLeaseFree} from '../core/buffer/wait-for-lease.js'
 import {formatDuration, parseDuration} from '../core/duration.js'
+import {holderText, leaseHeldMessage} from '../ui/lease-advice.js'
 import {ExitCode} from '../core/errors.js'
 import {planFlush, type FlushPlan} from '../core/inspect/plan.js'
 import {printable} from '../ui/safe-text.js'
@@ -21,6 +24,8 @@ export interface FlushResult {
   quarantined: Array<{key: string; reason: string}>
   /** Connections that had work but could not be reached (exit 3); their tables are listed with why. */
   unreachable: Array<{connection: string; error: string}>
+  /** The lease was held by a process of this host that had died: this flush took it over. */
+  tookOverFrom?: FlushReport['tookOverFrom']
 }
 
 export default class Flush extends BaseCommand<typeof Flush> {
@@ -29,9 +34,13 @@ export default class Flush extends BaseCommand<typeof Flush> {
 Keys whose content cannot be flushed (not a number, wrong type, not JSON, a name that does not parse) are moved to {prefix}:bad:* and named; the rest is flushed.
 --table and --connection take several names (repeat the flag, or a comma list); a name that is not an identifier, or that is
 neither configured nor in the state nor in the database, is refused (exit 2) with the closest names.
+A lease held by a process of this host that is gone (killed, crashed) is taken over at once.
+Progress goes to stderr: one line updated in place on a terminal; piped, one note when it starts waiting for the lease.
+Ctrl-C (SIGINT) or SIGTERM stops it cleanly: the open transaction is rolled back, the lease released, and what was
+left in flight is named (the next flush or \`wbc recover\` finishes it).
 Exit codes: 0 flushed (or nothing to do), 2 a bad or unknown name, 3 a service is unreachable (Redis, or a database that
 had work: every table left pending is listed with why), 4 another live process holds the lease (use --wait),
-5 partial (dead letters, quarantined keys or batches left in flight).`
+5 partial (dead letters, quarantined keys or batches left in flight), 130 interrupted (SIGINT), 143 terminated (SIGTERM).`
   static examples = [
     {description: 'Flush everything', command: '<%= config.bin %> <%= command.id %>'},
     {description: 'Flush one table, waiting up to 30 s for a running flush to finish', command: '<%= config.bin %> <%= command.id %> --table posts --wait 30s'},
@@ -60,21 +69,21 @@ had work: every table left pending is listed with why), 4 another live process h
       }
     }
 
-    const progress = progressLine(Boolean(process.stderr.isTTY) && !this.jsonEnabled())
-    const wb = await openEngine(loaded, {onProgress: progress.update})
+    // Installed first: a signal while connecting stops the flush before it takes the lease.
+    const interrupt = abortOnSignals()
+    const progress = progressDisplay(progressMode(this.jsonEnabled()))
     let report: FlushReport
     try {
-      const filter = await resolveTargetFlags(wb.ipc, loaded, this.flags, wb.databases)
-      const deadline = Date.now() + waitMs
-      report = await wb.flush(filter)
-      while (report.status === 'skipped' && Date.now() < deadline) {
-        if (!this.jsonEnabled()) this.note(`waiting for the lease held by ${report.holder?.host ?? '?'} pid ${report.holder?.pid ?? '?'}…`)
-        await new Promise((resolve) => setTimeout(resolve, Math.min(500, Math.max(50, deadline - Date.now()))))
-        report = await wb.flush(filter)
+      const wb = await openEngine(loaded, {onProgress: progress.update})
+      try {
+        const filter = await resolveTargetFlags(wb.ipc, loaded, this.flags, wb.databases)
+        report = await flushWhenLeaseFree((f) => wb.flush(f), {...filter, signal: interrupt.signal}, {waitMs, onWait: progress.waiting})
+      } finally {
+        progress.done()
+        await wb.disconnect()
       }
     } finally {
-      progress.done()
-      await wb.disconnect()
+      interrupt.dispose()
     }
     const result: FlushResult = {
       status: report.status,
@@ -94,14 +103,15 @@ had work: every table left pending is listed with why), 4 another live process h
       fence: report.fence,
       quarantined: report.quarantined,
       unreachable: report.unreachable ?? [],
+      ...(report.tookOverFrom ? {tookOverFrom: report.tookOverFrom} : {}),
     }
     if (report.status === 'skipped') {
       const holder = report.holder
-      const who = holder?.legacy ? 'an ODAC process' : `${holder?.host ?? '?'} pid ${holder?.pid ?? '?'}`
       if (this.jsonEnabled()) this.logJson({...result, holder})
-      else this.note(`the flush lease is held by ${who} (ttl ${formatDuration(holder?.ttlLeftMs)}); nothing was flushed. Use --wait to let it finish first.`)
+      else this.note(leaseHeldMessage(holder, waitMs > 0 ? (this.flags.wait ?? null) : null))
       this.exit(ExitCode.leaseHeld)
     }
+    if (report.tookOverFrom && !this.jsonEnabled()) this.note(`took the flush lease over from ${holderText(report.tookOverFrom)}, which is no longer running`)
     if (!this.jsonEnabled()) this.print(renderResult(result, this.tty))
     if (result.unreachable.length > 0) {
       // A database that had work is down: that is an outage (3), not a partial flush (5).

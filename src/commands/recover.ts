@@ -2,8 +2,10 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {confirm} from '../cli/confirm.js'
-import {progressLine} from '../ui/progress.js'
-import {formatDuration} from '../core/duration.js'
+import {abortOnSignals} from '../cli/interrupt.js'
+import {progressDisplay, progressMode} from '../ui/progress.js'
+import {formatDuration, parseDuration} from '../core/duration.js'
+import {leaseHeldMessage} from '../ui/lease-advice.js'
 import {ExitCode} from '../core/errors.js'
 import {recover, type RecoverResult} from '../core/recover.js'
 import {assessRollback, resyncAfterRollback, type RollbackAssessment} from '../core/recover-rollback.js'
@@ -29,9 +31,12 @@ A backup (--checkpoint PATH other than the application's own) is refused when a 
 exported, or when it has no export record, since its writes may be in the database already: --force applies it anyway.
 --after-rollback: when a flush refused because the state store came back older than the database (exit 7), shows what
 is pending — it may be applied again — and, confirmed (--yes), makes the store current so flushing resumes.
+Progress goes to stderr (one line updated in place on a terminal). Ctrl-C (SIGINT) or SIGTERM stops it cleanly: the open
+transaction is rolled back, the lease released, what is left in flight named; the next run finishes it.
 Exit codes: 0 done or nothing to do, 2 a backup the database moved past (or of unknown age) without --force, 4 another
-process owns that checkpoint, 5 partial, 3 a service is unreachable (Redis, or a database with batches to finish: every
-table left is listed with why), 7 a rollback found (--after-rollback --dry-run).`
+process owns that checkpoint (or holds the flush lease), 5 partial, 3 a service is unreachable (Redis, or a database with
+batches to finish: every table left is listed with why), 7 a rollback found (--after-rollback --dry-run), 130 interrupted
+(SIGINT), 143 terminated (SIGTERM).`
   static examples = [
     {description: 'From cron every 5 minutes', command: '<%= config.bin %> <%= command.id %> --json'},
     {description: 'Apply an ODAC checkpoint after a crash (the application is down)', command: '<%= config.bin %> <%= command.id %> --config odac.json --checkpoint storage/sessions.db'},
@@ -45,22 +50,34 @@ table left is listed with why), 7 a rollback found (--after-rollback --dry-run).
     force: Flags.boolean({summary: 'Apply a backup checkpoint even though the database may have its writes already.'}),
     'after-rollback': Flags.boolean({summary: 'The state store was found behind the database: show what may be applied again and (confirmed) resume flushing.', exclusive: ['checkpoint']}),
     yes: Flags.boolean({summary: 'Confirm --after-rollback without asking.'}),
+    wait: Flags.string({summary: 'When another live process holds the flush lease, wait up to this long (e.g. 30s) for it.'}),
   }
 
   async run(): Promise<RecoverResult | AfterRollbackResult> {
     if (this.flags['after-rollback']) return this.afterRollback()
+    const waitMs = this.flags.wait === undefined ? 0 : parseDuration(this.flags.wait, '--wait')
     const loaded = this.loadWbcConfig()
-    const progress = progressLine(Boolean(process.stderr.isTTY) && !this.jsonEnabled())
+    const progress = progressDisplay(progressMode(this.jsonEnabled()))
+    const interrupt = abortOnSignals()
     let result: RecoverResult
     try {
-      result = await recover(loaded.config, {checkpointPath: this.flags.checkpoint, dryRun: this.flags['dry-run'], force: this.flags.force, onProgress: progress.update})
+      result = await recover(loaded.config, {
+        checkpointPath: this.flags.checkpoint,
+        dryRun: this.flags['dry-run'],
+        force: this.flags.force,
+        onProgress: progress.update,
+        signal: interrupt.signal,
+        waitMs,
+        onWait: progress.waiting,
+      })
     } finally {
       progress.done()
+      interrupt.dispose()
     }
     if (!this.jsonEnabled()) this.print(render(result))
     if (result.report?.status === 'skipped') {
       if (this.jsonEnabled()) this.logJson(result)
-      else this.note('the flush lease is held by another live process; it finishes the batches in flight itself')
+      else this.note(leaseHeldMessage(result.report.holder, waitMs > 0 ? (this.flags.wait ?? null) : null, 'nothing was recovered'))
       this.exit(ExitCode.leaseHeld)
     }
     const unreachable = result.report?.unreachable ?? []

@@ -12,6 +12,10 @@ export const ExitCode = {
   threshold: 6,
   /** The state store came back older than the database (restarted from an old snapshot): flushing is refused. */
   rollback: 7,
+  /** Stopped by SIGINT (128 + 2): the open transaction rolled back, the lease released. */
+  interrupted: 130,
+  /** Stopped by SIGTERM (128 + 15), likewise. */
+  terminated: 143,
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 

@@ -3,11 +3,12 @@ import {existsSync} from 'node:fs'
 import {BackupOutdated, checkBackup, type BackupVerdict} from './backup-check.js'
 import {createWriteBuffer} from './buffer/write-buffer.js'
 import type {FlushProgress, FlushReport} from './buffer/flusher.js'
+import {flushWhenLeaseFree} from './buffer/wait-for-lease.js'
 import {Checkpoint, type CheckpointContents} from './checkpoint/checkpoint.js'
 import type {WbcConfig} from './config/schema.js'
 import {LeaseHeld, ServiceUnavailable, WbcError} from './errors.js'
 import {createIpc} from './ipc/create.js'
-import type {Ipc} from './ipc/types.js'
+import type {Ipc, LeaseRecord} from './ipc/types.js'
 import {assertOwnFile} from './ownership.js'
 
 export interface RecoverSummary {
@@ -45,7 +46,17 @@ const summarize = (contents: CheckpointContents): RecoverSummary => ({
  */
 export async function recover(
   config: WbcConfig,
-  options: {checkpointPath?: string; dryRun?: boolean; force?: boolean; onProgress?: (progress: FlushProgress) => void} = {},
+  options: {
+    checkpointPath?: string
+    dryRun?: boolean
+    force?: boolean
+    onProgress?: (progress: FlushProgress) => void
+    /** Stops the run cleanly (FlushInterrupted): see FlushFilter.signal. */
+    signal?: AbortSignal
+    /** While another live process holds the flush lease, wait up to this long for it (batches in flight only). */
+    waitMs?: number
+    onWait?: (holder: LeaseRecord | null, leftMs: number) => void
+  } = {},
 ): Promise<RecoverResult> {
   const memory = config.ipc.driver === 'memory'
   const appAlive = memory ? await socketAnswers(config) : false
@@ -83,7 +94,7 @@ export async function recover(
     const found = await countPending(wb.ipc, config.ipc.prefix)
     let report: FlushReport | null = null
     try {
-      report = await wb.flush()
+      report = await wb.flush({signal: options.signal})
     } finally {
       await wb.close()
     }
@@ -94,7 +105,7 @@ export async function recover(
   try {
     const found = {counters: 0, updates: 0, inserts: 0, batches: await wb.ipc.scard(`${config.ipc.prefix}:idx:inflight`)}
     if (options.dryRun) return {mode: 'inflight', checkpoint: null, dryRun: true, found, report: null}
-    const report = await wb.flush({recoverOnly: true})
+    const report = await flushWhenLeaseFree((f) => wb.flush(f), {recoverOnly: true, signal: options.signal}, {waitMs: options.waitMs ?? 0, onWait: options.onWait})
     return {mode: 'inflight', checkpoint: null, dryRun: false, found, report}
   } finally {
     await wb.disconnect()

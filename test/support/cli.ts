@@ -1,4 +1,4 @@
-import {execFile} from 'node:child_process'
+import {execFile, spawn, type ChildProcess} from 'node:child_process'
 import {join} from 'node:path'
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'run.js')
@@ -19,4 +19,17 @@ export function runCli(args: string[], options: {cwd?: string; env?: Record<stri
       resolve({code, stdout, stderr})
     })
   })
+}
+
+/** Starts the built `wbc` without waiting for it, to signal it mid-way (SIGINT, SIGTERM, SIGKILL). */
+export function startCli(args: string[], options: {cwd?: string; env?: Record<string, string | undefined>} = {}): {child: ChildProcess; exit: Promise<CliResult & {signal: NodeJS.Signals | null}>} {
+  const env: Record<string, string | undefined> = {...process.env, NO_COLOR: '1', ...options.env}
+  for (const name of ['WBC_CONFIG', 'WBC_REDIS_URL', 'DATABASE_URL']) if (!options.env || !(name in options.env)) delete env[name]
+  const child = spawn(process.execPath, [bin, ...args], {cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (chunk) => (stdout += chunk))
+  child.stderr!.on('data', (chunk) => (stderr += chunk))
+  const exit = new Promise<CliResult & {signal: NodeJS.Signals | null}>((resolve) => child.on('close', (code, signal) => resolve({code: code ?? -1, signal, stdout, stderr})))
+  return {child, exit}
 }

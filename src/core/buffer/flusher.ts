@@ -4,6 +4,8 @@ import type {BufferConfig} from '../config/schema.js'
 import {ConfigError, WbcError} from '../errors.js'
 import {failpoint} from '../failpoints.js'
 import type {Ipc, Lease, LeaseRecord} from '../ipc/types.js'
+import {takeLease} from '../locks/take-lease.js'
+import {abortableTransaction} from '../sql/abortable.js'
 import {applyEntries, RowsNotFound} from '../sql/apply.js'
 import {withTransactionLimits} from '../sql/limits.js'
 import type {Database, Databases} from '../sql/databases.js'
@@ -15,10 +17,18 @@ import {entriesOf, type Entry} from './entries.js'
 import {KeySpace, parseMember, parseTableMember} from './keys.js'
 import {decodeBatch, type BadKind, type QuarantinedKey, type StoredBatch} from './steps.js'
 import {filterConnections, targetMatcher, type TargetFilter} from './target-filter.js'
+import {abortReason, FlushInterrupted, type LeftInFlight} from './interrupted.js'
 
 export interface FlushFilter extends TargetFilter {
   /** Only finish the batches left in flight; claim nothing new (`wbc recover`). */
   recoverOnly?: boolean
+  /**
+   * Stops the flush between its steps: a statement running when it fires is cancelled and its
+   * transaction rolled back, nothing more is claimed or committed, the lease is released, and the
+   * flush rejects with FlushInterrupted (batches already claimed stay in flight for the next
+   * flush). The reason `'SIGTERM'` makes it exit 143 in the CLI, any other 130.
+   */
+  signal?: AbortSignal
 }
 
 export interface TableFlushReport {
@@ -44,8 +54,10 @@ export interface TableFlushReport {
 export interface FlushReport {
   /** ok: everything claimed was applied; partial: errors left batches in flight or entries were dead-lettered; skipped: another holder has the lease. */
   status: 'ok' | 'partial' | 'skipped'
-  reason?: 'lease-held' | 'lease-lost'
+  reason?: 'lease-held' | 'lease-lost' | 'interrupted'
   holder?: LeaseRecord | null
+  /** The lease was held by a process of this host that no longer ran: this flush took it over at once. */
+  tookOverFrom?: LeaseRecord
   startedAt: number
   durationMs: number
   fence: number | null
@@ -56,12 +68,24 @@ export interface FlushReport {
   unreachable?: Array<{connection: string; error: string}>
 }
 
-/** Progress of a flush, for people watching a terminal. */
+/** Progress of a flush, for people watching a terminal: each long step as it starts, each commit. */
 export interface FlushProgress {
+  /**
+   * recover: a batch left in flight is being finished; claim: rows of a table are being claimed;
+   * apply: a transaction starts (it may wait for the database); applied: it committed;
+   * retry: a transient error, retried after a pause.
+   */
+  step: 'recover' | 'claim' | 'apply' | 'applied' | 'retry'
   connection: string
   table: string
+  /** Batches of this table this flush has taken up so far. */
   batches: number
+  /** Rows of this table committed so far. */
   rows: number
+  /** recover: which of the batches left in flight (1-based) and how many there are. */
+  of?: {index: number; total: number}
+  /** retry: the attempt that failed (1-based), how many are allowed and why. */
+  retry?: {attempt: number; attempts: number; error: string}
 }
 
 export interface FlusherOptions {
@@ -77,10 +101,24 @@ export interface FlusherOptions {
 }
 
 const SCAN_COUNT = 1000
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+/** Waits, or less when the signal fires. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve()
+    const done = () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, {once: true})
+  })
+}
 const newBatchId = () => `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(5).toString('hex')}`
 
 class AlreadyApplied extends Error {}
+/** The caller's signal fired between two steps (or cancelled one): the batch stays in flight. */
+class Stopped extends Error {}
 
 /**
  * The flush protocol: lease → finish batches left in flight → claim a bounded batch per table →
@@ -115,13 +153,14 @@ export class Flusher {
     // A store found behind the database stays refused until an operator decides.
     const flagged = await readRollback(this.ipc, this.keys.prefix)
     if (flagged) throw new StoreRolledBack(flagged)
+    if (filter.signal?.aborted) throw new FlushInterrupted(abortReason(filter.signal), null, [])
     const requestedAt = performance.now()
-    const lease = await this.ipc.lock(this.keys.flushLock, this.options.leaseTtlMs / 1000)
-    if (!lease) {
-      const holder = await this.ipc.inspectLock(this.keys.flushLock)
-      return {status: 'skipped', reason: 'lease-held', holder, startedAt, durationMs: Date.now() - startedAt, fence: null, tables: [], quarantined: []}
+    const taken = await takeLease(this.ipc, this.keys.flushLock, this.options.leaseTtlMs / 1000)
+    if (!taken.lease) {
+      return {status: 'skipped', reason: 'lease-held', holder: taken.holder, startedAt, durationMs: Date.now() - startedAt, fence: null, tables: [], quarantined: []}
     }
-    const run = new FlushRun(this, lease, filter, requestedAt)
+    if (taken.tookOverFrom) await this.recordTakeover(taken.tookOverFrom).catch(() => {})
+    const run = new FlushRun(this, taken.lease, filter, requestedAt)
     const renewal = setInterval(() => void run.renew(), Math.max(100, this.options.leaseTtlMs / 3))
     renewal.unref()
     try {
@@ -152,14 +191,38 @@ export class Flusher {
     }
     await run.clearBlocked()
     const report = run.report(startedAt)
+    if (taken.tookOverFrom) report.tookOverFrom = taken.tookOverFrom
     await this.ipc.set(this.keys.lastFlush, {...report, tables: report.tables.length} as never).catch(() => {})
     await this.recordEvent(report).catch(() => {})
+    if (run.stopped && !run.rolledBack) throw new FlushInterrupted(abortReason(filter.signal!), report, await this.leftInFlight())
     if (run.rolledBack) {
       await flagRollback(this.ipc, this.keys.prefix, run.rolledBack.record)
       throw run.rolledBack
     }
     await this.pruneLedgers(report)
     return report
+  }
+
+  /** A takeover belongs to the history operators read, like a release (`wbc locks release`). */
+  private async recordTakeover(dead: LeaseRecord): Promise<void> {
+    const event = {at: Date.now(), type: 'lease-released', key: dead.key, forced: false, holderDead: true, holder: `${dead.host ?? '?'}:${dead.pid ?? '?'}`, fence: dead.fence}
+    await this.ipc.rpush(this.keys.events, event as never)
+    await this.ipc.ltrim(this.keys.events, -this.options.eventsMaxCount, -1)
+  }
+
+  /** The batches in flight now, per table (after an interrupted flush: what the next one finishes). */
+  private async leftInFlight(): Promise<LeftInFlight[]> {
+    const tables = new Map<string, LeftInFlight>()
+    for (const id of await this.inflightIds().catch(() => [])) {
+      const raw = await this.ipc.get(this.keys.batch(id)).catch(() => null)
+      const table = raw && typeof raw === 'object' && !Array.isArray(raw) && typeof raw.table === 'string' ? raw.table : null
+      const parsed = table ? parseTableMember(table) : null
+      const key = parsed ? `${parsed.connection}:${parsed.table}` : '?:?'
+      const entry = tables.get(key) ?? {connection: parsed?.connection ?? '?', table: parsed?.table ?? '?', batches: 0}
+      entry.batches++
+      tables.set(key, entry)
+    }
+    return [...tables.values()].sort((a, b) => `${a.connection}:${a.table}`.localeCompare(`${b.connection}:${b.table}`))
   }
 
   /**
@@ -263,6 +326,21 @@ class FlushRun {
     this.validUntil = requestedAt + this.p.options.leaseTtlMs
   }
 
+  /** The caller's signal fired: nothing more is claimed or committed. */
+  get stopped(): boolean {
+    return this.filter.signal?.aborted === true
+  }
+
+  private progress(step: FlushProgress['step'], connection: string, table: string, extra: Pick<FlushProgress, 'of' | 'retry'> = {}): void {
+    const report = this.tables.get(`${connection}:${table}`)
+    const rows = report ? report.updates + report.counters + report.inserts : 0
+    try {
+      this.p.options.onProgress?.({step, connection, table, batches: report?.batches ?? 0, rows, ...extra})
+    } catch {
+      // A display that fails must not fail the flush.
+    }
+  }
+
   /**
    * Extends the lease. A renewal that fails — refused, or an error (the store may have expired
    * it meanwhile) — counts as lost: nothing more is claimed or committed under it.
@@ -300,10 +378,10 @@ class FlushRun {
 
   report(startedAt: number): FlushReport {
     const tables = [...this.tables.values()].sort((a, b) => `${a.connection}:${a.table}`.localeCompare(`${b.connection}:${b.table}`))
-    const partial = this.lost || this.quarantined.length > 0 || tables.some((t) => t.error || t.deadLettered > 0)
+    const partial = this.lost || this.stopped || this.quarantined.length > 0 || tables.some((t) => t.error || t.deadLettered > 0)
     return {
       status: partial ? 'partial' : 'ok',
-      ...(this.lost ? {reason: 'lease-lost' as const} : {}),
+      ...(this.lost ? {reason: 'lease-lost' as const} : this.stopped ? {reason: 'interrupted' as const} : {}),
       startedAt,
       durationMs: Date.now() - startedAt,
       fence: this.lease.fence,
@@ -347,7 +425,7 @@ class FlushRun {
 
   /** Tables this flush drained without error: their pending-since times move on. */
   async settleAges(flushStart: number): Promise<void> {
-    if (this.lost) return
+    if (this.lost || this.stopped) return
     for (const report of this.tables.values()) {
       if (report.error) continue
       await this.p.ipc.steps.settleAge(this.p.keys.prefix, `${report.connection}:${report.table}`, flushStart).catch(() => {})
@@ -363,8 +441,9 @@ class FlushRun {
       ids.push(...page.items)
       cursor = page.cursor
     } while (cursor !== '0')
-    for (const id of [...new Set(ids)].sort()) {
-      if (this.lost) return
+    const sorted = [...new Set(ids)].sort()
+    for (const [index, id] of sorted.entries()) {
+      if (this.lost || this.stopped) return
       let batch: StoredBatch
       try {
         const raw = await this.p.ipc.get(this.p.keys.batch(id))
@@ -380,6 +459,8 @@ class FlushRun {
         await this.p.ipc.del(this.p.keys.inflightDeltas(id))
         continue
       }
+      const parsed = parseTableMember(batch.table)
+      if (parsed) this.progress('recover', parsed.connection, parsed.table, {of: {index: index + 1, total: sorted.length}})
       await this.process(batch, true)
     }
   }
@@ -390,7 +471,7 @@ class FlushRun {
     const groups = new Map<string, string[]>()
     let cursor = '0'
     do {
-      if (this.lost) return
+      if (this.lost || this.stopped) return
       const page = await this.p.ipc.sscan(index, cursor, SCAN_COUNT)
       cursor = page.cursor
       for (const member of page.items) {
@@ -416,7 +497,7 @@ class FlushRun {
       }
     } while (cursor !== '0')
     for (const [table, group] of groups) {
-      if (this.lost) return
+      if (this.lost || this.stopped) return
       const parsed = parseTableMember(table)!
       if (this.failing.has(parsed.connection)) {
         this.leftPending(parsed.connection, parsed.table)
@@ -447,7 +528,7 @@ class FlushRun {
       }
       // Drain in bounded batches; rows queued meanwhile wait for the next flush.
       const limit = Math.max(1, Math.ceil(((await this.p.ipc.llen(this.p.keys.queue(table))) || 1) / this.p.options.batchSize))
-      for (let i = 0; i < limit && !this.lost && !this.failing.has(parsed.connection) && !this.blockedTables.has(table); i++) {
+      for (let i = 0; i < limit && !this.lost && !this.stopped && !this.failing.has(parsed.connection) && !this.blockedTables.has(table); i++) {
         if (!(await this.claimAndProcess(table, [], [], this.p.options.batchSize))) break
       }
     }
@@ -455,9 +536,12 @@ class FlushRun {
 
   private async claimAndProcess(table: string, counters: string[], updates: string[], maxInserts: number): Promise<boolean> {
     failpoint('before-claim')
+    if (this.stopped) return false
     // Claims are not fenced by the store: a holder that stalled past its lease must not claim
     // (a newer holder may have claimed newer values of the same rows meanwhile).
     if (!(await this.leaseHeld())) return false
+    const named = parseTableMember(table)
+    if (named) this.progress('claim', named.connection, named.table)
     // Claiming (state work) overlaps applying the previous batch (database work); at most one
     // batch waits to be applied, and batches are applied in the order they were claimed.
     const previous = this.applying
@@ -530,9 +614,10 @@ class FlushRun {
         } catch (error) {
           if (error instanceof FencedOut && attempt === 0 && (await this.afterFencedOut(db, error))) continue
           // A lock another session holds is not retried at once: the batch waits for the next flush.
-          if (!isTransient(error) || isBlocked(error) || attempt + 1 >= this.p.options.retries || this.lost) throw error
+          if (!isTransient(error) || isBlocked(error) || attempt + 1 >= this.p.options.retries || this.lost || this.stopped) throw error
+          this.progress('retry', parsed.connection, parsed.table, {retry: {attempt: attempt + 1, attempts: this.p.options.retries, error: errorText(error)}})
           const backoff = Math.min(5000, this.p.options.retryBaseMs * 2 ** attempt)
-          await sleep(backoff / 2 + Math.random() * (backoff / 2))
+          await sleep(backoff / 2 + Math.random() * (backoff / 2), this.filter.signal)
         }
       }
       failpoint('after-commit')
@@ -548,6 +633,8 @@ class FlushRun {
         this.rolledBack ??= error
         this.lost = true
       }
+      // Stopped by the caller: the batch stays in flight, the error is the cancellation's, not the table's.
+      if (this.stopped && !this.rolledBack) return
       if (error instanceof FencedOut) this.lost = true
       report.error = errorText(error)
       if (isBlocked(error)) {
@@ -754,10 +841,12 @@ class FlushRun {
     let clean = fresh
     let queue = fresh ? (entries.length > 0 ? [{lo: 0, hi: entries.length}] : []) : pendingRanges(entries.length, await ledgerRanges(db.knex, batchId))
     while (queue.length > 0) {
+      if (this.stopped) throw new Stopped()
       if (!(await this.leaseHeld())) throw new FencedOut(this.lease.fence, -1)
       const range = queue.shift()!
+      this.progress('apply', connection, table)
       try {
-        const counts = await db.knex.transaction((trx) =>
+        const counts = await abortableTransaction(db.knex, this.filter.signal, (trx) =>
           // Time limits first: a row another session keeps locked (the fence row included) fails
           // this transaction as transient instead of stalling every flush.
           withTransactionLimits(trx, db.dialect, this.p.buffer.statementTimeoutMs, db.knex, async () => {
@@ -772,9 +861,10 @@ class FlushRun {
         report.updates += counts.updates
         report.counters += counts.counters
         report.inserts += counts.inserts
-        this.p.options.onProgress?.({connection, table, batches: report.batches, rows: report.updates + report.counters + report.inserts})
+        this.progress('applied', connection, table)
       } catch (error) {
         clean = false
+        if (this.stopped) throw new Stopped()
         if (error instanceof AlreadyApplied) {
           queue = pendingRanges(entries.length, await ledgerRanges(db.knex, batchId))
           continue
@@ -784,7 +874,7 @@ class FlushRun {
           // The ledger says `dead` first, the dead letter follows: a crash in between leaves a
           // `dead` range without its dead letter, which the batch's recovery writes (never an
           // entry both dead-lettered and applied by a recovery that found no ledger row).
-          const recorded = await db.knex.transaction((trx) =>
+          const recorded = await abortableTransaction(db.knex, this.filter.signal, (trx) =>
             withTransactionLimits(trx, db.dialect, this.p.buffer.statementTimeoutMs, db.knex, async () => {
             await checkFence(trx, this.p.keys.prefix, this.committer(mark))
             if (overlaps(range, await ledgerRanges(trx, batchId))) return false

@@ -1,8 +1,9 @@
-import {hostname} from 'node:os'
-
 import {LeaseHeld, WbcError} from '../errors.js'
 import {scanKeys} from '../ipc/cursor.js'
 import type {Ipc, LeaseRecord} from '../ipc/types.js'
+import {isAlive} from '../locks/holder-alive.js'
+
+export {isAlive} from '../locks/holder-alive.js'
 
 export interface LockInfo {
   key: string
@@ -15,16 +16,6 @@ export interface LockInfo {
   ttlMs: number | null
   fence: number | null
   legacy: boolean
-}
-
-export function isAlive(record: Pick<LeaseRecord, 'host' | 'pid'>): boolean | null {
-  if (record.pid === null || record.host !== hostname()) return null
-  try {
-    process.kill(record.pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 function info(record: LeaseRecord, now: number): LockInfo {

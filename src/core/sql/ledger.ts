@@ -154,7 +154,10 @@ export async function checkFence(trx: Knex.Transaction, fenceName: string, commi
         same.where('fence', fence).andWhere((h) => h.whereNull('holder').orWhere('holder', token))
       })
     })
-    .andWhere((m) => m.whereNull('mark').orWhere('mark', '<', fence).orWhere('holder', token))
+    // The holder that recorded the mark may commit again, but never with a lower one: its claims
+    // take increasing marks and are applied in claim order, so a lower mark means the store's
+    // counter went back (restored from an older snapshot while this lease lived on).
+    .andWhere((m) => m.whereNull('mark').orWhere('mark', '<', fence).orWhere((own) => own.where('holder', token).andWhere('mark', '<=', mark)))
   if (epoch !== null) query.andWhere((e) => e.whereNull('epoch').orWhere('epoch', epoch))
   const updated = await query.update({
     fence,

@@ -76,6 +76,17 @@ export class KeySpace {
   stats(table: string): string {
     return `${this.prefix}:stats:${table}`
   }
+  /**
+   * Running totals for `wbc metrics` (integers, INCRBY): entries dead-lettered per table, and
+   * flushes per status. Not kept in the memory driver's checkpoint: a restart resets them, as a
+   * Prometheus counter may be.
+   */
+  deadLetteredTotal(table: string): string {
+    return `${this.prefix}:totals:deadlettered:${table}`
+  }
+  flushesTotal(status: string): string {
+    return `${this.prefix}:totals:flushes:${status}`
+  }
 
   readonly countersIndex: string
   readonly updatesIndex: string

@@ -28,7 +28,7 @@ const snapshot = (): DashboardSnapshot => ({
   locks: [{key: `wb:lock:${HOSTILE}`, owner: 'tok', host: HOSTILE, pid: 7, alive: null, ageMs: 1, ttlMs: 1000, fence: 1, legacy: false}],
 })
 
-const letter: DeadLetter = {id: HOSTILE, connection: 'default', table: 'posts', kind: 'update', entry: {where: HOSTILE}, error: HOSTILE, at: 1}
+const letter: DeadLetter = {id: HOSTILE, connection: 'default', table: 'posts', kind: 'update', entry: {where: HOSTILE}, error: HOSTILE, at: 1, reason: {code: HOSTILE, constraint: HOSTILE, message: HOSTILE}, statement: HOSTILE, attempts: null}
 
 const source = (): DashboardSource => ({
   read: vi.fn(async () => snapshot()),

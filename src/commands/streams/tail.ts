@@ -42,13 +42,16 @@ counts from the end); the next page's cursor is printed on stderr (in the JSON: 
       const interrupt = () => (stop = true)
       process.once('SIGINT', interrupt)
       process.once('SIGTERM', interrupt)
+      let first = true
       try {
         while (!stop) {
           const step = await follower.next().catch((error: Error & {exitCode?: number}) => {
             // A stream of another type is a usage error; an outage waits for the store to return.
             if (error.exitCode === 2) throw error
-            return {entries: [], lost: false}
+            return {entries: [], lost: false, length: -1}
           })
+          if (first && step.length === 0) this.note(`${this.args.name} is empty or does not exist yet: waiting for entries (Ctrl-C stops)`)
+          first = false
           if (step.lost) this.note('entries went from the head of the stream before they could be read; continuing with the newest')
           for (const {index, entry} of step.entries) {
             if (this.jsonEnabled()) this.printJsonLine({index, entry})

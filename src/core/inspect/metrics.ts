@@ -42,19 +42,19 @@ export async function readMetrics(ipc: Ipc, prefix: string, now = Date.now()): P
   for await (const page of scanKeys(ipc, `${prefix}:stats:*`)) {
     for (const key of page) {
       const t = entry(key.slice(`${prefix}:stats:`.length))
-      if (!t) continue
-      const stats = await ipc.hgetall(key).catch(() => null)
-      t.writes = count(stats?.writes)
-      t.flushed = count(stats?.flushed)
+      if (t) t.writes = count((await ipc.hgetall(key).catch(() => null))?.writes)
     }
   }
-  const dead = keys.deadLetteredTotal('')
-  for await (const page of scanKeys(ipc, `${dead}*`)) {
-    for (const key of page) {
-      const t = entry(key.slice(dead.length))
-      if (t) t.deadLettered = count(await ipc.get(key).catch(() => 0))
+  const totals = async (head: string, set: (t: TableCounters, n: number) => void) => {
+    for await (const page of scanKeys(ipc, `${head}*`)) {
+      for (const key of page) {
+        const t = entry(key.slice(head.length))
+        if (t) set(t, count(await ipc.get(key).catch(() => 0)))
+      }
     }
   }
+  await totals(keys.rowsFlushedTotal(''), (t, n) => (t.flushed = n))
+  await totals(keys.deadLetteredTotal(''), (t, n) => (t.deadLettered = n))
   const flushes: Record<string, number> = {}
   for (const s of FLUSH_STATUSES) flushes[s] = count(await ipc.get(keys.flushesTotal(s)).catch(() => 0))
   return {status, tables: [...tables.values()].sort((a, b) => `${a.connection}:${a.table}`.localeCompare(`${b.connection}:${b.table}`)), flushes}
@@ -99,7 +99,7 @@ export function toPrometheus(metrics: MetricsReport): string {
   metric('wbc_last_flush_timestamp_seconds', 'When the last flush started (Unix time).', 'gauge', [[base, Number(last?.startedAt ?? 0) / 1000]])
   metric('wbc_last_flush_ok', 'Whether the last flush applied everything it claimed (1), or not (0).', 'gauge', [[base, last?.status === 'ok' ? 1 : 0]])
   metric('wbc_writes_total', 'Buffered write calls (rows for inserts) since the state began, per table.', 'counter', metrics.tables.map((t) => [per(t), t.writes]))
-  metric('wbc_rows_flushed_total', 'Rows flushed to the database since the state began, per table.', 'counter', metrics.tables.map((t) => [per(t), t.flushed]))
+  metric('wbc_rows_flushed_total', 'Rows the flushes changed in the database (applied, not dead-lettered), per table.', 'counter', metrics.tables.map((t) => [per(t), t.flushed]))
   metric('wbc_dead_lettered_total', 'Entries dead-lettered since the state began, per table.', 'counter', metrics.tables.map((t) => [per(t), t.deadLettered]))
   metric('wbc_flushes_total', 'Flushes run, per status (ok, partial, skipped: the lease was held).', 'counter', Object.entries(metrics.flushes).map(([status, n]) => [{...base, status}, n]))
   return `${lines.join('\n')}\n`

@@ -82,6 +82,8 @@ export interface FollowStep {
   entries: Array<{index: number; entry: Json}>
   /** Entries went (trimmed or claimed from the head) before they could be read: the follower continues with the newest. */
   lost: boolean
+  /** The stream's length when read (0: empty or missing). */
+  length: number
 }
 
 const SEARCH_BACK = 1000
@@ -129,7 +131,7 @@ export class StreamFollower {
       // Nothing printed yet: what arrives from here on is new (an empty stream: all of it).
       this.start = from
     }
-    return {entries, lost}
+    return {entries, lost, length}
   }
 
   /** Where the last printed entry is now: at its index, or moved towards the head. */

@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {deadLetterFlags, selectedTables} from '../../cli/dead-letter-target.js'
 import {DeadLetters, type DeadLetter} from '../../core/buffer/dead-letters.js'
+import {formatRefusal} from '../../core/sql/refusal.js'
 import {renderTable} from '../../ui/table.js'
 
 export default class DeadletterList extends BaseCommand<typeof DeadletterList> {
@@ -35,7 +36,7 @@ export default class DeadletterList extends BaseCommand<typeof DeadletterList> {
         else if (page.length === 0) this.print(`no dead letters from --cursor ${cursor} (${all.length} in all)`)
         else {
           // The reason before the entry: a narrow view cuts the entry, not why it was refused.
-          const rows = page.map((l) => [l.id, `${l.connection}:${l.table}`, l.kind, l.error.slice(0, 100), new Date(l.at).toISOString(), JSON.stringify(l.entry).slice(0, 60)])
+          const rows = page.map((l) => [l.id, `${l.connection}:${l.table}`, l.kind, formatRefusal(l.reason).slice(0, 100), new Date(l.at).toISOString(), JSON.stringify(l.entry).slice(0, 60)])
           this.print(renderTable(['id', 'table', 'kind', 'reason', 'at', 'entry'], rows, this.tty))
         }
         if (next !== null) this.note(`${all.length - next} more: --cursor ${next}`)

@@ -192,7 +192,8 @@ export function readable(stored: Json): DeadLetter {
   const record = (stored && typeof stored === 'object' && !Array.isArray(stored) ? stored : {}) as unknown as DeadLetter
   if (record.reason && typeof record.reason === 'object') return {...record, statement: record.statement ?? null, attempts: record.attempts ?? null}
   const {refusal, statement} = parseRefusalText(String(record.error ?? ''))
-  return {...record, error: formatRefusal(refusal), reason: refusal, statement, attempts: null}
+  // `error` stays as stored (a script may match it); the views show `formatRefusal(reason)`.
+  return {...record, reason: refusal, statement, attempts: null}
 }
 
 /** `{batchId}:{entry index}` → its parts (ids written by others may not have them). */

@@ -47,7 +47,7 @@ export function describeRefusal(error: unknown, dialect?: Dialect): {refusal: Re
  * `code: statement - message` as `errorText` wrote it, or any other text as the message.
  */
 export function parseRefusalText(text: string): {refusal: Refusal; statement: string | null} {
-  let rest = oneLine(text)
+  let rest = text
   let code: string | null = null
   const head = /^([A-Z0-9_]{2,40}|\d{4,5}): /.exec(rest)
   if (head && !/^(insert|update|select|with|delete)$/i.test(head[1])) {

@@ -5,6 +5,7 @@ import type {DeadLetter} from '../../core/buffer/dead-letters.js'
 import type {StreamInfo} from '../../core/streams/streams.js'
 import type {Json} from '../../core/ipc/types.js'
 import {formatDuration} from '../../core/duration.js'
+import {formatRefusal} from '../../core/sql/refusal.js'
 import {compact, DEFAULT_THRESHOLDS, fit, isHot, nextRows, sparkline, type TableRow, type Thresholds} from './model.js'
 import type {DashboardSnapshot, DashboardSource} from './source.js'
 
@@ -410,7 +411,7 @@ function DeadLettersView({target, letters, selected, columns, height}: {target: 
       {letters.slice(start, start + height - 1).map((letter, i) => (
         <Text key={letter.id} inverse={start + i === selected}>
           {/* The reason first: a narrow terminal cuts the entry, not why it was refused. */}
-          {fit(`${start + i === selected ? '›' : ' '} ${letter.kind} ${letter.error} — ${JSON.stringify(letter.entry)}`, columns)}
+          {fit(`${start + i === selected ? '›' : ' '} ${letter.kind} ${formatRefusal(letter.reason)} — ${JSON.stringify(letter.entry)}`, columns)}
         </Text>
       ))}
     </Box>

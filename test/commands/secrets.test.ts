@@ -114,6 +114,7 @@ describe.skipIf(!driversUp.redis || !dialectsUp.postgres)('passwords never appea
     {id: 'deadletter:list', args: ['deadletter', 'list', '--json']},
     {id: 'deadletter:list', args: ['deadletter', 'list']},
     {id: 'deadletter:retry', args: ['deadletter', 'retry', '--id', 'nope', '--table', posts, '--json']},
+    {id: 'deadletter:show', args: ['deadletter', 'show', 'nope', '--json']},
     {id: 'deadletter:drop', args: ['deadletter', 'drop', '--all', '--table', posts, '--yes', '--json']},
     {id: 'recover', args: ['recover', '--json']},
     {id: 'checkpoint', args: ['checkpoint', '--json']},

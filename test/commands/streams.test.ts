@@ -46,7 +46,7 @@ describe.skipIf(!driversUp.redis)('wbc streams, streams tail, compact (redis)', 
   })
 
   it('tails a page at a time with a cursor', async () => {
-    const first = JSON.parse((await wbc('streams', 'tail', 'events', '--limit', '10', '--json')).stdout)
+    const first = JSON.parse((await wbc('streams', 'tail', 'events', '--cursor', '0', '--limit', '10', '--json')).stdout)
     expect(first.entries.map((e: {index: number}) => e.index)).toEqual(Array.from({length: 10}, (_, i) => i))
     expect(first.cursor).toBe(10)
     const last = JSON.parse((await wbc('streams', 'tail', 'events', '--cursor', '-3', '--json')).stdout)

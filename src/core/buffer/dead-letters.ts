@@ -1,6 +1,7 @@
 import type {Ipc, Json} from '../ipc/types.js'
 import type {Databases} from '../sql/databases.js'
 import {LEDGER_TABLE, ledgerRanges, type LedgerRange} from '../sql/ledger.js'
+import {formatRefusal, parseRefusalText, type Refusal} from '../sql/refusal.js'
 import type {Entry} from './entries.js'
 import {encodeWhere, KeySpace, parseTableMember, rowMember, counterMember} from './keys.js'
 import type {RequeueEntry} from './steps.js'
@@ -12,8 +13,22 @@ export interface DeadLetter {
   table: string
   kind: Entry['kind']
   entry: Json
+  /** The reason, first and on one line: code, constraint, the database's message (`formatRefusal`). */
   error: string
   at: number
+  /** The reason in parts. Records written before it was kept have it parsed from `error`. */
+  reason: Refusal
+  /** The statement the database refused (bounded); null when not known (older records, or no statement failed). */
+  statement: string | null
+  /** Transactions that held this entry before it was set aside (the whole batch, each split, itself alone); null when not recorded. */
+  attempts: number | null
+}
+
+/** What the flusher knows of a refusal when it writes a dead letter. */
+export interface RefusalRecord {
+  reason: Refusal
+  statement?: string | null
+  attempts?: number
 }
 
 /** What a retry did with each dead letter it was given. */
@@ -57,11 +72,17 @@ export class DeadLetters {
     this.keys = new KeySpace(prefix)
   }
 
-  async add(connection: string, table: string, id: string, entry: Entry, error: string): Promise<void> {
+  async add(connection: string, table: string, id: string, entry: Entry, refused: string | RefusalRecord): Promise<void> {
     const member = `${connection}:${table}`
-    const record: DeadLetter = {id, connection, table, kind: entry.kind, entry: toJson(entry), error, at: Date.now()}
+    const why: RefusalRecord = typeof refused === 'string' ? {reason: {code: null, constraint: null, message: refused}} : refused
+    const record: DeadLetter = {
+      id, connection, table, kind: entry.kind, entry: toJson(entry), error: formatRefusal(why.reason), at: Date.now(),
+      reason: why.reason, statement: why.statement ?? null, attempts: why.attempts ?? null,
+    }
     await this.ipc.sadd(this.keys.deadLettersIndex, member)
-    await this.ipc.hset(this.keys.deadLetters(member), {[id]: record as unknown as Json})
+    const added = await this.ipc.hset(this.keys.deadLetters(member), {[id]: record as unknown as Json})
+    // A running total for `wbc metrics` (a dead letter written again is not counted twice).
+    if (added > 0) await this.ipc.incrBy(this.keys.deadLetteredTotal(member), 1)
   }
 
   /**
@@ -94,8 +115,17 @@ export class DeadLetters {
   async list(connection: string, table: string): Promise<DeadLetter[]> {
     const all = await this.ipc.hgetall<Json>(this.keys.deadLetters(`${connection}:${table}`))
     return Object.values(all ?? {})
-      .map((record) => record as unknown as DeadLetter)
+      .map(readable)
       .sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1))
+  }
+
+  /** One dead letter by its id, looked up in the given tables (all tables with dead letters by default); null when none has it. */
+  async find(id: string, tables?: Array<{connection: string; table: string}>): Promise<DeadLetter | null> {
+    for (const t of tables ?? (await this.tables())) {
+      const raw = (await this.ipc.hgetall<Json>(this.keys.deadLetters(`${t.connection}:${t.table}`)))?.[id]
+      if (raw !== undefined) return readable(raw)
+    }
+    return null
   }
 
   /**
@@ -155,6 +185,15 @@ export class DeadLetters {
     if (letter.kind === 'update') return {kind: 'update', member: rowMember(connection, table, where), fields: entry.fields as Record<string, Json>}
     return {kind: 'counter', deltas: Object.entries(entry.deltas as Record<string, number>).map(([column, delta]) => [counterMember(connection, table, where, column), delta])}
   }
+}
+
+/** A stored record as `DeadLetter`: an older one (the statement in front of the error) gets its reason parsed out. */
+export function readable(stored: Json): DeadLetter {
+  const record = (stored && typeof stored === 'object' && !Array.isArray(stored) ? stored : {}) as unknown as DeadLetter
+  if (record.reason && typeof record.reason === 'object') return {...record, statement: record.statement ?? null, attempts: record.attempts ?? null}
+  const {refusal, statement} = parseRefusalText(String(record.error ?? ''))
+  // `error` stays as stored (a script may match it); the views show `formatRefusal(reason)`.
+  return {...record, reason: refusal, statement, attempts: null}
 }
 
 /** `{batchId}:{entry index}` → its parts (ids written by others may not have them). */

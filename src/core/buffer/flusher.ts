@@ -10,6 +10,8 @@ import {applyEntries, RowsNotFound} from '../sql/apply.js'
 import {withTransactionLimits} from '../sql/limits.js'
 import type {Database, Databases} from '../sql/databases.js'
 import {errorText, isBlocked, isTransient, isUnreachable} from '../sql/errors.js'
+import {describeRefusal, type Refusal} from '../sql/refusal.js'
+import type {Dialect} from '../config/connections.js'
 import {checkFence, ensureLedger, FencedOut, fenceRow, highestFence, ledgerRanges, pruneLedger, recordRange, storedFence, type FenceRow, type LedgerRange} from '../sql/ledger.js'
 import {DeadLetters} from './dead-letters.js'
 import {epochKey, flagRollback, holdsPendingState, newEpoch, readEpoch, readRollback, StoreRolledBack} from './rollback.js'
@@ -143,7 +145,16 @@ export class Flusher {
 
   /** Flushes now; a flush this process already runs finishes first (never two at once). */
   flush(filter: FlushFilter = {}): Promise<FlushReport> {
-    const next = this.running.then(() => this.run(filter))
+    const next = this.running.then(() => this.run(filter)).then(async (report) => {
+      // Running totals for `wbc metrics` (the event stream is trimmed): flushes per status, and the
+      // rows each table's transactions changed. Counted after the commit: a crash in between undercounts.
+      await this.ipc.incrBy(this.keys.flushesTotal(report.status), 1).catch(() => {})
+      for (const t of report.tables) {
+        const rows = t.counters + t.updates + t.inserts
+        if (rows > 0) await this.ipc.incrBy(this.keys.rowsFlushedTotal(`${t.connection}:${t.table}`), rows).catch(() => {})
+      }
+      return report
+    })
     this.running = next.catch(() => {})
     return next
   }
@@ -839,11 +850,12 @@ class FlushRun {
   private async apply(db: Database, table: string, batchId: string, entries: Entry[], report: TableFlushReport, fresh: boolean, mark: number): Promise<boolean> {
     const connection = db.name
     let clean = fresh
-    let queue = fresh ? (entries.length > 0 ? [{lo: 0, hi: entries.length}] : []) : pendingRanges(entries.length, await ledgerRanges(db.knex, batchId))
+    // `tried`: transactions that already held the range's entries (a dead letter records it).
+    let queue: Array<{lo: number; hi: number; tried?: number}> = fresh ? (entries.length > 0 ? [{lo: 0, hi: entries.length}] : []) : pendingRanges(entries.length, await ledgerRanges(db.knex, batchId))
     while (queue.length > 0) {
       if (this.stopped) throw new Stopped()
       if (!(await this.leaseHeld())) throw new FencedOut(this.lease.fence, -1)
-      const range = queue.shift()!
+      const {tried = 0, ...range} = queue.shift()!
       this.progress('apply', connection, table)
       try {
         const counts = await abortableTransaction(db.knex, this.filter.signal, (trx) =>
@@ -883,20 +895,23 @@ class FlushRun {
           }))
           failpoint('after-dead-ledger')
           if (recorded) {
-            await this.p.deadLetters.add(connection, table, `${batchId}:${range.lo}`, entries[range.lo], deadLetterText(error))
+            await this.p.deadLetters.add(connection, table, `${batchId}:${range.lo}`, entries[range.lo], {...refusalOf(error, db.dialect), attempts: tried + 1})
             report.deadLettered++
           }
           continue
         }
-        queue = [...split(range, error instanceof RowsNotFound ? error.indexes.map((i) => range.lo + i) : null), ...queue]
+        queue = [...split(range, error instanceof RowsNotFound ? error.indexes.map((i) => range.lo + i) : null).map((r) => ({...r, tried: tried + 1})), ...queue]
       }
     }
     return clean
   }
 }
 
-function deadLetterText(error: unknown): string {
-  return error instanceof RowsNotFound ? 'no row matches this key (an UPDATE would change nothing)' : errorText(error)
+/** The reason a single entry was refused, reason first; the statement apart. */
+function refusalOf(error: unknown, dialect: Dialect): {reason: Refusal; statement: string | null} {
+  if (error instanceof RowsNotFound) return {reason: {code: null, constraint: null, message: 'no row matches this key (an UPDATE would change nothing)'}, statement: null}
+  const {refusal, statement} = describeRefusal(error, dialect)
+  return {reason: refusal, statement}
 }
 
 /** Splits a failing range: around the known bad entries, else in halves. */

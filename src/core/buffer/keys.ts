@@ -76,6 +76,20 @@ export class KeySpace {
   stats(table: string): string {
     return `${this.prefix}:stats:${table}`
   }
+  /**
+   * Running totals for `wbc metrics` (integers, INCRBY): entries dead-lettered and rows the
+   * flush's transactions changed per table, and flushes per status. Not kept in the memory driver's checkpoint: a restart resets them, as a
+   * Prometheus counter may be.
+   */
+  deadLetteredTotal(table: string): string {
+    return `${this.prefix}:totals:deadlettered:${table}`
+  }
+  rowsFlushedTotal(table: string): string {
+    return `${this.prefix}:totals:flushed:${table}`
+  }
+  flushesTotal(status: string): string {
+    return `${this.prefix}:totals:flushes:${status}`
+  }
 
   readonly countersIndex: string
   readonly updatesIndex: string

@@ -5,10 +5,11 @@ import type {DeadLetter} from '../../core/buffer/dead-letters.js'
 import type {StreamInfo} from '../../core/streams/streams.js'
 import type {Json} from '../../core/ipc/types.js'
 import {formatDuration} from '../../core/duration.js'
+import {formatRefusal} from '../../core/sql/refusal.js'
 import {compact, DEFAULT_THRESHOLDS, fit, isHot, nextRows, sparkline, type TableRow, type Thresholds} from './model.js'
 import type {DashboardSnapshot, DashboardSource} from './source.js'
 
-export type View = 'tables' | 'locks' | 'deadletters' | 'events' | 'streams' | 'help'
+export type View = 'tables' | 'locks' | 'deadletters' | 'letter' | 'events' | 'streams' | 'help'
 
 interface Pending {
   question: string
@@ -43,10 +44,14 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
   const [paused, setPaused] = useState(false)
   const [view, setView] = useState<View>('tables')
   const [selected, setSelected] = useState(0)
+  // The table selection survives other views: their ↑/↓ move their own selection only.
+  const [tableIndex, setTableIndex] = useState(0)
+  // The table whose dead letters the dead-letter view shows, fixed when the view opens.
+  const [letterTable, setLetterTable] = useState<{connection: string; table: string; id: string} | null>(null)
   const [letters, setLetters] = useState<DeadLetter[]>([])
   const [streams, setStreams] = useState<StreamInfo[]>([])
   const [history, setHistory] = useState<Json[]>([])
-  const [confirming, setConfirming] = useState<Pending | null>(null)
+  const [confirming, setConfirmingState] = useState<Pending | null>(null)
   const [busy, setBusy] = useState<{rowId?: string; label: string} | null>(null)
   const [message, setMessage] = useState<string | null>(null)
   const [events, setEvents] = useState<string[]>([])
@@ -103,12 +108,17 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
 
   const locks = snapshot?.locks ?? []
   // Keys can arrive faster than renders: the handler reads the latest selection from a ref.
-  const current = useRef({selected, rows, locks, letters, view, streams})
-  current.current = {selected, rows, locks, letters, view, streams}
-  const selectedRow = rows[Math.min(selected, Math.max(0, rows.length - 1))]
+  const current = useRef({selected, tableIndex, rows, locks, letters, letterTable, view, streams, confirming})
+  current.current = {selected, tableIndex, rows, locks, letters, letterTable, view, streams, confirming}
+  // The question is in the ref at once: an answer typed before the next render still finds it.
+  const setConfirming = useCallback((pending: Pending | null) => {
+    current.current = {...current.current, confirming: pending}
+    setConfirmingState(pending)
+  }, [])
+  const selectedRow = rows[Math.min(tableIndex, Math.max(0, rows.length - 1))]
 
   const loadLetters = useCallback(
-    async (row: TableRow | undefined) => {
+    async (row: {connection: string; table: string} | null) => {
       if (!row) return setLetters([])
       try {
         setLetters(await source.deadLetters(row.connection, row.table))
@@ -150,26 +160,32 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
           void refresh()
         })
     },
-    [log, refresh],
+    [log, refresh, setConfirming],
   )
 
   const move = useCallback((by: number) => {
     const {view: v, locks: l, letters: d, rows: r, streams: st} = current.current
     const length = v === 'locks' ? l.length : v === 'deadletters' ? d.length : v === 'streams' ? st.length : r.length
+    if (v === 'letter' || v === 'help' || v === 'events') return
     const next = Math.max(0, Math.min(Math.max(0, length - 1), current.current.selected + by))
-    current.current = {...current.current, selected: next}
+    current.current = {...current.current, selected: next, ...(v === 'tables' ? {tableIndex: next} : {})}
     setSelected(next)
+    if (v === 'tables') setTableIndex(next)
   }, [])
 
   useInput(
     (input, key) => {
-      const {selected, rows, locks, letters, view, streams} = current.current
-      const selectedRow = rows[Math.min(selected, Math.max(0, rows.length - 1))]
-      const show = (next: View, keepSelection = false) => {
-        current.current = {...current.current, view: next, selected: keepSelection ? selected : 0}
+      const {selected, tableIndex, rows, locks, letters, letterTable, view, streams} = current.current
+      const selectedRow = rows[Math.min(tableIndex, Math.max(0, rows.length - 1))]
+      // Back to the tables: their own selection. Another view starts at its first line
+      // (`keep`: the help and events views keep the selection of the view they cover).
+      const show = (next: View, keep = false) => {
+        const index = next === 'tables' ? tableIndex : keep ? selected : 0
+        current.current = {...current.current, view: next, selected: index}
         setView(next)
-        if (!keepSelection) setSelected(0)
+        setSelected(index)
       }
+      const {confirming} = current.current
       if (confirming) {
         if (input === 'y' || input === 'Y') act(confirming)
         else {
@@ -179,11 +195,12 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
         return
       }
       if (input === 'q' || (key.ctrl && input === 'c')) return exit()
-      if (key.escape) return show('tables', true)
+      if (key.escape) return view === 'letter' ? show('deadletters', true) : show('tables')
       if (key.upArrow) return move(-1)
       if (key.downArrow) return move(1)
       if (input === 'p') return setPaused((p) => !p)
       if (input === '?') return show(view === 'help' ? 'tables' : 'help', true)
+      if (view === 'deadletters' && key.return && letters[selected]) return show('letter', true)
       if (input === 'l') return show('locks')
       if (input === 'e') {
         show('events', true)
@@ -197,8 +214,12 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
       }
       if (input === 't') return show('tables')
       if (input === 'd' && selectedRow && view === 'tables') {
+        const target = {connection: selectedRow.connection, table: selectedRow.table, id: selectedRow.id}
+        current.current = {...current.current, letterTable: target, letters: []}
+        setLetterTable(target)
+        setLetters([])
         show('deadletters')
-        void loadLetters(selectedRow)
+        void loadLetters(target)
         return
       }
       if (busy) return setMessage('an action is still running')
@@ -237,16 +258,19 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
           },
         })
       }
-      if (view === 'deadletters' && (input === 'R' || input === 'x') && selectedRow) {
+      if ((view === 'deadletters' || view === 'letter') && (input === 'R' || input === 'x') && letterTable) {
         const letter = letters[selected]
         if (!letter) return
         const retry = input === 'R'
+        // The letter names its own table: the question and the action concern that table only.
+        const where = `${letter.connection}:${letter.table}`
         return setConfirming({
-          question: `${retry ? 'Retry' : 'Drop for good'} dead letter ${letter.id}?`,
+          question: `${retry ? 'Retry' : 'Drop for good'} dead letter ${letter.id} of ${where}?`,
           run: async () => {
             const n = retry ? await source.retryDeadLetter(letter.connection, letter.table, letter.id) : await source.dropDeadLetter(letter.connection, letter.table, letter.id)
-            await loadLetters(selectedRow)
-            return `${retry ? 'retried' : 'dropped'} ${n} dead letter${n === 1 ? '' : 's'}`
+            await loadLetters(letterTable)
+            if (current.current.view === 'letter') show('deadletters')
+            return `${retry ? 'retried' : 'dropped'} ${n} dead letter${n === 1 ? '' : 's'} of ${where} (${letter.id})`
           },
         })
       }
@@ -270,7 +294,7 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
   const body = height - 6
   return (
     <Box flexDirection="column" width={columns}>
-      <Header snapshot={snapshot} intervalMs={intervalMs} paused={paused} columns={columns} />
+      <Header snapshot={snapshot} unreadable={failure !== null} intervalMs={intervalMs} paused={paused} columns={columns} />
       {failure ? (
         <Text color="red">{fit(`! attempt ${failure.attempts}, retrying every ${formatDuration(intervalMs)}: ${failure.message}`, columns)}</Text>
       ) : snapshot && snapshot.status.badKeysTotal > 0 ? (
@@ -278,9 +302,10 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
       ) : (
         <Text> </Text>
       )}
-      {view === 'tables' && <TablesView rows={rows} selected={selected} thresholds={thresholds} columns={columns} height={body} busy={busy} spinner={SPINNER[tick % SPINNER.length]} />}
+      {view === 'tables' && <TablesView rows={rows} known={snapshot !== null && failure === null} readAt={snapshot?.at ?? null} selected={selected} thresholds={thresholds} columns={columns} height={body} busy={busy} spinner={SPINNER[tick % SPINNER.length]} />}
       {view === 'locks' && <LocksView snapshot={snapshot} selected={selected} columns={columns} height={body} />}
-      {view === 'deadletters' && <DeadLettersView row={selectedRow} letters={letters} selected={selected} columns={columns} height={body} />}
+      {view === 'deadletters' && <DeadLettersView target={letterTable?.id ?? null} letters={letters} selected={selected} columns={columns} height={body} />}
+      {view === 'letter' && letters[selected] && <ListView title={`dead letter ${letters[selected].id} of ${letters[selected].connection}:${letters[selected].table} (R retry, x drop, Esc back)`} lines={clip(describeLetter(letters[selected], columns), body - 1, `… the rest: wbc deadletter show ${letters[selected].id}`)} columns={columns} />}
       {view === 'events' && <ListView title="recent events: the event stream, then what this dashboard saw" lines={[...history.map(describeEvent), ...events].slice(-body)} columns={columns} />}
       {view === 'streams' && <StreamsView streams={streams} selected={selected} columns={columns} height={body} />}
       {view === 'help' && <ListView title="keys" lines={HELP} columns={columns} />}
@@ -301,20 +326,24 @@ function describeEvent(event: Json): string {
 
 const HELP = [
   '↑/↓ select        f flush table      F flush all       p pause/resume',
-  'l locks           r release lock     d dead letters    R retry, x drop',
+  'l locks           r release lock     d dead letters    Enter details, R retry, x drop',
   's streams (c compact with its policy)  e events  t tables  Esc back',
   '? help            q or Ctrl-C quit',
   'Every action asks y/n first; a live lease holder is only released when confirmed as forced.',
 ]
 
-function Header({snapshot, intervalMs, paused, columns}: {snapshot: DashboardSnapshot | null; intervalMs: number; paused: boolean; columns: number}) {
+function Header({snapshot, unreadable, intervalMs, paused, columns}: {snapshot: DashboardSnapshot | null; unreadable: boolean; intervalMs: number; paused: boolean; columns: number}) {
   const status = snapshot?.status
   const lease = status?.lease
   const last = status?.lastFlush
-  const leaseText = lease
+  // What cannot be read now is unknown: neither the last values read nor "free"/"none".
+  const known = snapshot !== null && !unreadable
+  const leaseText = !known
+    ? 'lease unknown'
+    : lease
     ? `lease ${lease.owner === null ? 'ODAC (owner unknown)' : `${lease.host ?? '?'}:${lease.pid ?? '?'}`} age ${formatDuration(lease.ageMs)} ttl ${formatDuration(lease.ttlMs)} fence ${lease.fence ?? '-'}`
     : 'lease free'
-  const lastText = last ? `last flush ${new Date(Number(last.startedAt)).toISOString().slice(11, 19)} ${String(last.status)} ${formatDuration(Number(last.durationMs))}` : 'no flush yet'
+ const lastText = !known ? 'last flush unknown' : last ? `last flush ${new Date(Number(last.startedAt)).toISOString().slice(11, 19)} ${String(last.status)} ${formatDuration(Number(last.durationMs))}` : 'no flush yet'
   return (
     <Box flexDirection="column">
       <Text bold>{fit(`wbc ${status ? `${status.driver} ${status.target} prefix ${status.prefix}` : 'connecting…'}`, columns)}</Text>
@@ -328,7 +357,7 @@ function Header({snapshot, intervalMs, paused, columns}: {snapshot: DashboardSna
   )
 }
 
-function TablesView({rows, selected, thresholds, columns, height, busy, spinner}: {rows: TableRow[]; selected: number; thresholds: Thresholds; columns: number; height: number; busy: {rowId?: string} | null; spinner: string}) {
+function TablesView({rows, known, readAt, selected, thresholds, columns, height, busy, spinner}: {rows: TableRow[]; known: boolean; readAt: number | null; selected: number; thresholds: Thresholds; columns: number; height: number; busy: {rowId?: string} | null; spinner: string}) {
   const fixed = 2 + 8 + 7 + 8 + 5 + 5 + 7 + 7 + 7
   const spark = Math.max(0, Math.min(20, columns - fixed - 16))
   const name = Math.max(8, columns - fixed - spark - 1)
@@ -337,11 +366,14 @@ function TablesView({rows, selected, thresholds, columns, height, busy, spinner}
   return (
     <Box flexDirection="column">
       <Text dimColor>{fit(head, columns)}</Text>
-      {rows.length === 0 && <Text>  nothing pending</Text>}
-      {rows.slice(start, start + height - 1).map((row, i) => {
+      {!known && <Text color="yellow">{fit(readAt === null ? '  pending: unknown (the state has not been read yet)' : `  pending: unknown — the state cannot be read; ? marks figures last read at ${new Date(readAt).toISOString().slice(11, 19)}`, columns)}</Text>}
+      {known && rows.length === 0 && <Text>  nothing pending</Text>}
+      {rows.slice(start, start + height - (known ? 1 : 2)).map((row, i) => {
         const index = start + i
         const mark = busy?.rowId === row.id ? spinner : index === selected ? '›' : ' '
-        const line = `${mark} ${fit(row.connection === 'default' ? row.table : row.id, name)}${fit(compact(row.counters.rows), 8, 'right')}${fit(compact(row.updates.rows), 7, 'right')}${fit(compact(row.inserts.rows), 8, 'right')}${fit(compact(row.inflight.batches), 5, 'right')}${fit(compact(row.deadLetters), 5, 'right')}${fit(formatDuration(row.oldestPendingMs), 7, 'right')}${fit(compact(row.rateIn), 7, 'right')}${fit(compact(row.rateOut), 7, 'right')} ${spark ? sparkline(row.history, spark) : ''}`
+        // Figures that cannot be read now are shown as `?`, never as the last ones read.
+        const n = (value: number | null, width: number) => fit(known ? compact(value) : '?', width, 'right')
+        const line = `${mark} ${fit(row.connection === 'default' ? row.table : row.id, name)}${n(row.counters.rows, 8)}${n(row.updates.rows, 7)}${n(row.inserts.rows, 8)}${n(row.inflight.batches, 5)}${n(row.deadLetters, 5)}${fit(known ? formatDuration(row.oldestPendingMs) : '?', 7, 'right')}${n(row.rateIn, 7)}${n(row.rateOut, 7)} ${spark ? sparkline(row.history, spark) : ''}`
         return (
           <Text key={row.id} inverse={index === selected} color={isHot(row, thresholds) ? 'red' : undefined}>
             {fit(line, columns)}
@@ -370,18 +402,42 @@ function LocksView({snapshot, selected, columns, height}: {snapshot: DashboardSn
   )
 }
 
-function DeadLettersView({row, letters, selected, columns, height}: {row?: TableRow; letters: DeadLetter[]; selected: number; columns: number; height: number}) {
+function DeadLettersView({target, letters, selected, columns, height}: {target: string | null; letters: DeadLetter[]; selected: number; columns: number; height: number}) {
+  const start = Math.max(0, Math.min(selected - height + 2, letters.length - (height - 1)))
   return (
     <Box flexDirection="column">
-      <Text dimColor>{fit(`  dead letters of ${row?.id ?? '-'} (R retry, x drop, Esc back)`, columns)}</Text>
+      <Text dimColor>{fit(`  dead letters of ${target ?? '-'} (Enter details, R retry, x drop, Esc back)`, columns)}</Text>
       {letters.length === 0 && <Text>  none</Text>}
-      {letters.slice(0, height - 1).map((letter, i) => (
-        <Text key={letter.id} inverse={i === selected}>
-          {fit(`${i === selected ? '›' : ' '} ${letter.kind} ${JSON.stringify(letter.entry)} — ${letter.error}`, columns)}
+      {letters.slice(start, start + height - 1).map((letter, i) => (
+        <Text key={letter.id} inverse={start + i === selected}>
+          {/* The reason first: a narrow terminal cuts the entry, not why it was refused. */}
+          {fit(`${start + i === selected ? '›' : ' '} ${letter.kind} ${formatRefusal(letter.reason)} — ${JSON.stringify(letter.entry)}`, columns)}
         </Text>
       ))}
     </Box>
   )
+}
+
+const clip = (lines: string[], max: number, more: string) => (lines.length <= max ? lines : [...lines.slice(0, Math.max(0, max - 1)), more])
+
+/** A dead letter in full, cut into lines of the screen's width (nothing is lost to a cut). */
+function describeLetter(letter: DeadLetter, columns: number): string[] {
+  const width = Math.max(20, columns - 4)
+  const wrap = (label: string, text: string) => {
+    const shown = `${label}: ${text}`
+    const lines: string[] = []
+    for (let i = 0; i < shown.length; i += width) lines.push(`${i === 0 ? '' : '  '}${shown.slice(i, i + width)}`)
+    return lines
+  }
+  return [
+    ...wrap('code', letter.reason.code ?? 'unknown'),
+    ...wrap('constraint', letter.reason.constraint ?? '-'),
+    ...wrap('reason', letter.reason.message),
+    ...(letter.reason.detail ? wrap('detail', letter.reason.detail) : []),
+    ...wrap('kind', `${letter.kind}, at ${new Date(letter.at).toISOString()}, attempts ${letter.attempts ?? 'not recorded'}`),
+    ...wrap('entry', JSON.stringify(letter.entry)),
+    ...wrap('statement', letter.statement ?? '(not recorded)'),
+  ]
 }
 
 function StreamsView({streams, selected, columns, height}: {streams: StreamInfo[]; selected: number; columns: number; height: number}) {

@@ -28,7 +28,7 @@ function snapshot(tables: TableStatus[], at = Date.now()): DashboardSnapshot {
   }
 }
 
-const letter: DeadLetter = {id: 'b1:3', connection: 'default', table: 'posts', kind: 'insert', entry: {row: {user_id: null}}, error: 'NOT NULL constraint failed', at: 1}
+const letter: DeadLetter = {id: 'b1:3', connection: 'default', table: 'posts', kind: 'insert', entry: {row: {user_id: null}}, error: 'NOT NULL constraint failed', at: 1, reason: {code: null, constraint: null, message: 'NOT NULL constraint failed'}, statement: null, attempts: null}
 const report = (table: string): FlushReport => ({
   status: 'ok',
   quarantined: [],
@@ -144,12 +144,12 @@ describe('Dashboard', () => {
     await frameWith(app, 'NOT NULL constraint failed')
     expect(source.deadLetters).toHaveBeenCalledWith('default', 'posts')
     app.stdin.write('R')
-    await frameWith(app, 'Retry dead letter b1:3? (y/n)')
+    await frameWith(app, 'Retry dead letter b1:3 of default:posts? (y/n)')
     app.stdin.write('y')
     await frameWith(app, 'retried 1 dead letter')
     expect(source.retryDeadLetter).toHaveBeenCalledWith('default', 'posts', 'b1:3')
     app.stdin.write('x')
-    await frameWith(app, 'Drop for good dead letter b1:3? (y/n)')
+    await frameWith(app, 'Drop for good dead letter b1:3 of default:posts? (y/n)')
     app.stdin.write('y')
     await frameWith(app, 'dropped 1 dead letter')
     expect(source.dropDeadLetter).toHaveBeenCalledWith('default', 'posts', 'b1:3')

@@ -28,7 +28,7 @@ const snapshot = (): DashboardSnapshot => ({
   locks: [{key: `wb:lock:${HOSTILE}`, owner: 'tok', host: HOSTILE, pid: 7, alive: null, ageMs: 1, ttlMs: 1000, fence: 1, legacy: false}],
 })
 
-const letter: DeadLetter = {id: HOSTILE, connection: 'default', table: 'posts', kind: 'update', entry: {where: HOSTILE}, error: HOSTILE, at: 1}
+const letter: DeadLetter = {id: HOSTILE, connection: 'default', table: 'posts', kind: 'update', entry: {where: HOSTILE}, error: HOSTILE, at: 1, reason: {code: 'X1', constraint: HOSTILE, message: HOSTILE}, statement: HOSTILE, attempts: null}
 
 const source = (): DashboardSource => ({
   read: vi.fn(async () => snapshot()),
@@ -83,7 +83,14 @@ describe('Dashboard with hostile values in the state', () => {
     app.stdin.write('t')
     await frameWith(app, 'posts')
     app.stdin.write('d')
-    expectSafe('dead letters', await frameWith(app, `— ${SHOWN}`), 24)
+    expectSafe('dead letters', await frameWith(app, `update X1 (${SHOWN}): `), 24)
+    app.stdin.write('\r')
+    const detail = await frameWith(app, 'statement: ')
+    expectSafe('a dead letter in full', detail, 24)
+    expect(detail).toContain(`reason: ${SHOWN}`)
+    expect(detail).toContain(`constraint: ${SHOWN}`)
+    app.stdin.write('\u001b')
+    await frameWith(app, 'dead letters of')
     app.stdin.write('\u001b')
     await frameWith(app, '↑↓ select')
     app.stdin.write('f')

@@ -68,6 +68,7 @@ export function writeUsageError(report: UnknownCommandReport, argv: readonly str
     process.stdout.write(`${printableJson(JSON.stringify({error}, null, 2))}\n`)
     return
   }
-  const style = createStyle(colorWanted(!argv.includes('--no-color'), process.stderr))
+  const flag = argv.includes('--no-color') ? false : argv.includes('--color') ? true : undefined
+  const style = createStyle(colorWanted(flag, process.stderr))
   process.stderr.write(`${style.red('Error:')} ${printable(error.message)}\n${style.dim('Hint:')} ${printable(error.hint)}\n`)
 }

@@ -29,6 +29,8 @@ export function describeUnknownCommand(id: string, commandIds: readonly string[]
     }
   }
   const typed = words.join(' ')
+  // `wbc --nosuch`: a flag where a command should be (wbc itself takes only --help and --version).
+  if (typed.startsWith('-')) return {message: `Nonexistent flag: ${typed}`, hint: `Run \`${bin} help\` for the list of commands; flags go after the command.`}
   const suggestion = closest(id, commandIds)
   const topic = topics.includes(words[0]) ? ` ${words[0]}` : ''
   return {

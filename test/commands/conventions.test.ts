@@ -34,6 +34,10 @@ describe('the conventions of an oclif CLI', () => {
     expect(far.code).toBe(2)
     expect(far.stderr).toBe('Error: xyzzy is not a wbc command.\nHint: Run `wbc help` for the list of commands.\n')
 
+    const flag = await runCli(['--jsn'], {cwd: dir()})
+    expect(flag.code).toBe(2)
+    expect(flag.stderr).toBe('Error: Nonexistent flag: --jsn\nHint: Run `wbc help` for the list of commands; flags go after the command.\n')
+
     const help = await runCli(['help', 'flsuh'], {cwd: dir()})
     expect(help.code).toBe(2)
     expect(help.stderr).toBe('Error: flsuh is not a wbc command. Did you mean wbc flush?\nHint: Run `wbc help` for the list of commands.\n')

@@ -8,7 +8,10 @@ import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
-const run = (script, args) => execFileSync(process.execPath, [script, ...args], {cwd: root, stdio: 'inherit'})
+// OCLIF_SKIP_NEW_VERSION_CHECK: the oclif tool itself (a devDependency) would otherwise print "update
+// available" notices during every install and build.
+const run = (script, args) =>
+  execFileSync(process.execPath, [script, ...args], {cwd: root, stdio: 'inherit', env: {...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true'}})
 
 rmSync(join(root, 'dist'), {recursive: true, force: true})
 run(require.resolve('typescript/bin/tsc'), ['-p', 'tsconfig.build.json'])

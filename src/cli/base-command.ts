@@ -27,16 +27,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       helpGroup: 'GLOBAL',
     }),
     color: Flags.boolean({
-      default: true,
       allowNo: true,
-      summary: 'Colour the output (off under NO_COLOR and when piped).',
+      summary: 'Colour the output even when piped (default: on a terminal unless NO_COLOR is set; --no-color: never).',
       helpGroup: 'GLOBAL',
     }),
   }
 
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
-  protected style: Style = createStyle(colorWanted(true, process.stderr))
+  protected style: Style = createStyle(colorWanted(undefined, process.stderr))
   protected tty = Boolean(process.stdout.isTTY)
   private loaded?: LoadedConfig
   private secrets = new Set<string>()

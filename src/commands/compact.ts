@@ -26,13 +26,15 @@ Exit codes: 0 done, 2 no such stream (the closest names are given), no rule or n
   static flags = {
     'keep-key': Flags.string({summary: 'Keep only the newest entry for each value of this field.'}),
     'max-count': Flags.integer({min: 0, summary: 'Keep the newest N entries.'}),
-    'max-age': Flags.string({summary: 'Remove entries older than this (from their `at` field), e.g. 7d.'}),
+    'max-age': Flags.string({summary: 'Remove entries older than this (from their `at` field); with its unit, e.g. 12h or 7d.'}),
     'dry-run': Flags.boolean({summary: 'Count what would be removed; change nothing.'}),
     archive: Flags.string({summary: 'Append every removed entry to this NDJSON file first.'}),
     yes: Flags.boolean({char: 'y', summary: 'Confirm removing rows of an insert queue without an archive.'}),
   }
 
   async run(): Promise<CompactResult> {
+    // A mistyped age is a usage error before any service is asked.
+    const maxAgeMs = this.flags['max-age'] === undefined ? undefined : parseDuration(this.flags['max-age'], '--max-age')
     return this.withState(async (ipc, loaded) => {
       const key = streamKey(loaded.config.ipc.prefix, this.args.name)
       const name = key.slice(loaded.config.ipc.prefix.length + 1)
@@ -49,7 +51,7 @@ Exit codes: 0 done, 2 no such stream (the closest names are given), no rule or n
         ? {
             keepKey: this.flags['keep-key'],
             maxCount: this.flags['max-count'],
-            maxAgeMs: this.flags['max-age'] === undefined ? undefined : parseDuration(this.flags['max-age'], '--max-age'),
+            maxAgeMs,
             timeField: 'at',
           }
         : (policyFor(name, loaded.config.streams) ?? {timeField: 'at'})

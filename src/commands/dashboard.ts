@@ -51,7 +51,7 @@ e events, p pause, ? help, q quit. Every action asks for confirmation. Without a
         const initial = await source.read()
         const columns = process.stdout.columns ?? 100
         // Ink adds its own colour codes; every value in the frame was escaped by its layout (fit).
-        this.print(ink.renderToString(createElement(Dashboard, {source, intervalMs, initial, size: {columns, rows: 24}}), {columns}), true)
+        this.print(ink.renderToString(createElement(Dashboard, {source, intervalMs, initial, size: {columns, rows: 24}, keyHints: false}), {columns}), true)
         return
       }
       const app = ink.render(createElement(Dashboard, {source, intervalMs}), {exitOnCtrlC: false})

@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {createWriteBuffer} from '../core/buffer/write-buffer.js'
+import {DeadLetters, type DeadLetter} from '../core/buffer/dead-letters.js'
+import {createWriteBuffer, type WriteBuffer} from '../core/buffer/write-buffer.js'
 import {readStatus} from '../core/inspect/status.js'
 import {DEMO_TABLES, DemoTraffic, demoTotals, prepareDemoTables, type DemoTotals} from '../core/demo/traffic.js'
 import {ExitCode} from '../core/errors.js'
@@ -12,6 +13,8 @@ export interface DemoResult {
   written: DemoTotals & {updates: number}
   database: {before: DemoTotals; after: DemoTotals}
   verified: boolean
+  /** Writes of this run the database refused (dead letters), per demo table, with the first reason. */
+  deadLetters: Array<{table: string; count: number; firstError: string}>
 }
 
 export default class Demo extends BaseCommand<typeof Demo> {
@@ -38,6 +41,8 @@ It stops after --seconds (or on Ctrl-C), flushes, and checks that the database h
     await prepareDemoTables(knex)
     const before = await demoTotals(knex)
     const wb = await createWriteBuffer(loaded.config)
+    // Dead letters already there (an earlier run's) are not this run's verdict.
+    const earlier = new Set((await demoDeadLetters(wb)).map((letter) => letter.id))
     const traffic = new DemoTraffic(wb, this.flags.rate)
     const started = Date.now()
     const target = check.get('default').target
@@ -73,18 +78,21 @@ It stops after --seconds (or on Ctrl-C), flushes, and checks that the database h
     clearInterval(ticker)
     await traffic.stop()
     this.note('demo: stopping: final flush…')
+    // The final flush runs here, so the dead letters it made can be read before the state closes.
+    await wb.flush()
+    const deadLetters = await newDeadLetters(wb, earlier)
     await wb.close()
     const after = await demoTotals(knex)
     await check.close()
     const verified =
       after.views - before.views === traffic.written.views && after.likes - before.likes === traffic.written.likes && after.activity - before.activity === traffic.written.activity
-    const result: DemoResult = {seconds: Math.round((Date.now() - started) / 1000), written: traffic.written, database: {before, after}, verified}
+    const result: DemoResult = {seconds: Math.round((Date.now() - started) / 1000), written: traffic.written, database: {before, after}, verified, deadLetters}
     if (!this.jsonEnabled()) {
       this.print(
         [
           `wrote ${traffic.written.views} views, ${traffic.written.likes} likes, ${traffic.written.updates} user updates, ${traffic.written.activity} activity rows in ${result.seconds}s`,
           `database: views +${after.views - before.views}, likes +${after.likes - before.likes}, activity +${after.activity - before.activity}`,
-          verified ? this.style.green('verified: the database holds exactly what was written') : this.style.red('MISMATCH: the database differs from what was written'),
+          ...(verified ? [this.style.green('verified: the database holds exactly what was written')] : verdict(result).map((line) => this.style.red(line))),
         ].join('\n'),
       )
     }
@@ -94,4 +102,41 @@ It stops after --seconds (or on Ctrl-C), flushes, and checks that the database h
     }
     return result
   }
+}
+
+/** The demo tables' dead letters (connection `default`). */
+async function demoDeadLetters(wb: WriteBuffer): Promise<DeadLetter[]> {
+  const letters = new DeadLetters(wb.ipc, wb.prefix, 'id')
+  const all: DeadLetter[] = []
+  for (const table of Object.values(DEMO_TABLES)) all.push(...(await letters.list('default', table)))
+  return all
+}
+
+async function newDeadLetters(wb: WriteBuffer, earlier: Set<string>): Promise<DemoResult['deadLetters']> {
+  const byTable = new Map<string, {table: string; count: number; firstError: string}>()
+  for (const letter of await demoDeadLetters(wb)) {
+    if (earlier.has(letter.id)) continue
+    const seen = byTable.get(letter.table)
+    if (seen) seen.count++
+    else byTable.set(letter.table, {table: letter.table, count: 1, firstError: letter.error})
+  }
+  return [...byTable.values()]
+}
+
+/** What differs and why: the dead letters the run made, or that none explain the difference. */
+function verdict(result: DemoResult): string[] {
+  const {written, database} = result
+  const differences = (['views', 'likes', 'activity'] as const)
+    .filter((name) => database.after[name] - database.before[name] !== written[name])
+    .map((name) => `${name} ${written[name]} written, +${database.after[name] - database.before[name]} in the database`)
+  const lines = [`MISMATCH: ${differences.join('; ')}`]
+  if (result.deadLetters.length === 0) {
+    lines.push('no dead letters explain it: this is a defect; keep .wbc/ and the output for the report')
+    return lines
+  }
+  const total = result.deadLetters.reduce((n, t) => n + t.count, 0)
+  lines.push(`the database refused ${total} write${total === 1 ? '' : 's'} of this run, kept as dead letters:`)
+  for (const t of result.deadLetters) lines.push(`  ${t.table}: ${t.count} (first: ${t.firstError})`)
+  lines.push('see `wbc deadletter list`; fix the cause, then `wbc deadletter retry --all`')
+  return lines
 }

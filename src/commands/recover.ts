@@ -138,6 +138,10 @@ function render(result: RecoverResult): string {
     ['mode', result.mode === 'checkpoint' ? `checkpoint ${result.checkpoint}` : 'batches left in flight'],
     ['found', `${found.batches} batches in flight, ${found.counters} counter keys, ${found.updates} update rows, ${found.inserts} queued rows`],
   ]
+  if (result.inProgress) {
+    const {batches, host, pid} = result.inProgress
+    pairs.push(['in progress', `${batches} batches being flushed by ${host ?? '?'} pid ${pid ?? '?'}, which holds the flush lease and finishes them itself: not left behind`])
+  }
   if (result.backup) {
     const warn = result.backup.verdict === 'moved-past' || result.backup.verdict === 'unknown'
     pairs.push(['backup', `${warn ? 'WARNING: ' : ''}${result.backup.detail}${warn ? (result.dryRun ? ' — applying it is refused without --force' : ' — applied because of --force') : ''}`])

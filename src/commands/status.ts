@@ -19,7 +19,7 @@ export default class Status extends BaseCommand<typeof Status> {
   static flags = {
     ...targetFlags,
     'max-pending': Flags.integer({min: 0, summary: 'Exit 6 when a table has more pending rows than this.'}),
-    'max-age': Flags.string({summary: 'Exit 6 when a table has an entry pending longer than this (e.g. 5m, 30s).'}),
+    'max-age': Flags.string({summary: 'Exit 6 when a table has an entry pending longer than this; with its unit (30s, 5m, 2h), a bare number is refused.'}),
   }
 
   async run(): Promise<StatusReport & {breaches?: ThresholdBreach[]}> {

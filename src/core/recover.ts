@@ -8,6 +8,7 @@ import {Checkpoint, type CheckpointContents} from './checkpoint/checkpoint.js'
 import type {WbcConfig} from './config/schema.js'
 import {LeaseHeld, ServiceUnavailable, WbcError} from './errors.js'
 import {createIpc} from './ipc/create.js'
+import {isAlive} from './inspect/locks.js'
 import type {Ipc, LeaseRecord} from './ipc/types.js'
 import {assertOwnFile} from './ownership.js'
 
@@ -27,6 +28,11 @@ export interface RecoverResult {
   report: FlushReport | null
   /** Checkpoint mode: whether the file may be applied (a backup the database moved past may not, without force). */
   backup?: BackupVerdict
+  /**
+   * Dry run: batches in flight with a live flusher (it holds the flush lease and finishes every batch
+   * in flight itself), which `found` does not count as left behind.
+   */
+  inProgress?: {batches: number; host: string | null; pid: number | null}
 }
 
 const summarize = (contents: CheckpointContents): RecoverSummary => ({
@@ -104,7 +110,16 @@ export async function recover(
   const wb = await createWriteBuffer(config, {role: memory ? 'socket' : 'auto', timers: false, checkpoint: false, onProgress: options.onProgress})
   try {
     const found = {counters: 0, updates: 0, inserts: 0, batches: await wb.ipc.scard(`${config.ipc.prefix}:idx:inflight`)}
-    if (options.dryRun) return {mode: 'inflight', checkpoint: null, dryRun: true, found, report: null}
+    if (options.dryRun) {
+      // A flush recovers every batch in flight before its own work: while a live process holds the
+      // lease, the batches are its work in progress, not left behind (a real run would exit 4).
+      const lease = found.batches > 0 ? await wb.ipc.inspectLock(`${config.ipc.prefix}:lock:flush`) : null
+      if (lease && isAlive(lease) !== false) {
+        const inProgress = {batches: found.batches, host: lease.host, pid: lease.pid}
+        return {mode: 'inflight', checkpoint: null, dryRun: true, found: {...found, batches: 0}, report: null, inProgress}
+      }
+      return {mode: 'inflight', checkpoint: null, dryRun: true, found, report: null}
+    }
     const report = await flushWhenLeaseFree((f) => wb.flush(f), {recoverOnly: true, signal: options.signal}, {waitMs: options.waitMs ?? 0, onWait: options.onWait})
     return {mode: 'inflight', checkpoint: null, dryRun: false, found, report}
   } finally {

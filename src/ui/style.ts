@@ -1,4 +1,4 @@
-/** Minimal ANSI styling that switches off under NO_COLOR, --no-color, or when not on a terminal. */
+/** Minimal ANSI styling: on for a terminal, off under NO_COLOR, --no-color or when piped; --color forces it on. */
 export interface Style {
   color: boolean
   bold(text: string): string
@@ -21,6 +21,8 @@ export function createStyle(color: boolean): Style {
   }
 }
 
-export function colorWanted(flag: boolean, stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
-  return flag && !('NO_COLOR' in env) && Boolean(stream.isTTY)
+/** `flag`: true for an explicit --color (colour even into a pipe), false for --no-color, undefined to decide from NO_COLOR and the terminal. */
+export function colorWanted(flag: boolean | undefined, stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (flag !== undefined) return flag
+  return !('NO_COLOR' in env) && Boolean(stream.isTTY)
 }

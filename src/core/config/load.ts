@@ -7,6 +7,7 @@ import {ConfigError} from '../errors.js'
 import {maskText} from './mask.js'
 import {fromOdac} from './odac.js'
 import {identifierRule} from './identifiers.js'
+import {findJsonSyntaxProblem} from './json-syntax.js'
 import {configSchema, type WbcConfig, type WbcConfigInput} from './schema.js'
 
 /** Where the file came from: `--config`, `WBC_CONFIG`, found in the working directory, or none. */
@@ -104,10 +105,12 @@ function readJson(file: string): unknown {
   }
   try {
     return JSON.parse(text)
-  } catch (error) {
-    throw new ConfigError(`${file}: not valid JSON: ${(error as Error).message}`, {
+  } catch {
+    // JSON.parse's own message may quote the file (passwords included) and often has no position.
+    const found = findJsonSyntaxProblem(text)
+    throw new ConfigError(`${file}${found ? `:${found.line}:${found.column}` : ''}: not valid JSON${found ? `: ${found.problem}` : ''}`, {
       file,
-      hint: 'Fix the JSON syntax (no comments or trailing commas).',
+      hint: 'Fix the JSON syntax at that line and column (JSON has no comments and no comma after the last item).',
     })
   }
 }
@@ -155,19 +158,22 @@ function resolvePaths(config: WbcConfig, base: string): WbcConfig {
 
 const where = (file?: string) => (file ? `${file}: ` : '')
 
+/** Every problem zod found, each with its path: fixing one at a time and rerunning wastes the reader's time. */
 function configIssue(error: z.ZodError, file?: string): ConfigError {
-  const issue = error.issues[0]
-  const path = issue.path.map(String).join('.') || '(top level)'
-  let message = issue.message
-  if (issue.code === 'invalid_key') {
-    message = `is not a valid name: use ${identifierRule}`
-  } else if (issue.code === 'unrecognized_keys') {
-    message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}`
-  }
-  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})` : ''
-  return new ConfigError(maskText(`${where(file)}${path}: ${message}${more}`), {
+  const problems = error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.') || '(top level)'
+    let message = issue.message
+    if (issue.code === 'invalid_key') {
+      message = `is not a valid name: use ${identifierRule}`
+    } else if (issue.code === 'unrecognized_keys') {
+      message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}`
+    }
+    return {path, text: `${path}: ${message}`}
+  })
+  const listed = problems.length === 1 ? problems[0].text : `${problems.length} problems: ${problems.map((p) => p.text).join('; ')}`
+  return new ConfigError(maskText(`${where(file)}${listed}`), {
     file,
-    path,
+    path: problems[0].path,
     hint: 'See the Configuration section of the README for every field and its default.',
   })
 }

@@ -1,6 +1,7 @@
 import {z} from 'zod'
 
 import {MAX_ROW_BYTES} from '../buffer/validate.js'
+import {DURATION_TEXT} from '../duration.js'
 import {IDENTIFIER, PREFIX, identifierRule, prefixRule} from './identifiers.js'
 
 const positiveMs = (what: string) =>
@@ -67,7 +68,8 @@ export const bufferSchema = z.strictObject({
   checkpointPath: z.string().min(1).default('./.wbc/checkpoint.lmdb'),
 })
 
-const duration = z.union([z.number().int().positive(), z.string().regex(/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)?\s*$/, {message: 'expected a duration like 30s, 5m, 2h, 7d'})])
+/** A JSON number is milliseconds; text needs its unit (`5` alone could be 5 ms or 5 minutes). */
+const duration = z.union([z.number().int().positive(), z.string().regex(DURATION_TEXT, {message: 'expected a duration with its unit, like 30s, 5m, 2h, 7d (a JSON number is milliseconds)'})])
 
 export const streamPolicySchema = z.strictObject({
   keepKey: z.string().min(1).optional(),

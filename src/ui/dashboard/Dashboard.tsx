@@ -26,11 +26,13 @@ export interface DashboardProps {
   size?: {columns: number; rows: number}
   /** A snapshot to show from the first frame (`--once` renders just that). */
   initial?: DashboardSnapshot
+  /** Show the key hints (false for `--once`: a printed frame takes no keys). */
+  keyHints?: boolean
 }
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
 
-export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, size, initial}: DashboardProps) {
+export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, size, initial, keyHints = true}: DashboardProps) {
   const {exit} = useApp()
   const {isRawModeSupported} = useStdin()
   const {stdout} = useStdout()
@@ -56,6 +58,8 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
   const [message, setMessage] = useState<string | null>(null)
   const [events, setEvents] = useState<string[]>([])
   const [tick, setTick] = useState(0)
+  // Quitting first draws an empty frame, so the terminal is left as it was (no dashboard behind the prompt).
+  const [quitting, setQuitting] = useState(false)
   const previous = useRef<{snapshot: DashboardSnapshot; rows: TableRow[]} | null>(initial ? {snapshot: initial, rows: nextRows(null, initial)} : null)
   const lastFlushSeen = useRef<unknown>(null)
 
@@ -194,8 +198,8 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
         }
         return
       }
-      if (input === 'q' || (key.ctrl && input === 'c')) return exit()
-      if (key.escape) return view === 'letter' ? show('deadletters', true) : show('tables')
+      if (input === 'q' || (key.ctrl && input === 'c')) return setQuitting(true)
+      if (key.escape) return view === 'letter' ? show('deadletters', true) : show('tables', true)
       if (key.upArrow) return move(-1)
       if (key.downArrow) return move(1)
       if (input === 'p') return setPaused((p) => !p)
@@ -291,7 +295,12 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
     {isActive: isRawModeSupported === true},
   )
 
+  useEffect(() => {
+    if (quitting) exit()
+  }, [quitting, exit])
+
   const body = height - 6
+  if (quitting) return null
   return (
     <Box flexDirection="column" width={columns}>
       <Header snapshot={snapshot} unreadable={failure !== null} intervalMs={intervalMs} paused={paused} columns={columns} />
@@ -309,7 +318,7 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
       {view === 'events' && <ListView title="recent events: the event stream, then what this dashboard saw" lines={[...history.map(describeEvent), ...events].slice(-body)} columns={columns} />}
       {view === 'streams' && <StreamsView streams={streams} selected={selected} columns={columns} height={body} />}
       {view === 'help' && <ListView title="keys" lines={HELP} columns={columns} />}
-      <Footer confirming={confirming} busy={busy} message={message} view={view} columns={columns} spinner={SPINNER[tick % SPINNER.length]} />
+      <Footer confirming={confirming} busy={busy} message={message} view={view} columns={columns} spinner={SPINNER[tick % SPINNER.length]} keyHints={keyHints} />
     </Box>
   )
 }
@@ -469,13 +478,29 @@ function ListView({title, lines, columns}: {title: string; lines: string[]; colu
   )
 }
 
-function Footer({confirming, busy, message, view, columns, spinner}: {confirming: Pending | null; busy: {label: string} | null; message: string | null; view: View; columns: number; spinner: string}) {
+function Footer({confirming, busy, message, view, columns, spinner, keyHints}: {confirming: Pending | null; busy: {label: string} | null; message: string | null; view: View; columns: number; spinner: string; keyHints: boolean}) {
   if (confirming) return <Text color="yellow">{fit(`${confirming.question} (y/n)`, columns)}</Text>
   if (busy) return <Text color="cyan">{fit(`${spinner} ${busy.label}…`, columns)}</Text>
   return (
     <Box flexDirection="column">
       <Text>{fit(message ?? '', columns)}</Text>
-      <Text dimColor>{fit(view === 'tables' ? '↑↓ select · f flush · F all · l locks · d dead letters · s streams · e events · p pause · ? help · q quit' : 'Esc back · ? help · q quit', columns)}</Text>
+      {keyHints && <Text dimColor>{fit(hintLine(view === 'tables' ? TABLE_KEYS : OTHER_KEYS, columns), columns)}</Text>}
     </Box>
   )
+}
+
+const TABLE_KEYS = ['↑↓ select', 'f flush', 'F all', 'l locks', 'd dead letters', 's streams', 'e events', 'p pause']
+const OTHER_KEYS = ['Esc back']
+/** Always shown, at the end: how to learn the rest and how to leave. */
+const LAST_KEYS = ['? help', 'q quit']
+
+/** As many hints as fit in `columns`, in order, then `? help · q quit`, which always fit. */
+export function hintLine(keys: string[], columns: number): string {
+  const shown: string[] = []
+  const line = (extra: string[]) => [...extra, ...LAST_KEYS].join(' · ')
+  for (const key of keys) {
+    if (line([...shown, key]).length > columns) break
+    shown.push(key)
+  }
+  return line(shown)
 }

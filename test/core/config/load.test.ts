@@ -138,7 +138,7 @@ describe('config errors name the file, the path and what was expected', () => {
   })
 
   it('for invalid JSON and a missing --config file', () => {
-    expect(fails('{"ipc": {,}').error.message).toMatch(/wbc\.config\.json: not valid JSON/)
+    expect(fails('{"ipc": {,}').error.message).toMatch(/wbc\.config\.json:1:10: not valid JSON: expected a field name in double quotes but found ","$/)
     expect(() => loadConfig({cwd: dir(), configPath: 'nope.json', env: {}})).toThrow(/nope\.json \(from --config\) does not exist/)
     expect(() => loadConfig({cwd: dir(), env: {WBC_CONFIG: '/nope/x.json'}})).toThrow(/\(from WBC_CONFIG\) does not exist/)
   })

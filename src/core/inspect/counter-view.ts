@@ -1,7 +1,7 @@
 import type {WriteBuffer} from '../buffer/write-buffer.js'
 import {counterMember, encodeWhere} from '../buffer/keys.js'
 import type {WbcConfig} from '../config/schema.js'
-import {ServiceUnavailable, WbcError} from '../errors.js'
+import {InvalidArgument, ServiceUnavailable, WbcError} from '../errors.js'
 import {errorText, isUnreachable} from '../sql/errors.js'
 import {resolveTargets} from './resolve-targets.js'
 
@@ -38,6 +38,8 @@ export async function readCounterView(wb: WriteBuffer, config: WbcConfig, table:
   try {
     total = await row.get(column)
   } catch (error) {
+    // A table the database does not have: named like --table is (exit 2, with the closest names).
+    if (error instanceof InvalidArgument && error.argument === 'table') await resolveTargets(wb.ipc, config, {connections: [connection], tables: [table]}, {dbs: wb.databases})
     if (error instanceof WbcError) throw error
     const db = wb.databases.get(connection)
     if (isUnreachable(error)) {

@@ -62,7 +62,7 @@ describe.each(['sqlite', 'postgres', 'mysql'] as DialectName[])('flush plan on %
       const counter = plan.tables.find((t) => t.table === posts)!.statements.find((s) => s.kind === 'counter')!
       expect(counter.sql).toContain('GROUP BY')
       // Row 99 does not exist, so the check after the counters ran, with the planned text.
-      const check = plan.tables.find((t) => t.table === posts)!.statements.at(-1)!
+      const check = plan.tables.find((t) => t.table === posts)!.statements.filter((s) => s.kind === 'check').at(-1)!
       expect(check).toMatchObject({kind: 'check', conditional: true})
       expect(sent.map(native)).toContain(check.sql)
       if (dialect === 'postgres') expect(counter.sql).toContain('CAST(? AS integer)')

@@ -7,6 +7,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {WriteBuffer} from '../../src/core/buffer/write-buffer.js'
 import {createLogTable, createPostsTable, dialectsUp, openTestDb, type TestDb} from '../support/db.js'
 import {runCli} from '../support/cli.js'
+import {mapLimit} from '../support/limit.js'
 import {cleanRedisPrefix, driversUp, openEngine} from '../support/engine.js'
 import {uniquePrefix, urls} from '../support/services.js'
 
@@ -135,10 +136,11 @@ describe.skipIf(!driversUp.redis || !dialectsUp.postgres)('passwords never appea
 
   it('with the config file: outputs and errors are clean', async () => {
     const leaks: string[] = []
-    for (const run of runs) {
+    // Several at a time: each command is its own process, and most of their time is start-up.
+    await mapLimit(runs, 4, async (run) => {
       const result = await runCli(run.id === 'demo' ? run.args : [...run.args, '--config', configFile], {cwd})
       if (`${result.stdout}${result.stderr}`.includes(SECRET)) leaks.push(`${run.args.join(' ')} (exit ${result.code})`)
-    }
+    })
     expect(leaks).toEqual([])
     // The password was there to leak: config shows where it was, masked.
     const shown = await runCli(['config', '--json', '--config', configFile], {cwd})
@@ -151,14 +153,14 @@ describe.skipIf(!driversUp.redis || !dialectsUp.postgres)('passwords never appea
       {WBC_REDIS_URL: withPassword('redis://127.0.0.1:1'), DATABASE_URL: withPassword('postgres://postgres@127.0.0.1:1/test')},
       {WBC_REDIS_URL: `redis://127.0.0.1:1/0?password=${FORMS.redisQuery}`, DATABASE_URL: `postgres://app:${FORMS.slashy}@127.0.0.1:1/test`},
     ]
-    for (const run of runs.filter((r) => r.id !== 'demo')) {
-      const variants: Array<{args: string[]; env?: Record<string, string>}> = [{args: [...run.args, '--config', downConfig]}, ...envs.map((env) => ({args: run.args, env}))]
-      for (const options of variants) {
-        const result = await runCli(options.args, {cwd, env: options.env, timeoutMs: 20_000})
-        const found = leaked(`${result.stdout}${result.stderr}`)
-        if (found.length > 0) leaks.push(`${options.args.join(' ')} (exit ${result.code}): ${found.join(', ')}`)
-      }
-    }
+    const variants = runs
+      .filter((r) => r.id !== 'demo')
+      .flatMap((run): Array<{args: string[]; env?: Record<string, string>}> => [{args: [...run.args, '--config', downConfig]}, ...envs.map((env) => ({args: run.args, env}))])
+    await mapLimit(variants, 4, async (options) => {
+      const result = await runCli(options.args, {cwd, env: options.env, timeoutMs: 20_000})
+      const found = leaked(`${result.stdout}${result.stderr}`)
+      if (found.length > 0) leaks.push(`${options.args.join(' ')} (exit ${result.code}): ${found.join(', ')}`)
+    })
     expect(leaks).toEqual([])
   }, 240_000)
 
@@ -167,11 +169,11 @@ describe.skipIf(!driversUp.redis || !dialectsUp.postgres)('passwords never appea
     ['an ipc.redis options object with password and sentinelPassword', () => objectFile],
   ])('every secret form stays out of every command (%s)', async (_what, file) => {
     const leaks: string[] = []
-    for (const run of runs) {
+    await mapLimit(runs, 4, async (run) => {
       const result = await runCli(run.id === 'demo' ? run.args : [...run.args, '--config', file()], {cwd, timeoutMs: 30_000})
       const found = leaked(`${result.stdout}${result.stderr}`)
       if (found.length > 0) leaks.push(`${run.args.join(' ')} (exit ${result.code}): ${found.join(', ')}`)
-    }
+    })
     expect(leaks).toEqual([])
     // The commands really ran against the services (a config that failed to load would prove nothing).
     const status = await runCli(['status', '--json', '--config', file()], {cwd})

@@ -40,7 +40,7 @@ describe('progress on stderr', () => {
     for (let i = 0; i < 6; i++) display.waiting(holder, 3000 - i * 500)
     display.update(step('apply'))
     display.done()
-    expect(writes).toEqual(['waiting up to 3.0s for the flush lease held by db-host pid 4242…\n'])
+    expect(writes).toEqual(['waiting up to 3s for the flush lease held by db-host pid 4242…\n'])
   })
 
   it('under --json: nothing', () => {

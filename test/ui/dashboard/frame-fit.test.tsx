@@ -67,7 +67,8 @@ describe('the dashboard fits its terminal', () => {
   it('clears its frame when it quits', async () => {
     app = render(<Dashboard source={source()} intervalMs={60_000} size={{columns: 80, rows: 24}} />)
     await frameWith(app, 'posts')
-    for (let i = 0; i < 50 && (app.lastFrame() ?? '') !== ''; i++) {
+    // Up to 5 s: under load Ink's last render after exit can take a while.
+    for (let i = 0; i < 250 && (app.lastFrame() ?? '') !== ''; i++) {
       app.stdin.write('q')
       await new Promise((resolve) => setTimeout(resolve, 20))
     }

@@ -12,15 +12,19 @@ const SECRET_EXACT = new Set(['pass', 'auth', 'key', 'pem', 'pfx'])
 /** `sslkey`, `privateKey`, `apiKey` hold secrets; `primaryKey`, `keepKey` (column and stream names) do not. */
 const SECRET_KEY = /(ssl|tls|client|private|api|access|secret|signing|encryption|master|session|auth|hmac|shared)key$/
 
-/** Whether a field or query parameter of this name holds a secret (case, `_`, `-` and `.` ignored). */
+/** Whether a field or query parameter of this name holds a secret (percent-decoded; case, `_`, `-` and `.` ignored). */
 export function isSecretName(name: string): boolean {
-  const n = name.toLowerCase().replace(/[^a-z0-9]/g, '')
+  const n = name
+    .replace(/%([0-9a-f]{2})/gi, (_all, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')
   return SECRET_EXACT.has(n) || SECRET_WORDS.test(n) || SECRET_KEY.test(n)
 }
 
 const SCHEME = /[a-z][a-z0-9+.-]*:\/\//gi
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]{1,64})-----[\s\S]*?(?:-----END \1-----|$)/g
-const QUERY_PARAM = /(^|[?&;\s])([A-Za-z0-9_.-]+)=([^&#\s]*)/g
+// A name may be percent-encoded (`pass%77ord`): ioredis and pg decode it before reading it.
+const QUERY_PARAM = /(^|[?&;\s])([A-Za-z0-9_.%+-]+)=([^&#\s]*)/g
 
 /**
  * The userinfo of what follows `scheme://`: everything up to its LAST `@` (drivers differ on

@@ -30,6 +30,17 @@ describe('the one masking rule', () => {
     expect(maskText('host=h password=pw1 user=u')).toBe('host=h password=*** user=u')
   })
 
+  it('judges a percent-encoded parameter name as the drivers read it (ioredis and pg decode `pass%77ord` to `password`)', () => {
+    const redis = 'redis://127.0.0.1:6379/?pass%77ord=Enc-R1&db=0'
+    const pg = 'postgres://postgres@127.0.0.1:5432/test?%70assword=Enc-P2&sslmode=disable&Sentinel%50assword=Enc-S3'
+    expect(maskText(redis)).toBe('redis://127.0.0.1:6379/?pass%77ord=***&db=0')
+    expect(maskText(pg)).toBe('postgres://postgres@127.0.0.1:5432/test?%70assword=***&sslmode=disable&Sentinel%50assword=***')
+    expect([...secretsOf({ipc: {redis}, connections: {default: pg}})]).toEqual(['Enc-R1', 'Enc-P2', 'Enc-S3'])
+    expect(redact('auth failed for Enc-P2 / Enc-S3', secretsOf({pg}))).toBe('auth failed for *** / ***')
+    expect(isSecretName('pass%77ord')).toBe(true)
+    expect(isSecretName('%6beepKey')).toBe(false)
+  })
+
   it('masks PEM blocks anywhere in a string, even cut short', () => {
     expect(maskText(`key: ${PEM} end`)).toBe('key: -----BEGIN ENCRYPTED PRIVATE KEY-----***-----END ENCRYPTED PRIVATE KEY----- end')
     expect(maskText('-----BEGIN RSA PRIVATE KEY-----\nMIIabc')).not.toContain('MIIabc')

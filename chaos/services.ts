@@ -49,10 +49,17 @@ export class DedicatedRedis {
   private child?: ChildProcess
   private readonly dir = mkdtempSync(join(tmpdir(), 'wbc-chaos-redis-'))
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly appendonly: boolean,
+  ) {}
 
-  static async start(): Promise<DedicatedRedis> {
-    const redis = new DedicatedRedis(await freePort())
+  /**
+   * `appendonly` (default true, with `appendfsync always`): false leaves Redis's default, RDB
+   * snapshots only, taken when the caller says SAVE (tests of a store that forgets).
+   */
+  static async start(options: {appendonly?: boolean} = {}): Promise<DedicatedRedis> {
+    const redis = new DedicatedRedis(await freePort(), options.appendonly ?? true)
     await redis.launch()
     return redis
   }
@@ -61,7 +68,7 @@ export class DedicatedRedis {
     return `redis://127.0.0.1:${this.port}`
   }
 
-  private async launch(appendonly = true): Promise<void> {
+  private async launch(appendonly = this.appendonly): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--save', '']
     this.child = spawn('redis-server', args, {stdio: 'ignore'})
     const deadline = Date.now() + 15_000
@@ -71,8 +78,8 @@ export class DedicatedRedis {
     }
   }
 
-  /** SIGKILL, then start again from the append-only file. */
-  async crashAndRestart(downMs: number): Promise<void> {
+  /** SIGKILL (no shutdown save), then start again from what it persisted. */
+  async crashAndRestart(downMs = 0): Promise<void> {
     await this.kill()
     await new Promise((resolve) => setTimeout(resolve, downMs))
     await this.launch()
@@ -80,13 +87,7 @@ export class DedicatedRedis {
 
   /** Writes an RDB snapshot of the current data and keeps a copy of it aside. */
   async snapshot(): Promise<void> {
-    const client = new Redis(this.port, '127.0.0.1', {lazyConnect: true})
-    try {
-      await client.connect()
-      await client.save()
-    } finally {
-      client.disconnect()
-    }
+    await this.command('SAVE')
     copyFileSync(join(this.dir, 'dump.rdb'), join(this.dir, 'older.rdb'))
   }
 
@@ -100,10 +101,16 @@ export class DedicatedRedis {
     copyFileSync(join(this.dir, 'older.rdb'), join(this.dir, 'dump.rdb'))
     await this.launch(false)
     // Persistence back on for the rest of the run (rewritten from the data just loaded).
-    const client = new Redis(this.port, '127.0.0.1', {lazyConnect: true})
+    await this.command('CONFIG', 'SET', 'appendonly', 'yes')
+  }
+
+  /** One command on a connection of its own (SAVE, CONFIG, DEL …). */
+  async command(name: string, ...args: string[]): Promise<unknown> {
+    const client = new Redis(this.port, '127.0.0.1', {lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null})
+    client.on('error', () => {})
     try {
       await client.connect()
-      await client.config('SET', 'appendonly', 'yes')
+      return await client.call(name, ...args)
     } finally {
       client.disconnect()
     }

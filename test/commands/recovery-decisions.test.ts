@@ -11,7 +11,7 @@ import {FENCE_TABLE} from '../../src/core/sql/ledger.js'
 import {runCli} from '../support/cli.js'
 import {createPostsTable, dialectsUp, openTestDb, type TestDb} from '../support/db.js'
 import {openEngine} from '../support/engine.js'
-import {OwnRedis} from '../support/own-redis.js'
+import {DedicatedRedis} from '../../chaos/services.js'
 import {uniquePrefix} from '../support/services.js'
 import {startFixture, until} from '../support/spawn.js'
 
@@ -116,14 +116,14 @@ const redisServer = spawnSync('redis-server', ['--version']).status === 0
 describe.skipIf(!redisServer || !dialectsUp.postgres)('wbc after a Redis rollback (redis RDB + postgres)', () => {
   const prefix = uniquePrefix()
   const posts = `${prefix}_posts`
-  let redis: OwnRedis
+  let redis: DedicatedRedis
   let db: TestDb
   let cwd: string
   let config: Record<string, unknown>
   let wb: WriteBuffer | undefined
 
   beforeAll(async () => {
-    redis = await OwnRedis.start()
+    redis = await DedicatedRedis.start({appendonly: false})
     db = await openTestDb('postgres')
     await createPostsTable(db, posts, 3)
     cwd = mkdtempSync(join(tmpdir(), 'wbc-rollback-'))

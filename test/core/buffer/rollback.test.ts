@@ -13,7 +13,7 @@ import {assessRollback, resyncAfterRollback} from '../../../src/core/recover-rol
 import {FENCE_TABLE} from '../../../src/core/sql/ledger.js'
 import {createPostsTable, dialectsUp, openTestDb, type DialectName, type TestDb} from '../../support/db.js'
 import {engineConfig, openEngine} from '../../support/engine.js'
-import {OwnRedis} from '../../support/own-redis.js'
+import {DedicatedRedis} from '../../../chaos/services.js'
 import {uniquePrefix} from '../../support/services.js'
 
 const redisServer = spawnSync('redis-server', ['--version']).status === 0
@@ -26,14 +26,14 @@ if (!redisServer) console.warn('\n!!!! SKIPPING ROLLBACK TESTS: redis-server is 
  */
 describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('a Redis restarted from an older snapshot, %s', (dialect) => {
   const up = redisServer && dialectsUp[dialect]
-  let redis: OwnRedis
+  let redis: DedicatedRedis
   let db: TestDb
   const open: WriteBuffer[] = []
   const prefixes: string[] = []
 
   beforeAll(async () => {
     if (!up) return
-    redis = await OwnRedis.start()
+    redis = await DedicatedRedis.start({appendonly: false})
     db = await openTestDb(dialect)
   })
   afterAll(async () => {

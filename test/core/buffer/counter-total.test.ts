@@ -1,11 +1,11 @@
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {counterTotal} from '../../../src/core/buffer/counter-total.js'
 import type {WriteBuffer} from '../../../src/core/buffer/write-buffer.js'
 import type {WbcConfigInput} from '../../../src/core/config/schema.js'
 import type {Ipc} from '../../../src/core/ipc/types.js'
-import {createPostsTable, dialectsUp, openTestDb, type DialectName, type TestDb} from '../../support/db.js'
-import {cleanRedisPrefix, driversUp, engineConfig, openEngine} from '../../support/engine.js'
+import {createPostsTable, dialectsUp, type DialectName, type TestDb} from '../../support/db.js'
+import {driversUp, redisEngineFor} from '../../support/engine.js'
 import {uniquePrefix} from '../../support/services.js'
 import {startFixture} from '../../support/spawn.js'
 
@@ -34,18 +34,7 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('counter totals 
   let config: WbcConfigInput
   let wb: WriteBuffer
 
-  beforeAll(async () => {
-    if (!up) return
-    db = await openTestDb(dialect)
-    config = engineConfig('redis', db.url, prefix)
-    wb = await openEngine(config, {leaseTtlMs: 1000})
-  })
-  afterAll(async () => {
-    if (!up) return
-    await wb?.close()
-    await db?.cleanup()
-    await cleanRedisPrefix(prefix)
-  })
+  redisEngineFor(dialect, up, prefix, (opened) => ({db, config, wb} = opened))
 
   it.skipIf(!up)('counts a committed, unacknowledged batch once', async () => {
     const posts = `${prefix}_t`

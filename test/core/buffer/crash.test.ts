@@ -1,9 +1,9 @@
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import type {WriteBuffer} from '../../../src/core/buffer/write-buffer.js'
 import type {WbcConfigInput} from '../../../src/core/config/schema.js'
-import {createLogTable, createPostsTable, dialectsUp, openTestDb, type DialectName, type TestDb} from '../../support/db.js'
-import {cleanRedisPrefix, driversUp, engineConfig, openEngine} from '../../support/engine.js'
+import {createLogTable, createPostsTable, dialectsUp, type DialectName, type TestDb} from '../../support/db.js'
+import {driversUp, redisEngineFor} from '../../support/engine.js'
 import {uniquePrefix} from '../../support/services.js'
 import {sleep, startFixture, until} from '../../support/spawn.js'
 
@@ -20,18 +20,7 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('crash safety on
   let wb: WriteBuffer
   let round = 0
 
-  beforeAll(async () => {
-    if (!up) return
-    db = await openTestDb(dialect)
-    config = engineConfig('redis', db.url, prefix)
-    wb = await openEngine(config, {leaseTtlMs: 1000})
-  })
-  afterAll(async () => {
-    if (!up) return
-    await wb?.close()
-    await db?.cleanup()
-    await cleanRedisPrefix(prefix)
-  })
+  redisEngineFor(dialect, up, prefix, (opened) => ({db, config, wb} = opened))
 
   /** Buffers 2,000 increments over 100 rows, 20 updates and 300 inserts into fresh tables. */
   async function buffered(): Promise<{posts: string; log: string; expected: Map<number, number>}> {

@@ -5,7 +5,7 @@ import type {WriteBuffer} from '../../../src/core/buffer/write-buffer.js'
 import type {WbcConfigInput} from '../../../src/core/config/schema.js'
 import {LEDGER_TABLE, ledgerRanges} from '../../../src/core/sql/ledger.js'
 import {createPostsTable, dialectsUp, openTestDb, type DialectName, type TestDb} from '../../support/db.js'
-import {cleanRedisPrefix, driversUp, engineConfig, openEngine, type DriverName} from '../../support/engine.js'
+import {cleanRedisPrefix, driversUp, engineConfig, openEngine, type DriverName, redisEngineFor} from '../../support/engine.js'
 import {uniquePrefix} from '../../support/services.js'
 import {sleep, startFixture} from '../../support/spawn.js'
 
@@ -29,18 +29,7 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('dead letters on
   }
   const flushInChild = (failpoint: string) => startFixture('flush-once.ts', {WBC_TEST_CONFIG: JSON.stringify(config), WBC_FAILPOINT: failpoint, LEASE_TTL_MS: '1000'})
 
-  beforeAll(async () => {
-    if (!up) return
-    db = await openTestDb(dialect)
-    config = engineConfig('redis', db.url, prefix)
-    wb = await openEngine(config, {leaseTtlMs: 1000})
-  })
-  afterAll(async () => {
-    if (!up) return
-    await wb?.close()
-    await db?.cleanup()
-    await cleanRedisPrefix(prefix)
-  })
+  redisEngineFor(dialect, up, prefix, (opened) => ({db, config, wb} = opened))
 
   it.skipIf(!up)('a flusher killed after recording `dead`, before writing the dead letter: recovery writes it and never applies the entry', async () => {
     const posts = await table()

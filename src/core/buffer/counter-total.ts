@@ -61,6 +61,7 @@ async function entryPositions(ipc: Ipc, prefix: string, batches: string[], membe
   return positions
 }
 
+/** The counter's DB value and, per in-flight batch, whether the ledger shows its entry applied. */
 async function readBase(
   db: Database,
   prefix: string,
@@ -70,32 +71,21 @@ async function readBase(
   positions: Array<{batchId: string; index: number}>,
 ): Promise<{value: number; applied: boolean[]}> {
   try {
-    return await selectBase(db, prefix, table, column, where, positions)
+    if (positions.length > 0) await ensureLedger(db.knex, prefix)
+    const q = (name: string) => quote(db.dialect, name)
+    const columns = Object.keys(where).sort()
+    const bindings: unknown[] = columns.map((c) => bindValue(db.dialect, where[c] as never))
+    const parts = [`(SELECT ${q(column)} FROM ${q(table)} WHERE ${columns.map((c) => `${q(c)} = ?`).join(' AND ')}) AS v`]
+    positions.forEach(({batchId, index}, i) => {
+      parts.push(`(SELECT COUNT(*) FROM ${q(LEDGER_TABLE)} WHERE ${q('batch_id')} = ? AND ${q('outcome')} = 'applied' AND ${q('lo')} <= ? AND ${q('hi')} > ?) AS a${i}`)
+      bindings.push(batchId, index, index)
+    })
+    // One statement: the value and the ledger come from the same snapshot.
+    const result = await db.knex.raw(`SELECT ${parts.join(', ')}`, bindings as Knex.RawBinding[])
+    const row = (db.dialect === 'postgres' ? result.rows[0] : db.dialect === 'mysql' ? result[0][0] : result[0]) as Record<string, unknown>
+    return {value: Number(row?.v ?? 0) || 0, applied: positions.map((_, i) => Number(row?.[`a${i}`] ?? 0) > 0)}
   } catch (error) {
     // The table, column and key came from the caller: a cast error is a usage error, not a bug.
     throw typedDatabaseError(error, db, {table, column, where: JSON.stringify(Object.values(where).length === 1 ? Object.values(where)[0] : where)})
   }
-}
-
-async function selectBase(
-  db: Database,
-  prefix: string,
-  table: string,
-  column: string,
-  where: Record<string, unknown>,
-  positions: Array<{batchId: string; index: number}>,
-): Promise<{value: number; applied: boolean[]}> {
-  if (positions.length > 0) await ensureLedger(db.knex, prefix)
-  const q = (name: string) => quote(db.dialect, name)
-  const columns = Object.keys(where).sort()
-  const bindings: unknown[] = columns.map((c) => bindValue(db.dialect, where[c] as never))
-  const parts = [`(SELECT ${q(column)} FROM ${q(table)} WHERE ${columns.map((c) => `${q(c)} = ?`).join(' AND ')}) AS v`]
-  positions.forEach(({batchId, index}, i) => {
-    parts.push(`(SELECT COUNT(*) FROM ${q(LEDGER_TABLE)} WHERE ${q('batch_id')} = ? AND ${q('outcome')} = 'applied' AND ${q('lo')} <= ? AND ${q('hi')} > ?) AS a${i}`)
-    bindings.push(batchId, index, index)
-  })
-  // One statement: the value and the ledger come from the same snapshot.
-  const result = await db.knex.raw(`SELECT ${parts.join(', ')}`, bindings as Knex.RawBinding[])
-  const row = (db.dialect === 'postgres' ? result.rows[0] : db.dialect === 'mysql' ? result[0][0] : result[0]) as Record<string, unknown>
-  return {value: Number(row?.v ?? 0) || 0, applied: positions.map((_, i) => Number(row?.[`a${i}`] ?? 0) > 0)}
 }

@@ -1,47 +1,43 @@
 import {AuthenticationFailed, InvalidArgument, ServiceUnavailable, WbcError} from '../errors.js'
 
 /**
- * Sorts database errors into transient ones (retry the same batch later: connection, timeout,
- * deadlock, serialization, busy, a lock wait or statement that hit the flush's time limit) and
- * data errors (the entries themselves are at fault).
+ * Sorts database errors into transient ones (retry the same batch later) and data errors (the
+ * entries themselves are at fault). Transient = the database is unreachable (isUnreachable), the
+ * table's rows are busy (isBlocked), or one statement failed for reasons of the moment
+ * (serialization, resources, an interrupted query, a full or failing SQLite file).
  */
-const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED',
-  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT',
-  'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED', 'ER_CLIENT_INTERACTION_TIMEOUT', 'ER_STATEMENT_TIMEOUT', 'ER_QUERY_TIMEOUT',
-  'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_TIMEOUT', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_CANTOPEN',
-])
-// 1205 lock wait timeout, 1969 MariaDB max_statement_time, 3024 MySQL max_execution_time.
-const TRANSIENT_MYSQL_ERRNO = new Set([1040, 1053, 1205, 1213, 1317, 1969, 2002, 2003, 2006, 2013, 3024, 4031])
-const TRANSIENT_MESSAGE = /Connection terminated|terminating connection|connection error|Connection lost|Timeout acquiring a connection|server closed the connection|Client was closed|Cannot enqueue|database is locked|ECONNREFUSED|ECONNRESET|socket hang up|the database system is (starting up|shutting down)/i
+const MOMENT_CODES = new Set(['PROTOCOL_SEQUENCE_TIMEOUT', 'ER_QUERY_INTERRUPTED', 'ER_CLIENT_INTERACTION_TIMEOUT', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_IOERR', 'SQLITE_FULL'])
+// 1317 query interrupted, 4031 client interaction timeout.
+const MOMENT_MYSQL_ERRNO = new Set([1317, 4031])
+const MOMENT_MESSAGE = /Client was closed|Cannot enqueue|database is locked/i
 
 export function isTransient(error: unknown): boolean {
-  const e = error as {code?: unknown; errno?: unknown; name?: unknown; message?: unknown}
+  if (isUnreachable(error) || isBlocked(error)) return true
+  const e = error as {code?: unknown; errno?: unknown; message?: unknown}
   if (!e || typeof e !== 'object') return false
   const code = String(e.code ?? '')
-  if (TRANSIENT_CODES.has(code)) return true
-  // Refused credentials are the service's answer, not the entries': the batch waits in flight
-  // (never dead-lettered) until the password is fixed.
-  if (AUTH_CODES.has(code) || (typeof e.errno === 'number' && [1044, 1045, 1698].includes(e.errno))) return true
-  // PostgreSQL SQLSTATE: 08 connection, 40001 serialization, 40P01 deadlock, 53 resources, 57P0x shutdown,
-  // 55P03 lock_timeout, 57014 statement_timeout (or a cancelled query).
-  if (/^(08...|40001|40P01|53...|57P0[1-3]|55P03|57014)$/.test(code)) return true
-  if (typeof e.errno === 'number' && TRANSIENT_MYSQL_ERRNO.has(e.errno)) return true
-  if (e.name === 'KnexTimeoutError') return true
-  return TRANSIENT_MESSAGE.test(String(e.message ?? ''))
+  if (MOMENT_CODES.has(code)) return true
+  // PostgreSQL SQLSTATE: 40001 serialization, 53 insufficient resources.
+  if (/^(40001|53...)$/.test(code)) return true
+  if (typeof e.errno === 'number' && MOMENT_MYSQL_ERRNO.has(e.errno)) return true
+  return MOMENT_MESSAGE.test(String(e.message ?? ''))
 }
 
 /**
  * A lock wait or statement that hit the flush's time limit (or a deadlock): the table's rows are
  * busy, the connection is fine. Only that table waits for the next flush; others go on.
  */
+const BLOCKED_CODES = new Set(['ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK', 'ER_STATEMENT_TIMEOUT', 'ER_QUERY_TIMEOUT', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_BUSY_TIMEOUT'])
+// 1205 lock wait timeout, 1213 deadlock, 1969 MariaDB max_statement_time, 3024 MySQL max_execution_time.
+const BLOCKED_MYSQL_ERRNO = new Set([1205, 1213, 1969, 3024])
+
 export function isBlocked(error: unknown): boolean {
   const e = error as {code?: unknown; errno?: unknown}
   if (!e || typeof e !== 'object') return false
   const code = String(e.code ?? '')
-  if (/^(40P01|55P03|57014)$/.test(code)) return true
-  if (['ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK', 'ER_STATEMENT_TIMEOUT', 'ER_QUERY_TIMEOUT', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_BUSY_TIMEOUT'].includes(code)) return true
-  return typeof e.errno === 'number' && [1205, 1213, 1969, 3024].includes(e.errno)
+  // PostgreSQL SQLSTATE: 40P01 deadlock, 55P03 lock_timeout, 57014 statement_timeout (or a cancelled query).
+  if (BLOCKED_CODES.has(code) || /^(40P01|55P03|57014)$/.test(code)) return true
+  return typeof e.errno === 'number' && BLOCKED_MYSQL_ERRNO.has(e.errno)
 }
 
 /** A short, single-line description of a database error for reports and dead letters. */

@@ -88,6 +88,13 @@ describe('published JSON Schemas (docs/schemas)', () => {
     expect(loose).toEqual([])
   })
 
+  it('are each listed in docs/json-output.md, and never imported by a command (start-up time)', () => {
+    const page = readFileSync(join(root, 'docs', 'json-output.md'), 'utf8')
+    for (const name of renderSchemas().keys()) expect(page, `docs/json-output.md does not list ${name}`).toContain(`(schemas/${name})`)
+    const sources = readdirSync(join(root, 'src'), {recursive: true, encoding: 'utf8'}).filter((file) => /\.tsx?$/.test(file) && !file.startsWith(join('cli', 'output-schemas')))
+    expect(sources.filter((file) => /from '[^']*output-schemas\//.test(readFileSync(join(root, 'src', file), 'utf8')))).toEqual([])
+  })
+
   it('cover every command that has --json, and only those', () => {
     const withJson = Object.entries(manifest.commands)
       .filter(([, command]) => 'json' in command.flags)

@@ -98,7 +98,7 @@ export async function recover(
       onProgress: options.onProgress,
     })
     const found = await countPending(wb.ipc, config.ipc.prefix)
-    let report: FlushReport | null = null
+    let report: FlushReport
     try {
       report = await wb.flush({signal: options.signal})
     } finally {

@@ -32,7 +32,9 @@ function framed(socket: Socket, onFrame: (frame: Frame) => void): (frame: Frame)
 
 export function serveIpc(ipc: Ipc, path: string): Promise<Server> {
   const server = createServer((socket) => {
-    const send = framed(socket, async (frame) => {
+    // `answer` never rejects: every failure goes back to the caller as a reply.
+    const send = framed(socket, (frame) => void answer(frame))
+    const answer = async (frame: Frame) => {
       const {id, method, args} = frame as {id: number; method: string; args: unknown[]}
       try {
         let result: unknown
@@ -48,7 +50,7 @@ export function serveIpc(ipc: Ipc, path: string): Promise<Server> {
       } catch (error) {
         send({id, ok: false, error: serializeError(error)})
       }
-    })
+    }
   })
   return new Promise((resolve) => server.listen(path, () => resolve(server)))
 }

@@ -193,8 +193,8 @@ export class Checkpoint {
     return this.enqueue(() => {
       for (const {key} of bad) {
         const value = this.db.get(key)
-        this.db.put(`${prefix}:bad:${key.slice(prefix.length + 1)}`, value ?? null)
-        this.db.remove(key)
+        void this.db.put(`${prefix}:bad:${key.slice(prefix.length + 1)}`, value ?? null)
+        void this.db.remove(key)
       }
     })
   }
@@ -202,9 +202,9 @@ export class Checkpoint {
   /** A full checkpoint: replaces every rewritten range of the prefix with `entries`. */
   writeAll(prefix: string, entries: FileWrite[]): Promise<void> {
     return this.enqueue(() => {
-      for (const kind of REWRITTEN) for (const key of this.db.getKeys(range(prefix, kind))) this.db.remove(key)
+      for (const kind of REWRITTEN) for (const key of this.db.getKeys(range(prefix, kind))) void this.db.remove(key)
       failpoint('during-checkpoint')
-      for (const [key, value] of entries) if (value !== undefined && fits(key)) this.db.put(key, value)
+      for (const [key, value] of entries) if (value !== undefined && fits(key)) void this.db.put(key, value)
     }).then(() => {
       this.healthy = true
     })
@@ -218,8 +218,8 @@ export class Checkpoint {
     return this.enqueue(() => {
       for (const [key, value] of writes) {
         if (!fits(key)) continue
-        if (value === undefined) this.db.remove(key)
-        else this.db.put(key, value)
+        if (value === undefined) void this.db.remove(key)
+        else void this.db.put(key, value)
       }
     })
   }
@@ -227,7 +227,7 @@ export class Checkpoint {
   /** Removes every rewritten key of a prefix (before an export writes a fresh copy). */
   clear(prefix: string): Promise<void> {
     return this.enqueue(() => {
-      for (const kind of REWRITTEN) for (const key of this.db.getKeys(range(prefix, kind))) this.db.remove(key)
+      for (const kind of REWRITTEN) for (const key of this.db.getKeys(range(prefix, kind))) void this.db.remove(key)
     })
   }
 
@@ -245,6 +245,11 @@ export class Checkpoint {
     }
   }
 
+  /**
+   * Runs `work` inside one lmdb write transaction, after every earlier one. Inside it, `put` and
+   * `remove` apply at once and return a promise already settled (hence the `void` on them): the
+   * commit, and any failure, is reported by the transaction's own promise.
+   */
   private enqueue(work: () => void): Promise<void> {
     const next = this.tail.then(() => this.db.transaction(() => {
       work()

@@ -36,9 +36,9 @@ export async function scanBadKeys(ipc: Ipc, prefix: string): Promise<BadKeyScan>
     }
   }
 
-  await eachPage(ipc, keys.countersIndex, (member) => {
+  await eachPage(ipc, keys.countersIndex, async (member) => {
     const parsed = parseMember(member, true)
-    if (!parsed) return null
+    if (!parsed) return
     const key = keys.counter(member)
     return check(key, async () => {
       const value = await ipc.get(key)
@@ -46,9 +46,9 @@ export async function scanBadKeys(ipc: Ipc, prefix: string): Promise<BadKeyScan>
       return whereProblem(parsed.where) ?? (isNumber(value) ? null : `holds ${JSON.stringify(value).slice(0, 40)}, not a number`)
     })
   })
-  await eachPage(ipc, keys.updatesIndex, (member) => {
+  await eachPage(ipc, keys.updatesIndex, async (member) => {
     const parsed = parseMember(member, false)
-    if (!parsed) return null
+    if (!parsed) return
     const key = keys.update(member)
     return check(key, async () => {
       const fields = await ipc.hgetall(key)
@@ -72,7 +72,7 @@ export async function scanBadKeys(ipc: Ipc, prefix: string): Promise<BadKeyScan>
   return {badKeys, total}
 }
 
-async function eachPage(ipc: Ipc, index: string, visit: (member: string) => Promise<void> | null): Promise<void> {
+async function eachPage(ipc: Ipc, index: string, visit: (member: string) => Promise<void>): Promise<void> {
   let cursor = '0'
   do {
     const page = await ipc.sscan(index, cursor, PAGE)

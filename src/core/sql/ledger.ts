@@ -147,18 +147,32 @@ async function createTables(knex: Knex, fenceName: string): Promise<void> {
 export async function checkFence(trx: Knex.Transaction, fenceName: string, committer: Committer): Promise<void> {
   const {fence, token, epoch} = committer
   const mark = Math.max(committer.mark, fence)
+  // Where-callbacks here have block bodies: knex only reads the conditions they add, and a builder
+  // returned from one would look like a promise nobody awaits.
   const query = trx(FENCE_TABLE)
     .where({name: fenceName})
     .andWhere((w) => {
       w.where('fence', '<', fence).orWhere((same) => {
-        same.where('fence', fence).andWhere((h) => h.whereNull('holder').orWhere('holder', token))
+        same.where('fence', fence).andWhere((h) => {
+          h.whereNull('holder').orWhere('holder', token)
+        })
       })
     })
     // The holder that recorded the mark may commit again, but never with a lower one: its claims
     // take increasing marks and are applied in claim order, so a lower mark means the store's
     // counter went back (restored from an older snapshot while this lease lived on).
-    .andWhere((m) => m.whereNull('mark').orWhere('mark', '<', fence).orWhere((own) => own.where('holder', token).andWhere('mark', '<=', mark)))
-  if (epoch !== null) query.andWhere((e) => e.whereNull('epoch').orWhere('epoch', epoch))
+    .andWhere((m) => {
+      m.whereNull('mark')
+        .orWhere('mark', '<', fence)
+        .orWhere((own) => {
+          own.where('holder', token).andWhere('mark', '<=', mark)
+        })
+    })
+  if (epoch !== null) {
+    query.andWhere((e) => {
+      e.whereNull('epoch').orWhere('epoch', epoch)
+    })
+  }
   const updated = await query.update({
     fence,
     holder: token,
@@ -198,9 +212,13 @@ export async function recordRange(trx: Knex.Transaction, batchId: string, range:
  */
 export async function pruneLedger(knex: Knex, prefix: string, inflight: string[], olderThanMs = 7 * 24 * 3600 * 1000, legacyOlderThanMs = 30 * 24 * 3600 * 1000): Promise<number> {
   const before = (ms: number) => knex.raw(`(${dbNowMs(knex).toQuery()}) - ?`, [ms])
-  const query = knex(LEDGER_TABLE).where((w) =>
-    w.where((mine) => mine.where('prefix', prefix).andWhere('applied_at', '<', before(olderThanMs))).orWhere((legacy) => legacy.whereNull('prefix').andWhere('applied_at', '<', before(legacyOlderThanMs))),
-  )
+  const query = knex(LEDGER_TABLE).where((w) => {
+    w.where((mine) => {
+      mine.where('prefix', prefix).andWhere('applied_at', '<', before(olderThanMs))
+    }).orWhere((legacy) => {
+      legacy.whereNull('prefix').andWhere('applied_at', '<', before(legacyOlderThanMs))
+    })
+  })
   // Few batches are ever in flight; chunks keep the statement small when many are.
   for (let i = 0; i < inflight.length; i += 500) query.whereNotIn('batch_id', inflight.slice(i, i + 500))
   return query.delete()

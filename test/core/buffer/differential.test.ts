@@ -151,7 +151,7 @@ type Op =
   | {kind: 'insert'; note?: string; status?: string; score?: number}
   | {kind: 'flush'}
 
-const opArbitrary = (rows: number) =>
+const opArbitrary = (rows: number): fc.Arbitrary<Op> =>
   fc.oneof(
     {
       weight: 6,

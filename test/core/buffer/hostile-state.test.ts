@@ -231,14 +231,15 @@ describe.each(['sqlite', 'postgres'] as DialectName[])('hostile names in a memor
     const L = `default:${log}`
     const whereInjection = `${T}:{"id\\", \\"role\\") WHERE 1=1 --":1}`
     const file = open({path, compression: true})
+    // Inside a transaction each put applies at once; the transaction's promise reports the commit.
     await file.transaction(() => {
-      file.put(`${prefix}:u:${whereInjection}`, {role: 'admin'})
-      file.put(`${prefix}:u:${T}:4`, {[`name" = 'pwned' FROM (SELECT $1::text, $2::text) AS z --`]: 'x'})
-      file.put(`${prefix}:u:${T}:5`, {name: 'from checkpoint'})
-      file.put(`${prefix}:c:${T}:{"id":{"a":1}}:views`, {delta: 5, base: 0})
-      file.put(`${prefix}:c:${T}:6:views`, {delta: 6, base: 0})
-      file.put(`${prefix}:q:${L}`, [{user_id: 1, action: 'bad', seq: 7, 'x"y': 1}, {user_id: 1, action: 'good', seq: 8}])
-      file.put(`${prefix}:if:000-ck`, {id: '000-ck', table: T, createdAt: 1, counters: [], updates: [[`${T}:{"role; --":1}`, {role: 'admin'}]], inserts: []})
+      void file.put(`${prefix}:u:${whereInjection}`, {role: 'admin'})
+      void file.put(`${prefix}:u:${T}:4`, {[`name" = 'pwned' FROM (SELECT $1::text, $2::text) AS z --`]: 'x'})
+      void file.put(`${prefix}:u:${T}:5`, {name: 'from checkpoint'})
+      void file.put(`${prefix}:c:${T}:{"id":{"a":1}}:views`, {delta: 5, base: 0})
+      void file.put(`${prefix}:c:${T}:6:views`, {delta: 6, base: 0})
+      void file.put(`${prefix}:q:${L}`, [{user_id: 1, action: 'bad', seq: 7, 'x"y': 1}, {user_id: 1, action: 'good', seq: 8}])
+      void file.put(`${prefix}:if:000-ck`, {id: '000-ck', table: T, createdAt: 1, counters: [], updates: [[`${T}:{"role; --":1}`, {role: 'admin'}]], inserts: []})
     })
     await file.close()
 

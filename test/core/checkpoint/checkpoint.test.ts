@@ -89,12 +89,13 @@ describe('memory driver checkpoint (SQLite)', () => {
     const {config, posts, log} = await fresh()
     const path = (config.buffer as {checkpointPath: string}).checkpointPath
     const odac = open({path, compression: true})
+    // Inside a transaction each put applies at once; the transaction's promise reports the commit.
     await odac.transaction(() => {
-      odac.put(`${prefix}:c:default:${posts}:7:views`, {delta: 5, base: 0})
-      odac.put(`${prefix}:c:default:${posts}:{"id":8}:likes`, {delta: 2, base: 0})
-      odac.put(`${prefix}:u:default:${posts}:9`, {title: 'from odac', last_ip: '10.0.0.1'})
-      odac.put(`${prefix}:q:default:${log}`, [{user_id: 1, action: 'x', seq: 1}, {user_id: 2, action: 'y', seq: 2}])
-      odac.put('sess:abc', {user: 42})
+      void odac.put(`${prefix}:c:default:${posts}:7:views`, {delta: 5, base: 0})
+      void odac.put(`${prefix}:c:default:${posts}:{"id":8}:likes`, {delta: 2, base: 0})
+      void odac.put(`${prefix}:u:default:${posts}:9`, {title: 'from odac', last_ip: '10.0.0.1'})
+      void odac.put(`${prefix}:q:default:${log}`, [{user_id: 1, action: 'x', seq: 1}, {user_id: 2, action: 'y', seq: 2}])
+      void odac.put('sess:abc', {user: 42})
     })
     await odac.close()
     const wb = await openEngine(config)

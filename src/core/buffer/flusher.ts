@@ -315,6 +315,8 @@ class FlushRun {
   private readonly storeChecked = new Map<string, Promise<void>>()
   private startState?: Promise<{epoch: string | null; pending: boolean}>
   private applying: Promise<void> = Promise.resolve()
+  /** The last claimed batch fully processed (committed and acknowledged); see claimAndProcess. */
+  private acked: Promise<void> = Promise.resolve()
   readonly quarantined: QuarantinedKey[] = []
   private readonly tables = new Map<string, TableFlushReport>()
   /** Tables whose rows another session held past the time limit: nothing more is claimed for them in this flush. */
@@ -568,7 +570,14 @@ class FlushRun {
     // The memory driver's checkpoint mirrors every claim, so it needs none.
     const mark = this.p.ipc.driver === 'redis' ? await this.p.ipc.incrBy(`${this.p.keys.flushLock}:fence`, 1) : 0
     failpoint('after-claim')
-    this.applying = previous.then(() => this.process(batch, false, mark))
+    // A clean batch's ack (state work) overlaps applying the next one: the next apply waits for
+    // this batch's commit, and for the ack of the batch before it (at most one ack outstanding).
+    let committed!: () => void
+    const commit = new Promise<void>((resolve) => (committed = resolve))
+    const done = previous.then(() => this.process(batch, false, mark, committed))
+    const ackBefore = this.acked
+    this.acked = done
+    this.applying = Promise.all([Promise.race([commit, done]), ackBefore]).then(() => undefined)
     await previous
     return true
   }
@@ -576,6 +585,7 @@ class FlushRun {
   /** Waits until every claimed batch has been applied (or left in flight with its error). */
   async applied(): Promise<void> {
     await this.applying
+    await this.acked
   }
 
   /** An index member whose name does not parse can never be applied: it moves aside, named in the report. */
@@ -586,8 +596,11 @@ class FlushRun {
     this.quarantined.push({key: `${kind}:${member}`, reason})
   }
 
-  /** Applies one batch (retrying transient errors) and acknowledges it; errors stay in the report. */
-  private async process(batch: StoredBatch, recovered: boolean, mark = 0): Promise<void> {
+  /**
+   * Applies one batch (retrying transient errors) and acknowledges it; errors stay in the report.
+   * `committed` is called once a batch applied cleanly is committed, before its ack.
+   */
+  private async process(batch: StoredBatch, recovered: boolean, mark = 0, committed?: () => void): Promise<void> {
     const parsed = parseTableMember(batch.table)
     if (!parsed) return
     const report = this.tableReport(parsed.connection, parsed.table)
@@ -638,7 +651,10 @@ class FlushRun {
         // unwritten: the batch is still in flight, so it is written now, before the ack.
         report.deadLettered += await this.p.deadLetters.restore(parsed.connection, parsed.table, batch.id, entries, ranges)
         await this.p.ipc.steps.ack(this.p.keys.prefix, batch.id, deadMembers(entries, ranges))
-      } else await this.p.ipc.steps.ack(this.p.keys.prefix, batch.id, [])
+      } else {
+        committed?.()
+        await this.p.ipc.steps.ack(this.p.keys.prefix, batch.id, [])
+      }
     } catch (error) {
       if (error instanceof StoreRolledBack) {
         this.rolledBack ??= error

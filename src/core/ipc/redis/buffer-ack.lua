@@ -40,20 +40,35 @@ local function shown(value)
   local ok, decoded = pcall(cjson.decode, value)
   return string.sub(cjson.encode((ok and type(decoded) ~= 'number') and decoded or value), 1, 40)
 end
+-- Bases are read a slice of 1000 at a time (MGET); only a base MGET cannot read (absent, or a key
+-- of another type) is looked at alone. Nothing is written before the moves below, so reading them
+-- up front sees what reading them one by one would.
+local ACK_SLICE = 1000
+local kept = {}
 for _, entry in ipairs(batch.counters) do
-  local member, delta = entry[1], entry[2]
-  if type(delta) == 'number' then
-    delta = string.format('%.17g', delta)
+  if not dead[entry[1]] then
+    kept[#kept + 1] = entry
   end
-  local key = prefix .. ':b:' .. member
-  if not dead[member] then
-    local found = redis.call('TYPE', key).ok
+end
+for from = 1, #kept, ACK_SLICE do
+  local to = math.min(from + ACK_SLICE - 1, #kept)
+  local keys = {}
+  for j = from, to do
+    keys[#keys + 1] = prefix .. ':b:' .. kept[j][1]
+  end
+  local values = redis.call('MGET', unpack(keys))
+  for j = from, to do
+    local member, delta = kept[j][1], kept[j][2]
+    if type(delta) == 'number' then
+      delta = string.format('%.17g', delta)
+    end
+    local value = values[j - from + 1]
+    local found = value and 'string' or redis.call('TYPE', keys[j - from + 1]).ok
     if found ~= 'none' and not finiteNumber(delta) then
       -- A batch written by someone else (null, an object, text): the base cannot follow it.
       local what = type(delta) == 'string' and shown(delta) or (delta == cjson.null and 'null' or 'a ' .. type(delta))
       drops[#drops + 1] = {member, 'batch delta ' .. what .. ' is not a number'}
     elseif found == 'string' then
-      local value = redis.call('GET', key)
       if finiteNumber(value) then
         moves[#moves + 1] = {member, delta}
       else

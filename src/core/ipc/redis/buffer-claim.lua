@@ -355,36 +355,60 @@ local function rowProblem(row)
 end
 
 local n = tonumber(ARGV[6])
+-- Counters are read, taken out of the index and deleted a slice of 1000 keys at a time (MGET,
+-- SREM, DEL): three calls per counter made most of the claim's cost. A member named twice (SSCAN
+-- may return one twice) is taken once, as the second read of its deleted key would find nothing.
+local CLAIM_SLICE = 1000
+local counterMembers, counterKeys, named = {}, {}, {}
 for i = 7, 6 + n do
   local member = ARGV[i]
-  local key = prefix .. ':c:' .. member
-  local value = redis.pcall('GET', key)
-  redis.call('SREM', KEYS[1], member)
-  -- Names first: a member whose where (or column) could not be written as SQL never is.
-  local badName = value and memberProblem(member, true)
-  if badName then
-    quarantine('c', member, badName)
-    value = false
+  if not named[member] then
+    named[member] = true
+    counterMembers[#counterMembers + 1] = member
+    counterKeys[#counterKeys + 1] = prefix .. ':c:' .. member
   end
-  if type(value) == 'table' and value.err then
-    quarantine('c', member, 'holds a ' .. redis.call('TYPE', key).ok .. ', not a number')
-  elseif value then
-    -- finiteNumber, not tonumber: Lua reads "0x1p4" or "-0x10", which the engine cannot (NaN).
-    local delta = finiteNumber(value)
-    if not delta then
-      -- Shown as JSON text of the value (or of the raw text when it is not JSON).
-      local ok, decoded = pcall(cjson.decode, value)
-      local shown = cjson.encode((ok and type(decoded) ~= 'number') and decoded or value)
-      quarantine('c', member, 'holds ' .. string.sub(shown, 1, 40) .. ', not a number')
-    else
-      redis.call('DEL', key)
-      if delta ~= 0 then
-        deltas[#deltas + 1] = member
-        deltas[#deltas + 1] = value
-        -- The stored text, not the Lua number: cjson would keep only 14 significant digits.
-        counters[#counters + 1] = {member, value}
+end
+for from = 1, #counterMembers, CLAIM_SLICE do
+  local to = math.min(from + CLAIM_SLICE - 1, #counterMembers)
+  redis.call('SREM', KEYS[1], unpack(counterMembers, from, to))
+  local values = redis.call('MGET', unpack(counterKeys, from, to))
+  local taken = {}
+  for j = from, to do
+    local member, key = counterMembers[j], counterKeys[j]
+    local value = values[j - from + 1]
+    -- MGET answers false for a key of another type too: only then is the key read alone.
+    if not value then
+      value = redis.pcall('GET', key)
+    end
+    -- Names first: a member whose where (or column) could not be written as SQL never is.
+    local badName = value and memberProblem(member, true)
+    if badName then
+      quarantine('c', member, badName)
+      value = false
+    end
+    if type(value) == 'table' and value.err then
+      quarantine('c', member, 'holds a ' .. redis.call('TYPE', key).ok .. ', not a number')
+    elseif value then
+      -- finiteNumber, not tonumber: Lua reads "0x1p4" or "-0x10", which the engine cannot (NaN).
+      local delta = finiteNumber(value)
+      if not delta then
+        -- Shown as JSON text of the value (or of the raw text when it is not JSON).
+        local ok, decoded = pcall(cjson.decode, value)
+        local shown = cjson.encode((ok and type(decoded) ~= 'number') and decoded or value)
+        quarantine('c', member, 'holds ' .. string.sub(shown, 1, 40) .. ', not a number')
+      else
+        taken[#taken + 1] = key
+        if delta ~= 0 then
+          deltas[#deltas + 1] = member
+          deltas[#deltas + 1] = value
+          -- The stored text, not the Lua number: cjson would keep only 14 significant digits.
+          counters[#counters + 1] = {member, value}
+        end
       end
     end
+  end
+  if #taken > 0 then
+    redis.call('DEL', unpack(taken))
   end
 end
 local m = tonumber(ARGV[7 + n])

@@ -17,6 +17,10 @@ local function finiteNumber(s)
   if type(s) ~= 'string' or #s >= 5120 then
     return nil
   end
+  -- The usual case first, without the general patterns: a short integer (always finite).
+  if #s <= 16 and string.find(s, '^%-?%d+$') then
+    return tonumber(s)
+  end
   local mantissa, exponent = string.match(s, '^([-+]?[%d.]+)([eE]?[-+]?%d*)$')
   if not mantissa or not string.find(mantissa, '%d') or string.find(mantissa, '%..*%.') then
     return nil

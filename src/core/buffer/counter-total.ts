@@ -44,7 +44,9 @@ export async function counterTotal(ipc: Ipc, prefix: string, db: Database, membe
 /**
  * counterTotal for several counters of one connection at once: their readings and cachings go
  * out together, and the bases missing from the cache are read in one statement (per
- * MAX_COLUMNS_PER_STATEMENT values and ledger checks, each attempt). Each counter gets its own total or error.
+ * MAX_COLUMNS_PER_STATEMENT values and ledger checks, each attempt). `known` holds readings
+ * already taken (by the increment step, atomically with the increment). Each counter gets its own
+ * total or error.
  */
 export async function counterTotals(
   ipc: Ipc,
@@ -54,6 +56,7 @@ export async function counterTotals(
   primaryKey: string,
   cacheTtlMs: number,
   positions = new EntryPositions(ipc, prefix, primaryKey),
+  known: Array<CounterReading | undefined> = [],
 ): Promise<TotalResult[]> {
   const results: TotalResult[] = new Array(members.length)
   let pending = members.map((_, i) => i)
@@ -61,7 +64,8 @@ export async function counterTotals(
     const cold: Array<{i: number; reading: CounterReading}> = []
     await Promise.all(
       pending.map((i) =>
-        ipc.steps.readCounter(prefix, members[i]).then(
+        // The first attempt starts from the reading the increment step returned, where there is one.
+        (attempt === 0 && known[i] ? Promise.resolve(known[i]!) : ipc.steps.readCounter(prefix, members[i])).then(
           (reading) => {
             if (reading.base !== null) results[i] = {total: reading.base + sum(Object.values(reading.inflight)) + reading.live}
             else cold.push({i, reading})

@@ -282,7 +282,7 @@ export class RowBuffer {
       const r = await this.wb.ipc.steps.increment(this.wb.prefix, member, delta)
       if (r.base !== null) return r.base + r.inflight + r.live
       // The delta is stored now; a failed read of the total must not invite a retry.
-      return this.total(member).catch((error: unknown) => {
+      return this.wb.totals.read(this.connection, this.wb.databases.get(this.connection), member, r.reading).catch((error: unknown) => {
         throw new TotalUnavailable(member, error)
       })
     })

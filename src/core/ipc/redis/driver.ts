@@ -50,7 +50,7 @@ interface ScriptCommands {
   wbcRenew(lockKey: string, token: string, ttlMs: number): Promise<number>
   wbcUnlock(lockKey: string, token: string): Promise<[number, string?, number?]>
   wbcLrangeAndDel(listKey: string): Promise<string[]>
-  wbcIncrement(...args: Array<string | number>): Promise<Array<string | number | null>>
+  wbcIncrement(...args: Array<string | number>): Promise<Array<string | number | null | string[]>>
   wbcUpdate(...args: Array<string | number>): Promise<number>
   wbcInsert(...args: Array<string | number>): Promise<number>
   wbcClaim(...args: Array<string | number>): Promise<string | null>

@@ -135,3 +135,34 @@ describe.each(combos)('insert() from concurrent callers, %s + %s', (driver, dial
     expect((results[2] as PromiseFulfilledResult<number>).value).toBe(2)
   })
 })
+
+describe.each(['memory', 'redis'] as DriverName[])('a queue reaching maxQueueSize through batched inserts, %s + sqlite', (driver) => {
+  const up = driversUp[driver] && dialectsUp.sqlite
+
+  it.skipIf(!up)('flushes its table, as one insert per call did', async () => {
+    const prefix = uniquePrefix()
+    const db = await openTestDb('sqlite')
+    const config = engineConfig(driver, db.url, prefix)
+    config.buffer = {...config.buffer, maxQueueSize: 10}
+    // Timers on (a full queue is flushed by the engine's own timer-driven flusher), the interval far away.
+    const wb = await openEngine(config, {timers: true})
+    try {
+      const log = `${prefix}_full`
+      await createLogTable(db, log)
+      const lengths = await Promise.all(Array.from({length: 12}, (_, i) => wb.table(log).insert({user_id: 1, action: 'view', seq: i + 1})))
+      expect(Math.max(...lengths)).toBe(12)
+      const deadline = Date.now() + 15_000
+      let stored = 0
+      while (Date.now() < deadline) {
+        stored = Number((await db.knex(log).count({n: '*'}))[0].n)
+        if (stored === 12) break
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      expect(stored).toBe(12)
+    } finally {
+      await wb.close()
+      await db.cleanup()
+      if (driver === 'redis') await cleanRedisPrefix(prefix)
+    }
+  })
+})

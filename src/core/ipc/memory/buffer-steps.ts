@@ -112,13 +112,17 @@ export const bufferSteps = {
     const table = tableOf(member)
     // Reads and checks first: incrBy (which writes nothing when it throws) is the first write.
     expectType(store, keys.countersIndex, 'set')
-    const inflight = sum(Object.values(inflightOf(store, keys, member)))
+    const byBatch = inflightOf(store, keys, member)
+    const inflight = sum(Object.values(byBatch))
     expectStampable(store, keys, table)
     const base = finiteAt(store, keys.base(member))
     const live = store.incrBy(keys.counter(member), delta)
     store.sadd(keys.countersIndex, [member])
     stamp(store, keys, table)
-    return {live, base, inflight}
+    if (base !== null) return {live, base, inflight}
+    // No cached base: the reading a cold total starts from, taken in this same step.
+    const generation = String(store.get(keys.generation(table)) ?? 0)
+    return {live, base, inflight, reading: {live, base, inflight: byBatch, generation}}
   },
 
   bufUpdate(store: MemoryStore, prefix: string, member: string, fields: Record<string, Json>) {

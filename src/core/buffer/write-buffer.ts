@@ -4,7 +4,7 @@ import type {Knex} from 'knex'
 
 import {parseConfig} from '../config/load.js'
 import type {BufferConfig, StreamPolicyInput, WbcConfig, WbcConfigInput} from '../config/schema.js'
-import {TotalUnavailable, WbcError} from '../errors.js'
+import {ExitCode, TotalUnavailable, WbcError} from '../errors.js'
 import {createIpc, type CreateIpcOptions} from '../ipc/create.js'
 import type {Ipc, Json} from '../ipc/types.js'
 import {Databases} from '../sql/databases.js'
@@ -156,7 +156,7 @@ export class WriteBuffer {
   /** @internal Tracks a write so that close() waits for it. */
   track<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) {
-      return Promise.reject(new WbcError('BUFFER_CLOSED', 'the write buffer is closed; nothing was buffered', {exitCode: 2, hint: 'Open a new write buffer.'}))
+      return Promise.reject(new WbcError('BUFFER_CLOSED', 'the write buffer is closed; nothing was buffered', {exitCode: ExitCode.usage, hint: 'Open a new write buffer.'}))
     }
     const promise = work()
     this.writing++

@@ -18,10 +18,6 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
       }
     }
     const failed = checks.find((c) => !c.ok)
-    if (failed) {
-      if (this.jsonEnabled()) this.logJson({ok, checks})
-      this.exit(failed.exitCode ?? ExitCode.unexpected)
-    }
-    return {ok, checks}
+    return this.finish(failed ? (failed.exitCode ?? ExitCode.unexpected) : ExitCode.ok, {ok, checks})
   }
 }

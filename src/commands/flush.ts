@@ -107,23 +107,17 @@ had work: every table left pending is listed with why), 4 another live process h
     }
     if (report.status === 'skipped') {
       const holder = report.holder
-      if (this.jsonEnabled()) this.logJson({...result, holder})
-      else this.note(leaseHeldMessage(holder, waitMs > 0 ? (this.flags.wait ?? null) : null))
-      this.exit(ExitCode.leaseHeld)
+      this.finish(ExitCode.leaseHeld, {...result, holder}, () => this.note(leaseHeldMessage(holder, waitMs > 0 ? (this.flags.wait ?? null) : null)))
     }
     if (report.tookOverFrom && !this.jsonEnabled()) this.note(`took the flush lease over from ${holderText(report.tookOverFrom)}, which is no longer running`)
     if (!this.jsonEnabled()) this.print(renderResult(result, this.tty))
     if (result.unreachable.length > 0) {
       // A database that had work is down: that is an outage (3), not a partial flush (5).
-      if (this.jsonEnabled()) this.logJson(result)
-      else for (const u of result.unreachable) this.note(`connection ${u.connection} is unreachable (${u.error}); its tables stay pending for the next flush`)
-      this.exit(ExitCode.unavailable)
+      return this.finish(ExitCode.unavailable, result, () => {
+        for (const u of result.unreachable) this.note(`connection ${u.connection} is unreachable (${u.error}); its tables stay pending for the next flush`)
+      })
     }
-    if (report.status === 'partial') {
-      if (this.jsonEnabled()) this.logJson(result)
-      this.exit(ExitCode.partial)
-    }
-    return result
+    return this.finish(report.status === 'partial' ? ExitCode.partial : ExitCode.ok, result)
   }
 }
 

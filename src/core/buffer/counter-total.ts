@@ -11,6 +11,24 @@ import {decodeBatch} from './steps.js'
 
 const ATTEMPTS = 10
 
+/** A counter's total and its parts, all from one reading of the counter (they add up). */
+export interface CounterBreakdown {
+  /** The DB value without the in-flight deltas. */
+  base: number
+  /** The deltas of batches being flushed. */
+  inflight: number
+  /** The delta written since the last claim. */
+  live: number
+  total: number
+  /** The base was the cached copy, or read from the database now (and cached). */
+  baseSource: 'cache' | 'database'
+}
+
+/** The total of a counter (see counterBreakdown). */
+export async function counterTotal(ipc: Ipc, prefix: string, db: Database, member: string, primaryKey: string, cacheTtlMs: number): Promise<number> {
+  return (await counterBreakdown(ipc, prefix, db, member, primaryKey, cacheTtlMs)).total
+}
+
 /**
  * The total of a counter: DB base + in-flight deltas + live delta, never counting a delta twice.
  * The base is the DB value without in-flight deltas; once cached, acks keep it exact. To cache
@@ -18,35 +36,38 @@ const ATTEMPTS = 10
  * in-flight batches the ledger shows applied are taken off, and the result is stored only if no
  * claim or ack of the table happened in between (the table's generation is unchanged).
  */
-export async function counterTotal(ipc: Ipc, prefix: string, db: Database, member: string, primaryKey: string, cacheTtlMs: number): Promise<number> {
+export async function counterBreakdown(ipc: Ipc, prefix: string, db: Database, member: string, primaryKey: string, cacheTtlMs: number): Promise<CounterBreakdown> {
+  const parts = (base: number, inflight: number, live: number, baseSource: CounterBreakdown['baseSource'], total = base + inflight + live): CounterBreakdown => ({base, inflight, live, total, baseSource})
   const parsed = parseMember(member, true)!
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const reading = await ipc.steps.readCounter(prefix, member)
     const inflight = Object.values(reading.inflight).reduce((a, b) => a + b, 0)
-    if (reading.base !== null) return reading.base + inflight + reading.live
+    if (reading.base !== null) return parts(reading.base, inflight, reading.live, 'cache')
     const batches = Object.keys(reading.inflight)
     const positions = await entryPositions(ipc, prefix, batches, member, primaryKey)
     const {value, applied} = await readBase(db, prefix, parsed.table, parsed.column!, decodeWhere(parsed.where, primaryKey), positions)
     const base = value - batches.filter((id, i) => applied[i]).reduce((sum, id) => sum + reading.inflight[id], 0)
     const cached = await ipc.steps.cacheBase(prefix, member, reading.generation, base, cacheTtlMs)
-    if (cached.cached) return base + cached.inflight + cached.live
+    if (cached.cached) return parts(base, cached.inflight, cached.live, 'database')
   }
   // The table was claimed or acked during every attempt: answer without caching, but still take
   // off the in-flight deltas the ledger shows applied (the DB value has them already).
   let reading = await ipc.steps.readCounter(prefix, member)
-  let total = 0
+  let answer = parts(0, 0, 0, 'database')
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const batches = Object.keys(reading.inflight)
     const positions = await entryPositions(ipc, prefix, batches, member, primaryKey)
     const {value, applied} = await readBase(db, prefix, parsed.table, parsed.column!, decodeWhere(parsed.where, primaryKey), positions)
+    const inflight = batches.reduce((sum, id) => sum + reading.inflight[id], 0)
+    const appliedInflight = batches.filter((id, i) => applied[i]).reduce((sum, id) => sum + reading.inflight[id], 0)
     const pendingInflight = batches.filter((id, i) => !applied[i]).reduce((sum, id) => sum + reading.inflight[id], 0)
-    total = value + pendingInflight + reading.live
+    answer = parts(value - appliedInflight, inflight, reading.live, 'database', value + pendingInflight + reading.live)
     const after = await ipc.steps.readCounter(prefix, member)
     // Nothing claimed or acked meanwhile: the reading and the DB snapshot agree.
-    if (after.generation === reading.generation) return value + pendingInflight + after.live
+    if (after.generation === reading.generation) return parts(value - appliedInflight, inflight, after.live, 'database', value + pendingInflight + after.live)
     reading = after
   }
-  return total
+  return answer
 }
 
 /** Where this counter's entry sits in each in-flight batch (the ledger records index ranges). */

@@ -8,7 +8,7 @@ import {ExitCode, TotalUnavailable, WbcError} from '../errors.js'
 import {createIpc, type CreateIpcOptions} from '../ipc/create.js'
 import type {Ipc, Json} from '../ipc/types.js'
 import {Databases} from '../sql/databases.js'
-import {counterTotal} from './counter-total.js'
+import {counterBreakdown, counterTotal, type CounterBreakdown} from './counter-total.js'
 import {DeadLetters, ledgerLookup} from './dead-letters.js'
 import {Flusher, type FlushFilter, type FlushProgress, type FlushReport} from './flusher.js'
 import {assertIdentifier, counterMember, encodeWhere, rowMember, tableMember, type Where} from './keys.js'
@@ -269,6 +269,13 @@ export class RowBuffer {
   async get(column: string): Promise<number> {
     assertIdentifier(column, 'column')
     return this.total(counterMember(this.connection, this.table, this.where, column))
+  }
+
+  /** A counter's total with its parts (DB base, in flight, live delta), read together so they add up. */
+  async breakdown(column: string): Promise<CounterBreakdown> {
+    assertIdentifier(column, 'column')
+    const member = counterMember(this.connection, this.table, this.where, column)
+    return counterBreakdown(this.wb.ipc, this.wb.prefix, this.wb.databases.get(this.connection), member, this.wb.config.primaryKey, this.wb.settings.baseCacheTtlMs ?? 300_000)
   }
 
   /** Sets columns of this row at the next flush; the last value written for a column wins. */

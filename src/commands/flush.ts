@@ -6,6 +6,7 @@ import {resolveTargetFlags, targetFlags} from '../cli/target-flags.js'
 import {abortOnSignals} from '../cli/interrupt.js'
 import {progressDisplay, progressMode} from '../ui/progress.js'
 import type {FlushReport} from '../core/buffer/flusher.js'
+import {flushResultOf, type FlushResult} from '../core/buffer/flush-result.js'
 import {flushWhenLeaseFree} from '../core/buffer/wait-for-lease.js'
 import {formatDuration, parseDuration} from '../core/duration.js'
 import {holderText, leaseHeldMessage} from '../ui/lease-advice.js'
@@ -14,19 +15,7 @@ import {planFlush, type FlushPlan} from '../core/inspect/plan.js'
 import {printable} from '../ui/safe-text.js'
 import {renderTable} from '../ui/table.js'
 
-export interface FlushResult {
-  status: FlushReport['status']
-  reason?: string
-  tables: Array<{connection: string; table: string; counters: number; updates: number; inserts: number; deadLettered: number; recovered: number; error?: string; unreachable?: boolean}>
-  durationMs: number
-  fence: number | null
-  /** Keys moved to {prefix}:bad:* because their content cannot be flushed. */
-  quarantined: Array<{key: string; reason: string}>
-  /** Connections that had work but could not be reached (exit 3); their tables are listed with why. */
-  unreachable: Array<{connection: string; error: string}>
-  /** The lease was held by a process of this host that had died: this flush took it over. */
-  tookOverFrom?: FlushReport['tookOverFrom']
-}
+export type {FlushResult}
 
 export default class Flush extends BaseCommand<typeof Flush> {
   static summary = 'Flush pending writes to the database now (all tables, or the ones named).'
@@ -85,26 +74,7 @@ had work: every table left pending is listed with why), 4 another live process h
     } finally {
       interrupt.dispose()
     }
-    const result: FlushResult = {
-      status: report.status,
-      ...(report.reason ? {reason: report.reason} : {}),
-      tables: report.tables.map(({connection, table, counters, updates, inserts, deadLettered, recovered, error, unreachable}) => ({
-        connection,
-        table,
-        counters,
-        updates,
-        inserts,
-        deadLettered,
-        recovered,
-        ...(error ? {error} : {}),
-        ...(unreachable ? {unreachable} : {}),
-      })),
-      durationMs: report.durationMs,
-      fence: report.fence,
-      quarantined: report.quarantined,
-      unreachable: report.unreachable ?? [],
-      ...(report.tookOverFrom ? {tookOverFrom: report.tookOverFrom} : {}),
-    }
+    const result = flushResultOf(report)
     if (report.status === 'skipped') {
       const holder = report.holder
       this.finish(ExitCode.leaseHeld, {...result, holder}, () => this.note(leaseHeldMessage(holder, waitMs > 0 ? (this.flags.wait ?? null) : null)))

@@ -54,7 +54,7 @@ const stream = (name: string, kind: StreamInfo['kind'], withPolicy: boolean): St
   oldestAgeMs: null,
   newestAgeMs: null,
   approxBytes: 0,
-  policy: withPolicy ? {maxCount: 10} : null,
+  policy: withPolicy ? {maxCount: 10, timeField: 'at'} : null,
 })
 
 // Every list has two or three lines; the views start on line 1, so ↑ and ↓ both have somewhere to go (or a bound to stop at).

@@ -77,7 +77,7 @@ had work: every table left pending is listed with why), 4 another live process h
     const result = flushResultOf(report)
     if (report.status === 'skipped') {
       const holder = report.holder
-      this.finish(ExitCode.leaseHeld, {...result, holder}, () => this.note(leaseHeldMessage(holder, waitMs > 0 ? (this.flags.wait ?? null) : null)))
+      return this.finish(ExitCode.leaseHeld, {...result, holder}, () => this.note(leaseHeldMessage(holder, waitMs > 0 ? (this.flags.wait ?? null) : null)))
     }
     if (report.tookOverFrom && !this.jsonEnabled()) this.note(`took the flush lease over from ${holderText(report.tookOverFrom)}, which is no longer running`)
     if (!this.jsonEnabled()) this.print(renderResult(result, this.tty))

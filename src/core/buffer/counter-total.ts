@@ -13,7 +13,22 @@ const ATTEMPTS = 10
 /** Most scalar subqueries (DB values and ledger checks) in one statement; each is a column of the answer. */
 export const MAX_COLUMNS_PER_STATEMENT = 1000
 
-export type TotalResult = {total: number} | {error: unknown}
+/** A counter's total and its parts, all from one reading of the counter (they add up). */
+export interface CounterBreakdown {
+  /** The DB value without the in-flight deltas. */
+  base: number
+  /** The deltas of batches being flushed. */
+  inflight: number
+  /** The delta written since the last claim. */
+  live: number
+  total: number
+  /** The base was the cached copy, or read from the database now (and cached). */
+  baseSource: 'cache' | 'database'
+}
+
+export type TotalResult = CounterBreakdown | {error: unknown}
+
+const parts = (base: number, inflight: number, live: number, baseSource: CounterBreakdown['baseSource'], total = base + inflight + live): CounterBreakdown => ({base, inflight, live, total, baseSource})
 
 /** One counter's DB value to read, and the in-flight entries whose ledger records to check. */
 interface BaseRead {
@@ -36,9 +51,14 @@ interface BaseValue {
  * claim or ack of the table happened in between (the table's generation is unchanged).
  */
 export async function counterTotal(ipc: Ipc, prefix: string, db: Database, member: string, primaryKey: string, cacheTtlMs: number): Promise<number> {
+  return (await counterBreakdown(ipc, prefix, db, member, primaryKey, cacheTtlMs)).total
+}
+
+/** A counter's total with its parts (see counterTotal), all from one reading of the counter. */
+export async function counterBreakdown(ipc: Ipc, prefix: string, db: Database, member: string, primaryKey: string, cacheTtlMs: number): Promise<CounterBreakdown> {
   const [result] = await counterTotals(ipc, prefix, db, [member], primaryKey, cacheTtlMs)
   if ('error' in result) throw result.error
-  return result.total
+  return result
 }
 
 /**
@@ -67,7 +87,7 @@ export async function counterTotals(
         // The first attempt starts from the reading the increment step returned, where there is one.
         (attempt === 0 && known[i] ? Promise.resolve(known[i]!) : ipc.steps.readCounter(prefix, members[i])).then(
           (reading) => {
-            if (reading.base !== null) results[i] = {total: reading.base + sum(Object.values(reading.inflight)) + reading.live}
+            if (reading.base !== null) results[i] = parts(reading.base, sum(Object.values(reading.inflight)), reading.live, 'cache')
             else cold.push({i, reading})
           },
           (error: unknown) => void (results[i] = {error}),
@@ -84,7 +104,7 @@ export async function counterTotals(
         const base = value.value - sum(batches.filter((_, b) => value.applied[b]).map((id) => reading.inflight[id]))
         try {
           const cached = await ipc.steps.cacheBase(prefix, members[i], reading.generation, base, cacheTtlMs)
-          if (cached.cached) results[i] = {total: base + cached.inflight + cached.live}
+          if (cached.cached) results[i] = parts(base, cached.inflight, cached.live, 'database')
           else retry.push(i)
         } catch (error) {
           results[i] = {error}
@@ -97,7 +117,7 @@ export async function counterTotals(
   await Promise.all(
     pending.map((i) =>
       uncachedTotal(ipc, prefix, db, members[i], primaryKey, positions).then(
-        (total) => void (results[i] = {total}),
+        (breakdown) => void (results[i] = breakdown),
         (error: unknown) => void (results[i] = {error}),
       ),
     ),
@@ -109,20 +129,23 @@ export async function counterTotals(
  * A total read without caching its base, that still takes off the in-flight deltas the ledger
  * shows applied (the DB value has them already).
  */
-async function uncachedTotal(ipc: Ipc, prefix: string, db: Database, member: string, primaryKey: string, positions: EntryPositions): Promise<number> {
+async function uncachedTotal(ipc: Ipc, prefix: string, db: Database, member: string, primaryKey: string, positions: EntryPositions): Promise<CounterBreakdown> {
   let reading = await ipc.steps.readCounter(prefix, member)
-  let total = 0
+  let answer = parts(0, 0, 0, 'database')
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const [value] = await readValues(db, prefix, [{member, reading}], primaryKey, positions)
     if ('error' in value) throw value.error
-    const pendingInflight = sum(Object.keys(reading.inflight).filter((_, b) => !value.applied[b]).map((id) => reading.inflight[id]))
-    total = value.value + pendingInflight + reading.live
+    const batches = Object.keys(reading.inflight)
+    const inflight = sum(batches.map((id) => reading.inflight[id]))
+    const appliedInflight = sum(batches.filter((_, b) => value.applied[b]).map((id) => reading.inflight[id]))
+    const pendingInflight = inflight - appliedInflight
+    answer = parts(value.value - appliedInflight, inflight, reading.live, 'database', value.value + pendingInflight + reading.live)
     const after = await ipc.steps.readCounter(prefix, member)
     // Nothing claimed or acked meanwhile: the reading and the DB snapshot agree.
-    if (after.generation === reading.generation) return value.value + pendingInflight + after.live
+    if (after.generation === reading.generation) return parts(value.value - appliedInflight, inflight, after.live, 'database', value.value + pendingInflight + after.live)
     reading = after
   }
-  return total
+  return answer
 }
 
 /** Each counter's DB value and, per in-flight batch of its reading, whether the ledger shows its entry applied. */

@@ -4,10 +4,11 @@ import type {Knex} from 'knex'
 
 import {parseConfig} from '../config/load.js'
 import type {BufferConfig, StreamPolicyInput, WbcConfig, WbcConfigInput} from '../config/schema.js'
-import {TotalUnavailable, WbcError} from '../errors.js'
+import {ExitCode, TotalUnavailable, WbcError} from '../errors.js'
 import {createIpc, type CreateIpcOptions} from '../ipc/create.js'
 import type {Ipc, Json} from '../ipc/types.js'
 import {Databases} from '../sql/databases.js'
+import {counterBreakdown, type CounterBreakdown} from './counter-total.js'
 import {DeadLetters, ledgerLookup} from './dead-letters.js'
 import {Flusher, type FlushFilter, type FlushProgress, type FlushReport} from './flusher.js'
 import {InsertBatcher} from './insert-batcher.js'
@@ -170,7 +171,7 @@ export class WriteBuffer {
   /** @internal Tracks a write so that close() waits for it. */
   track<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) {
-      return Promise.reject(new WbcError('BUFFER_CLOSED', 'the write buffer is closed; nothing was buffered', {exitCode: 2, hint: 'Open a new write buffer.'}))
+      return Promise.reject(new WbcError('BUFFER_CLOSED', 'the write buffer is closed; nothing was buffered', {exitCode: ExitCode.usage, hint: 'Open a new write buffer.'}))
     }
     const promise = work()
     this.writing++
@@ -292,6 +293,13 @@ export class RowBuffer {
   async get(column: string): Promise<number> {
     assertIdentifier(column, 'column')
     return this.total(counterMember(this.connection, this.table, this.where, column))
+  }
+
+  /** A counter's total with its parts (DB base, in flight, live delta), read together so they add up. */
+  async breakdown(column: string): Promise<CounterBreakdown> {
+    assertIdentifier(column, 'column')
+    const member = counterMember(this.connection, this.table, this.where, column)
+    return counterBreakdown(this.wb.ipc, this.wb.prefix, this.wb.databases.get(this.connection), member, this.wb.config.primaryKey, this.wb.settings.baseCacheTtlMs ?? 300_000)
   }
 
   /** Sets columns of this row at the next flush; the last value written for a column wins. */

@@ -2,7 +2,7 @@ import {KeySpace} from '../../buffer/keys.js'
 import {badRowsReason, fieldsProblem, memberProblem, rowProblem} from '../../buffer/names.js'
 import type {CheckpointContents, FileWrite} from '../../checkpoint/checkpoint.js'
 import {fullWritesOf} from '../../checkpoint/mirror.js'
-import {CorruptValue, WbcError, WrongType} from '../../errors.js'
+import {CorruptValue, ExitCode, WbcError, WrongType} from '../../errors.js'
 import {chunkSha} from '../../streams/chunk.js'
 import {finiteNumber} from '../finite-number.js'
 import type {BadKind, ClaimRequest, ClaimResult, CounterReading, QuarantinedKey, RequeueEntry, StoredBatch} from '../../buffer/steps.js'
@@ -153,7 +153,7 @@ export const bufferSteps = {
   bufClaim(store: MemoryStore, prefix: string, request: ClaimRequest): ClaimResult {
     if (store.journal && !store.journal.healthy) {
       throw new WbcError('CHECKPOINT_UNHEALTHY', `the checkpoint at ${store.journal.path} could not be written; nothing is claimed until it can`, {
-        exitCode: 3,
+        exitCode: ExitCode.unavailable,
         hint: 'Free space or fix permissions of the checkpoint folder; the next checkpoint clears this.',
       })
     }

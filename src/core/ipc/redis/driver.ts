@@ -275,7 +275,7 @@ export class RedisDriver implements IpcDriver {
 
   async checkpoint(): Promise<never> {
     throw new WbcError('NOTHING_TO_CHECKPOINT', `the redis driver keeps its state in Redis (${this.address}); wbc has no checkpoint of its own there`, {
-      exitCode: 2,
+      exitCode: ExitCode.usage,
       hint: 'Back up Redis with its own persistence (RDB snapshots or AOF).',
     })
   }

@@ -4,67 +4,15 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {Redis} from 'ioredis'
-import knexFactory, {type Knex} from 'knex'
 
 import {createWriteBuffer} from '../dist/core/buffer/write-buffer.js'
-import {resolveConnection} from '../dist/core/config/connections.js'
 import {parseConfig} from '../dist/core/config/load.js'
 import {createIpc} from '../dist/core/ipc/create.js'
-import {deleteMatching} from '../dist/core/ipc/cursor.js'
 import {derivedRows, quote} from '../dist/core/sql/statements.js'
+import {bin, callers, cleanRedis, n, openDb, postsTable, seconds, tag, type BenchContext, type BenchResult} from './helpers.js'
+import {odacWorkloads} from './odac-workloads.js'
 
-export interface BenchContext {
-  scale: number
-  redis: string
-  postgres: string
-  mysql: string
-  log: (line: string) => void
-}
-
-export interface BenchResult {
-  scenario: string
-  case: string
-  value: number
-  unit: string
-  baseline?: {name: string; value: number}
-  /** value / baseline (for times: baseline / value, so above 1 means faster). */
-  ratio?: number
-  target?: string
-  met?: boolean
-}
-
-const bin = join(import.meta.dirname, '..', 'bin', 'run.js')
-const tag = `b${process.pid}`
-const n = (ctx: BenchContext, full: number, min = 100) => Math.max(min, Math.round(full * ctx.scale))
-const seconds = async (work: () => Promise<unknown>) => {
-  const start = process.hrtime.bigint()
-  await work()
-  return Number(process.hrtime.bigint() - start) / 1e9
-}
-const openDb = (url: string, poolMax = 10): Knex => {
-  const config = resolveConnection('bench', url).knex
-  return knexFactory({...config, pool: /sqlite/.test(String(config.client)) ? {min: 1, max: 1} : {min: 0, max: poolMax}})
-}
-async function postsTable(knex: Knex, name: string, rows: number): Promise<void> {
-  await knex.schema.dropTableIfExists(name)
-  await knex.schema.createTable(name, (t) => {
-    t.integer('id').primary()
-    t.integer('views').notNullable().defaultTo(0)
-  })
-  for (let i = 0; i < rows; i += 500) await knex(name).insert(Array.from({length: Math.min(500, rows - i)}, (_, j) => ({id: i + j + 1, views: 0})))
-}
-async function cleanRedis(url: string, prefix: string): Promise<void> {
-  const ipc = await createIpc(parseConfig({ipc: {driver: 'redis', redis: url}}).ipc)
-  await deleteMatching(ipc, `${prefix}:*`)
-  await ipc.close()
-}
-/** `callers` concurrent loops, each awaiting its share of `total` calls one by one (like request handlers). */
-async function callers(total: number, count: number, call: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0
-  await Promise.all(Array.from({length: count}, async () => {
-    while (next < total) await call(next++)
-  }))
-}
+export type {BenchContext, BenchResult} from './helpers.js'
 
 export const scenarios: Record<string, (ctx: BenchContext) => Promise<BenchResult[]>> = {
   /** 1 and 2: buffered increments (with their flushes) against direct UPDATEs, and Redis against its ceiling. */
@@ -313,6 +261,8 @@ export const scenarios: Record<string, (ctx: BenchContext) => Promise<BenchResul
     return [
       {scenario: '6 CLI start', case: 'wbc --version', value: version, unit: 'ms', baseline: {name: 'node -e 0', value: node}, ratio: version / node},
       {scenario: '6 CLI start', case: 'wbc status --json (empty)', value: status, unit: 'ms', baseline: {name: 'node -e 0', value: node}, ratio: status / node, target: '< 250 ms', met: status < 250},
+      // Cron and monitoring probes (#16): a status against Redis costs at most half again a bare start.
+      {scenario: '6 CLI start', case: 'status --json vs --version', value: status, unit: 'ms', baseline: {name: '--version', value: version}, ratio: status / version, target: '<= 1.5x', met: status / version <= 1.5},
     ]
   },
 
@@ -323,4 +273,5 @@ export const scenarios: Record<string, (ctx: BenchContext) => Promise<BenchResul
     const share = JSON.parse(out.trim().split('\n').pop()!).cpuShareOfOneCore as number
     return [{scenario: '7 dashboard refresh cost', case: `${keys} keys, 1 s refresh`, value: share * 100, unit: '% of a core', target: '< 10%', met: share < 0.1}]
   },
+  ...odacWorkloads,
 }

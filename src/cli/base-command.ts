@@ -128,6 +128,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.stdout.write(`${printableJson(JSON.stringify(this.scrubValue(plain), null, 2))}\n`)
   }
 
+  /**
+   * Ends a command with `code`. Without --json, `human` runs first (notes, the reason). A failing
+   * code exits at once, before oclif could print the returned value, so under --json the result
+   * is written here: the same document either way.
+   */
+  protected finish<R>(code: ExitCode, result: R, human?: () => void): R {
+    if (!this.jsonEnabled()) human?.()
+    if (code === ExitCode.ok) return result
+    if (this.jsonEnabled()) this.logJson(result)
+    this.exit(code)
+  }
+
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     if (err instanceof Errors.ExitError) throw err
     const error = describeError(err)

@@ -1,6 +1,6 @@
 import {createInterface} from 'node:readline/promises'
 
-import {WbcError} from '../core/errors.js'
+import {ExitCode, WbcError} from '../core/errors.js'
 import {printable} from '../ui/safe-text.js'
 
 /**
@@ -11,14 +11,14 @@ export async function confirm(question: string, yes: boolean): Promise<void> {
   if (yes) return
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
     throw new WbcError('CONFIRMATION_REQUIRED', `${question.replace(/\?$/, '')}: refused without confirmation`, {
-      exitCode: 2,
+      exitCode: ExitCode.usage,
       hint: 'Add --yes to confirm from a script.',
     })
   }
   const rl = createInterface({input: process.stdin, output: process.stderr})
   try {
     const answer = await rl.question(`${printable(question)} [y/N] `)
-    if (!/^y(es)?$/i.test(answer.trim())) throw new WbcError('CANCELLED', 'cancelled; nothing was changed', {exitCode: 0})
+    if (!/^y(es)?$/i.test(answer.trim())) throw new WbcError('CANCELLED', 'cancelled; nothing was changed', {exitCode: ExitCode.ok})
   } finally {
     rl.close()
   }

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import type {DeadLetters} from '../core/buffer/dead-letters.js'
 import {targetMatcher, type TargetFilter} from '../core/buffer/target-filter.js'
-import {WbcError} from '../core/errors.js'
+import {ExitCode, WbcError} from '../core/errors.js'
 import {targetFlags} from './target-flags.js'
 
 export const deadLetterFlags = targetFlags
@@ -20,7 +20,7 @@ export async function selectedTables(letters: DeadLetters, filter: TargetFilter)
 
 export function requireSelection(flags: {id?: string[]; all?: boolean}): string[] {
   if (!flags.all && (!flags.id || flags.id.length === 0)) {
-    throw new WbcError('SELECTION_REQUIRED', 'say which dead letters: --id ID (repeatable) or --all', {exitCode: 2, hint: 'See the ids with `wbc deadletter list`.'})
+    throw new WbcError('SELECTION_REQUIRED', 'say which dead letters: --id ID (repeatable) or --all', {exitCode: ExitCode.usage, hint: 'See the ids with `wbc deadletter list`.'})
   }
   return flags.all ? [] : flags.id!
 }
@@ -37,7 +37,7 @@ export async function requireExistingIds(letters: DeadLetters, tables: Array<{co
   if (missing.length === 0) return
   const where = tables.length === 0 ? 'no selected table has dead letters' : `not among the dead letters of ${tables.map((t) => `${t.connection}:${t.table}`).join(', ')}`
   throw new WbcError('NO_SUCH_DEAD_LETTER', `no dead letter ${missing.map((id) => `"${id}"`).join(', ')} (${where}); nothing was changed`, {
-    exitCode: 2,
+    exitCode: ExitCode.usage,
     hint: 'See the ids with `wbc deadletter list`.',
   })
 }

@@ -4,7 +4,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {scrubbed} from '../cli/scrubbed.js'
 import {resolveTargetFlags, targetFlags} from '../cli/target-flags.js'
 import {parseDuration} from '../core/duration.js'
-import {WbcError} from '../core/errors.js'
+import {ExitCode, WbcError} from '../core/errors.js'
 
 export default class DashboardCommand extends BaseCommand<typeof DashboardCommand> {
   static summary = 'Watch buffers drain and act on them: a live terminal dashboard.'
@@ -29,7 +29,7 @@ e events, p pause, ? help, q quit. Every action asks for confirmation. Without a
     const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && process.env.CI !== 'true'
     if (!this.flags.once && !interactive) {
       throw new WbcError('NO_TERMINAL', 'the dashboard needs an interactive terminal', {
-        exitCode: 2,
+        exitCode: ExitCode.usage,
         hint: 'For scripts and logs use `wbc status --json`, or `wbc dashboard --once` for one frame.',
       })
     }

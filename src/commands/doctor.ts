@@ -1,4 +1,5 @@
 import {BaseCommand} from '../cli/base-command.js'
+import {ExitCode} from '../core/errors.js'
 import {runDoctor, type Check} from '../core/inspect/doctor.js'
 import {printable} from '../ui/safe-text.js'
 
@@ -17,10 +18,6 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
       }
     }
     const failed = checks.find((c) => !c.ok)
-    if (failed) {
-      if (this.jsonEnabled()) this.logJson({ok, checks})
-      this.exit(failed.exitCode ?? 1)
-    }
-    return {ok, checks}
+    return this.finish(failed ? (failed.exitCode ?? ExitCode.unexpected) : ExitCode.ok, {ok, checks})
   }
 }

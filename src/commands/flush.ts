@@ -6,6 +6,7 @@ import {resolveTargetFlags, targetFlags} from '../cli/target-flags.js'
 import {abortOnSignals} from '../cli/interrupt.js'
 import {progressDisplay, progressMode} from '../ui/progress.js'
 import type {FlushReport} from '../core/buffer/flusher.js'
+import {flushResultOf, type FlushResult} from '../core/buffer/flush-result.js'
 import {flushWhenLeaseFree} from '../core/buffer/wait-for-lease.js'
 import {formatDuration, parseDuration} from '../core/duration.js'
 import {holderText, leaseHeldMessage} from '../ui/lease-advice.js'
@@ -14,19 +15,7 @@ import {planFlush, type FlushPlan} from '../core/inspect/plan.js'
 import {printable} from '../ui/safe-text.js'
 import {renderTable} from '../ui/table.js'
 
-export interface FlushResult {
-  status: FlushReport['status']
-  reason?: string
-  tables: Array<{connection: string; table: string; counters: number; updates: number; inserts: number; deadLettered: number; recovered: number; error?: string; unreachable?: boolean}>
-  durationMs: number
-  fence: number | null
-  /** Keys moved to {prefix}:bad:* because their content cannot be flushed. */
-  quarantined: Array<{key: string; reason: string}>
-  /** Connections that had work but could not be reached (exit 3); their tables are listed with why. */
-  unreachable: Array<{connection: string; error: string}>
-  /** The lease was held by a process of this host that had died: this flush took it over. */
-  tookOverFrom?: FlushReport['tookOverFrom']
-}
+export type {FlushResult}
 
 export default class Flush extends BaseCommand<typeof Flush> {
   static summary = 'Flush pending writes to the database now (all tables, or the ones named).'
@@ -85,45 +74,20 @@ had work: every table left pending is listed with why), 4 another live process h
     } finally {
       interrupt.dispose()
     }
-    const result: FlushResult = {
-      status: report.status,
-      ...(report.reason ? {reason: report.reason} : {}),
-      tables: report.tables.map(({connection, table, counters, updates, inserts, deadLettered, recovered, error, unreachable}) => ({
-        connection,
-        table,
-        counters,
-        updates,
-        inserts,
-        deadLettered,
-        recovered,
-        ...(error ? {error} : {}),
-        ...(unreachable ? {unreachable} : {}),
-      })),
-      durationMs: report.durationMs,
-      fence: report.fence,
-      quarantined: report.quarantined,
-      unreachable: report.unreachable ?? [],
-      ...(report.tookOverFrom ? {tookOverFrom: report.tookOverFrom} : {}),
-    }
+    const result = flushResultOf(report)
     if (report.status === 'skipped') {
       const holder = report.holder
-      if (this.jsonEnabled()) this.logJson({...result, holder})
-      else this.note(leaseHeldMessage(holder, waitMs > 0 ? (this.flags.wait ?? null) : null))
-      this.exit(ExitCode.leaseHeld)
+      return this.finish(ExitCode.leaseHeld, {...result, holder}, () => this.note(leaseHeldMessage(holder, waitMs > 0 ? (this.flags.wait ?? null) : null)))
     }
     if (report.tookOverFrom && !this.jsonEnabled()) this.note(`took the flush lease over from ${holderText(report.tookOverFrom)}, which is no longer running`)
     if (!this.jsonEnabled()) this.print(renderResult(result, this.tty))
     if (result.unreachable.length > 0) {
       // A database that had work is down: that is an outage (3), not a partial flush (5).
-      if (this.jsonEnabled()) this.logJson(result)
-      else for (const u of result.unreachable) this.note(`connection ${u.connection} is unreachable (${u.error}); its tables stay pending for the next flush`)
-      this.exit(ExitCode.unavailable)
+      return this.finish(ExitCode.unavailable, result, () => {
+        for (const u of result.unreachable) this.note(`connection ${u.connection} is unreachable (${u.error}); its tables stay pending for the next flush`)
+      })
     }
-    if (report.status === 'partial') {
-      if (this.jsonEnabled()) this.logJson(result)
-      this.exit(ExitCode.partial)
-    }
-    return result
+    return this.finish(report.status === 'partial' ? ExitCode.partial : ExitCode.ok, result)
   }
 }
 

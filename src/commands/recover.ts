@@ -75,23 +75,18 @@ batches to finish: every table left is listed with why), 7 a rollback found (--a
       interrupt.dispose()
     }
     if (!this.jsonEnabled()) this.print(render(result))
-    if (result.report?.status === 'skipped') {
-      if (this.jsonEnabled()) this.logJson(result)
-      else this.note(leaseHeldMessage(result.report.holder, waitMs > 0 ? (this.flags.wait ?? null) : null, 'nothing was recovered'))
-      this.exit(ExitCode.leaseHeld)
+    const report = result.report
+    if (report?.status === 'skipped') {
+      return this.finish(ExitCode.leaseHeld, result, () => this.note(leaseHeldMessage(report.holder, waitMs > 0 ? (this.flags.wait ?? null) : null, 'nothing was recovered')))
     }
-    const unreachable = result.report?.unreachable ?? []
+    const unreachable = report?.unreachable ?? []
     if (unreachable.length > 0) {
       // A database that had batches to finish is down: an outage (3), not a partial recovery (5).
-      if (this.jsonEnabled()) this.logJson(result)
-      else for (const u of unreachable) this.note(`connection ${u.connection} is unreachable (${u.error}); its batches stay in flight: run recover again once it is up`)
-      this.exit(ExitCode.unavailable)
+      return this.finish(ExitCode.unavailable, result, () => {
+        for (const u of unreachable) this.note(`connection ${u.connection} is unreachable (${u.error}); its batches stay in flight: run recover again once it is up`)
+      })
     }
-    if (result.report?.status === 'partial') {
-      if (this.jsonEnabled()) this.logJson(result)
-      this.exit(ExitCode.partial)
-    }
-    return result
+    return this.finish(report?.status === 'partial' ? ExitCode.partial : ExitCode.ok, result)
   }
 
   private async afterRollback(): Promise<AfterRollbackResult> {
@@ -102,11 +97,7 @@ batches to finish: every table left is listed with why), 7 a rollback found (--a
       if (!assessment.rolledBack || dryRun) {
         const result: AfterRollbackResult = {mode: 'after-rollback', dryRun, assessment, resynced: null}
         if (!assessment.rolledBack && !this.jsonEnabled()) this.print('no rollback found: nothing to do')
-        if (assessment.rolledBack) {
-          if (this.jsonEnabled()) this.logJson(result)
-          else this.print('dry run: nothing changed')
-          this.exit(ExitCode.rollback)
-        }
+        if (assessment.rolledBack) return this.finish(ExitCode.rollback, result, () => this.print('dry run: nothing changed'))
         return result
       }
       await confirm('Resume flushing? Everything pending above will be applied, including writes the database may have already', this.flags.yes)

@@ -28,14 +28,7 @@ export default class Status extends BaseCommand<typeof Status> {
     const checked = this.flags['max-pending'] !== undefined || maxAgeMs !== undefined
     const found = checked ? breaches(report, {maxPending: this.flags['max-pending'], maxAgeMs}) : undefined
     if (!this.jsonEnabled()) this.print(renderStatus(report, found, this.style, this.tty))
-    if (report.rollback) {
-      if (this.jsonEnabled()) this.logJson(found ? {...report, breaches: found} : report)
-      this.exit(ExitCode.rollback)
-    }
-    if (found && found.length > 0) {
-      if (this.jsonEnabled()) this.logJson({...report, breaches: found})
-      this.exit(ExitCode.threshold)
-    }
-    return found ? {...report, breaches: found} : report
+    const code = report.rollback ? ExitCode.rollback : found && found.length > 0 ? ExitCode.threshold : ExitCode.ok
+    return this.finish(code, found ? {...report, breaches: found} : report)
   }
 }

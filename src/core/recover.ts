@@ -6,7 +6,7 @@ import type {FlushProgress, FlushReport} from './buffer/flusher.js'
 import {flushWhenLeaseFree} from './buffer/wait-for-lease.js'
 import {Checkpoint, type CheckpointContents} from './checkpoint/checkpoint.js'
 import type {WbcConfig} from './config/schema.js'
-import {LeaseHeld, ServiceUnavailable, WbcError} from './errors.js'
+import {ExitCode, LeaseHeld, ServiceUnavailable, WbcError} from './errors.js'
 import {createIpc} from './ipc/create.js'
 import {isAlive} from './inspect/locks.js'
 import type {Ipc, LeaseRecord} from './ipc/types.js'
@@ -74,7 +74,7 @@ export async function recover(
     }
     if (!existsSync(checkpointPath)) {
       throw new WbcError('CHECKPOINT_MISSING', `no checkpoint at ${checkpointPath}`, {
-        exitCode: 2,
+        exitCode: ExitCode.usage,
         hint: 'Pass the checkpoint with --checkpoint PATH (ODAC keeps it at storage/sessions.db).',
       })
     }

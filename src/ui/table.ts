@@ -1,7 +1,13 @@
-import Table from 'cli-table3'
-import stringWidth from 'string-width'
+import type CliTable from 'cli-table3'
+import {createRequire} from 'node:module'
 
 import {cellText, printable, type Cell} from './safe-text.js'
+
+// Both load on the first table drawn, not at start-up: `wbc status --json` never draws one.
+const require = createRequire(import.meta.url)
+let tableClass: typeof CliTable | undefined
+let widthOf: ((text: string) => number) | undefined
+const stringWidth = (text: string): number => (widthOf ??= require('string-width') as (text: string) => number)(text)
 
 export interface TableOptions {
   /** Columns the boxed table may use; default: the terminal's width (terminalWidth). */
@@ -56,7 +62,7 @@ function boxed(head: string[], rows: string[][], width: number, dropOrder?: numb
   }
   // Not even the last column fits: show it at its narrowest (the terminal wraps what it must).
   layout ??= {widths: shown.map((i) => floors(head[i], rows.map((row) => row[i] ?? ''), 1).at(-1)!), padding: 1}
-  const table = new Table({
+  const table = new (tableClass ??= require('cli-table3') as typeof CliTable)({
     // cli-table3 takes cell objects in the head too (its types say strings): headers wrap, values are cut.
     head: shown.map((i) => ({content: head[i], wordWrap: true, wrapOnWordBoundary: true})) as unknown as string[],
     colWidths: layout.widths,

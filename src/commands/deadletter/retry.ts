@@ -45,10 +45,6 @@ An update's columns written since it was dead-lettered and still pending keep th
       if (result.inFlight.length > 0) this.note(`${result.inFlight.length} left alone: their batch is still in flight; run \`wbc recover\` (or wait for the next flush), then retry (${result.inFlight.join(', ')})`)
     }
     const out = {retried: n, ids: result.retried, alreadyApplied: result.alreadyApplied, inFlight: result.inFlight}
-    if (result.inFlight.length > 0) {
-      if (this.jsonEnabled()) this.logJson(out)
-      this.exit(ExitCode.partial)
-    }
-    return out
+    return this.finish(result.inFlight.length > 0 ? ExitCode.partial : ExitCode.ok, out)
   }
 }

@@ -1,15 +1,47 @@
 import type {Knex} from 'knex'
 
+import type {CounterReading} from './steps.js'
 import type {Ipc} from '../ipc/types.js'
 import type {Database} from '../sql/databases.js'
-import {typedDatabaseError} from '../sql/errors.js'
+import {isUnreachable, typedDatabaseError} from '../sql/errors.js'
 import {ensureLedger, LEDGER_TABLE} from '../sql/ledger.js'
 import {bindValue, quote} from '../sql/statements.js'
-import {entriesOf} from './entries.js'
-import {decodeWhere, KeySpace, parseMember} from './keys.js'
-import {decodeBatch} from './steps.js'
+import {EntryPositions} from './entry-positions.js'
+import {decodeWhere, parseMember} from './keys.js'
 
 const ATTEMPTS = 10
+/** Most scalar subqueries (DB values and ledger checks) in one statement; each is a column of the answer. */
+export const MAX_COLUMNS_PER_STATEMENT = 1000
+
+/** A counter's total and its parts, all from one reading of the counter (they add up). */
+export interface CounterBreakdown {
+  /** The DB value without the in-flight deltas. */
+  base: number
+  /** The deltas of batches being flushed. */
+  inflight: number
+  /** The delta written since the last claim. */
+  live: number
+  total: number
+  /** The base was the cached copy, or read from the database now (and cached). */
+  baseSource: 'cache' | 'database'
+}
+
+export type TotalResult = CounterBreakdown | {error: unknown}
+
+const parts = (base: number, inflight: number, live: number, baseSource: CounterBreakdown['baseSource'], total = base + inflight + live): CounterBreakdown => ({base, inflight, live, total, baseSource})
+
+/** One counter's DB value to read, and the in-flight entries whose ledger records to check. */
+interface BaseRead {
+  table: string
+  column: string
+  where: Record<string, unknown>
+  positions: Array<{batchId: string; index: number}>
+}
+
+interface BaseValue {
+  value: number
+  applied: boolean[]
+}
 
 /**
  * The total of a counter: DB base + in-flight deltas + live delta, never counting a delta twice.
@@ -19,73 +51,195 @@ const ATTEMPTS = 10
  * claim or ack of the table happened in between (the table's generation is unchanged).
  */
 export async function counterTotal(ipc: Ipc, prefix: string, db: Database, member: string, primaryKey: string, cacheTtlMs: number): Promise<number> {
-  const parsed = parseMember(member, true)!
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const reading = await ipc.steps.readCounter(prefix, member)
-    const inflight = Object.values(reading.inflight).reduce((a, b) => a + b, 0)
-    if (reading.base !== null) return reading.base + inflight + reading.live
-    const batches = Object.keys(reading.inflight)
-    const positions = await entryPositions(ipc, prefix, batches, member, primaryKey)
-    const {value, applied} = await readBase(db, prefix, parsed.table, parsed.column!, decodeWhere(parsed.where, primaryKey), positions)
-    const base = value - batches.filter((id, i) => applied[i]).reduce((sum, id) => sum + reading.inflight[id], 0)
-    const cached = await ipc.steps.cacheBase(prefix, member, reading.generation, base, cacheTtlMs)
-    if (cached.cached) return base + cached.inflight + cached.live
+  return (await counterBreakdown(ipc, prefix, db, member, primaryKey, cacheTtlMs)).total
+}
+
+/** A counter's total with its parts (see counterTotal), all from one reading of the counter. */
+export async function counterBreakdown(ipc: Ipc, prefix: string, db: Database, member: string, primaryKey: string, cacheTtlMs: number): Promise<CounterBreakdown> {
+  const [result] = await counterTotals(ipc, prefix, db, [member], primaryKey, cacheTtlMs)
+  if ('error' in result) throw result.error
+  return result
+}
+
+/**
+ * counterTotal for several counters of one connection at once: their readings and cachings go
+ * out together, and the bases missing from the cache are read in one statement (per
+ * MAX_COLUMNS_PER_STATEMENT values and ledger checks, each attempt). `known` holds readings
+ * already taken (by the increment step, atomically with the increment). Each counter gets its own
+ * total or error.
+ */
+export async function counterTotals(
+  ipc: Ipc,
+  prefix: string,
+  db: Database,
+  members: string[],
+  primaryKey: string,
+  cacheTtlMs: number,
+  positions = new EntryPositions(ipc, prefix, primaryKey),
+  known: Array<CounterReading | undefined> = [],
+): Promise<TotalResult[]> {
+  const results: TotalResult[] = new Array(members.length)
+  let pending = members.map((_, i) => i)
+  for (let attempt = 0; attempt < ATTEMPTS && pending.length > 0; attempt++) {
+    const cold: Array<{i: number; reading: CounterReading}> = []
+    await Promise.all(
+      pending.map((i) =>
+        // The first attempt starts from the reading the increment step returned, where there is one.
+        (attempt === 0 && known[i] ? Promise.resolve(known[i]!) : ipc.steps.readCounter(prefix, members[i])).then(
+          (reading) => {
+            if (reading.base !== null) results[i] = parts(reading.base, sum(Object.values(reading.inflight)), reading.live, 'cache')
+            else cold.push({i, reading})
+          },
+          (error: unknown) => void (results[i] = {error}),
+        ),
+      ),
+    )
+    const values = await readValues(db, prefix, cold.map(({i, reading}) => ({member: members[i], reading})), primaryKey, positions)
+    const retry: number[] = []
+    await Promise.all(
+      cold.map(async ({i, reading}, k) => {
+        const value = values[k]
+        if ('error' in value) return void (results[i] = value)
+        const batches = Object.keys(reading.inflight)
+        const base = value.value - sum(batches.filter((_, b) => value.applied[b]).map((id) => reading.inflight[id]))
+        try {
+          const cached = await ipc.steps.cacheBase(prefix, members[i], reading.generation, base, cacheTtlMs)
+          if (cached.cached) results[i] = parts(base, cached.inflight, cached.live, 'database')
+          else retry.push(i)
+        } catch (error) {
+          results[i] = {error}
+        }
+      }),
+    )
+    pending = retry
   }
-  // The table was claimed or acked during every attempt: answer without caching, but still take
-  // off the in-flight deltas the ledger shows applied (the DB value has them already).
+  // Claimed or acked during every attempt: answer without caching.
+  await Promise.all(
+    pending.map((i) =>
+      uncachedTotal(ipc, prefix, db, members[i], primaryKey, positions).then(
+        (breakdown) => void (results[i] = breakdown),
+        (error: unknown) => void (results[i] = {error}),
+      ),
+    ),
+  )
+  return results
+}
+
+/**
+ * A total read without caching its base, that still takes off the in-flight deltas the ledger
+ * shows applied (the DB value has them already).
+ */
+async function uncachedTotal(ipc: Ipc, prefix: string, db: Database, member: string, primaryKey: string, positions: EntryPositions): Promise<CounterBreakdown> {
   let reading = await ipc.steps.readCounter(prefix, member)
-  let total = 0
+  let answer = parts(0, 0, 0, 'database')
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const [value] = await readValues(db, prefix, [{member, reading}], primaryKey, positions)
+    if ('error' in value) throw value.error
     const batches = Object.keys(reading.inflight)
-    const positions = await entryPositions(ipc, prefix, batches, member, primaryKey)
-    const {value, applied} = await readBase(db, prefix, parsed.table, parsed.column!, decodeWhere(parsed.where, primaryKey), positions)
-    const pendingInflight = batches.filter((id, i) => !applied[i]).reduce((sum, id) => sum + reading.inflight[id], 0)
-    total = value + pendingInflight + reading.live
+    const inflight = sum(batches.map((id) => reading.inflight[id]))
+    const appliedInflight = sum(batches.filter((_, b) => value.applied[b]).map((id) => reading.inflight[id]))
+    const pendingInflight = inflight - appliedInflight
+    answer = parts(value.value - appliedInflight, inflight, reading.live, 'database', value.value + pendingInflight + reading.live)
     const after = await ipc.steps.readCounter(prefix, member)
     // Nothing claimed or acked meanwhile: the reading and the DB snapshot agree.
-    if (after.generation === reading.generation) return value + pendingInflight + after.live
+    if (after.generation === reading.generation) return parts(value.value - appliedInflight, inflight, after.live, 'database', value.value + pendingInflight + after.live)
     reading = after
   }
-  return total
+  return answer
 }
 
-/** Where this counter's entry sits in each in-flight batch (the ledger records index ranges). */
-async function entryPositions(ipc: Ipc, prefix: string, batches: string[], member: string, primaryKey: string): Promise<Array<{batchId: string; index: number}>> {
-  const positions: Array<{batchId: string; index: number}> = []
-  for (const batchId of batches) {
-    const key = KeySpace.of(prefix).batch(batchId)
-    const raw = await ipc.get(key)
-    const entries = raw === null ? [] : entriesOf(decodeBatch(raw, key, batchId), primaryKey)
-    positions.push({batchId, index: entries.findIndex((e) => e.kind === 'counter' && e.members.includes(member))})
-  }
-  return positions
-}
-
-/** The counter's DB value and, per in-flight batch, whether the ledger shows its entry applied. */
-async function readBase(
+/** Each counter's DB value and, per in-flight batch of its reading, whether the ledger shows its entry applied. */
+async function readValues(
   db: Database,
   prefix: string,
-  table: string,
-  column: string,
-  where: Record<string, unknown>,
-  positions: Array<{batchId: string; index: number}>,
-): Promise<{value: number; applied: boolean[]}> {
+  counters: Array<{member: string; reading: CounterReading}>,
+  primaryKey: string,
+  positions: EntryPositions,
+): Promise<Array<BaseValue | {error: unknown}>> {
+  const results: Array<BaseValue | {error: unknown}> = new Array(counters.length)
+  const reads: Array<{k: number; read: BaseRead}> = []
+  await Promise.all(
+    counters.map(async ({member, reading}, k) => {
+      try {
+        const parsed = parseMember(member, true)!
+        const where = decodeWhere(parsed.where, primaryKey)
+        const found = await Promise.all(Object.keys(reading.inflight).map(async (batchId) => ({batchId, index: await positions.of(batchId, member)})))
+        reads.push({k, read: {table: parsed.table, column: parsed.column!, where, positions: found}})
+      } catch (error) {
+        results[k] = {error}
+      }
+    }),
+  )
+  // Each value and each ledger check is a column of the answer (PostgreSQL allows 1,664).
+  let chunk: typeof reads = []
+  let columns = 0
+  const send = async () => {
+    const values = await readBases(db, prefix, chunk.map(({read}) => read))
+    chunk.forEach(({k}, j) => (results[k] = values[j]))
+  }
+  for (const entry of reads) {
+    if (chunk.length > 0 && columns + 1 + entry.read.positions.length > MAX_COLUMNS_PER_STATEMENT) {
+      await send()
+      chunk = []
+      columns = 0
+    }
+    chunk.push(entry)
+    columns += 1 + entry.read.positions.length
+  }
+  if (chunk.length > 0) await send()
+  return results
+}
+
+/**
+ * The DB values of several counters and the ledger records of their in-flight entries, in one
+ * statement (one snapshot). When it fails for any reason but an unreachable database, each
+ * counter is read on its own, so that one bad key (a cast error) fails only its own callers.
+ */
+async function readBases(db: Database, prefix: string, reads: BaseRead[]): Promise<Array<BaseValue | {error: unknown}>> {
+  if (reads.length === 0) return []
   try {
-    if (positions.length > 0) await ensureLedger(db.knex, prefix)
-    const q = (name: string) => quote(db.dialect, name)
-    const columns = Object.keys(where).sort()
-    const bindings: unknown[] = columns.map((c) => bindValue(db.dialect, where[c] as never))
-    const parts = [`(SELECT ${q(column)} FROM ${q(table)} WHERE ${columns.map((c) => `${q(c)} = ?`).join(' AND ')}) AS v`]
-    positions.forEach(({batchId, index}, i) => {
-      parts.push(`(SELECT COUNT(*) FROM ${q(LEDGER_TABLE)} WHERE ${q('batch_id')} = ? AND ${q('outcome')} = 'applied' AND ${q('lo')} <= ? AND ${q('hi')} > ?) AS a${i}`)
-      bindings.push(batchId, index, index)
-    })
-    // One statement: the value and the ledger come from the same snapshot.
-    const result = await db.knex.raw(`SELECT ${parts.join(', ')}`, bindings as Knex.RawBinding[])
-    const row = (db.dialect === 'postgres' ? result.rows[0] : db.dialect === 'mysql' ? result[0][0] : result[0]) as Record<string, unknown>
-    return {value: Number(row?.v ?? 0) || 0, applied: positions.map((_, i) => Number(row?.[`a${i}`] ?? 0) > 0)}
+    return await readBasesOnce(db, prefix, reads)
   } catch (error) {
-    // The table, column and key came from the caller: a cast error is a usage error, not a bug.
-    throw typedDatabaseError(error, db, {table, column, where: JSON.stringify(Object.values(where).length === 1 ? Object.values(where)[0] : where)})
+    const typed = (read: BaseRead) => ({error: typedDatabaseError(error, db, describeRead(read))})
+    if (reads.length === 1 || isUnreachable(error)) return reads.map(typed)
+    return (await Promise.all(reads.map((read) => readBases(db, prefix, [read])))).flat()
   }
 }
+
+async function readBasesOnce(db: Database, prefix: string, reads: BaseRead[]): Promise<BaseValue[]> {
+  if (reads.some((read) => read.positions.length > 0)) await ensureLedger(db.knex, prefix)
+  const q = (name: string) => quote(db.dialect, name)
+  const parts: string[] = []
+  const bindings: unknown[] = []
+  // One ledger check per (batch, entry): the counters of one row share their entry.
+  const checks = new Map<string, string>()
+  const checkOf = reads.map((read) =>
+    read.positions.map(({batchId, index}) => {
+      const key = `${index} ${batchId}`
+      let alias = checks.get(key)
+      if (alias === undefined) {
+        alias = `a${checks.size}`
+        checks.set(key, alias)
+        parts.push(`(SELECT COUNT(*) FROM ${q(LEDGER_TABLE)} WHERE ${q('batch_id')} = ? AND ${q('outcome')} = 'applied' AND ${q('lo')} <= ? AND ${q('hi')} > ?) AS ${alias}`)
+        bindings.push(batchId, index, index)
+      }
+      return alias
+    }),
+  )
+  reads.forEach(({table, column, where}, i) => {
+    const columns = Object.keys(where).sort()
+    parts.push(`(SELECT ${q(column)} FROM ${q(table)} WHERE ${columns.map((c) => `${q(c)} = ?`).join(' AND ')}) AS v${i}`)
+    bindings.push(...columns.map((c) => bindValue(db.dialect, where[c] as never)))
+  })
+  const result = await db.knex.raw(`SELECT ${parts.join(', ')}`, bindings as Knex.RawBinding[])
+  const row = (db.dialect === 'postgres' ? result.rows[0] : db.dialect === 'mysql' ? result[0][0] : result[0]) as Record<string, unknown>
+  return reads.map((_, i) => ({value: Number(row?.[`v${i}`] ?? 0) || 0, applied: checkOf[i].map((alias) => Number(row?.[alias] ?? 0) > 0)}))
+}
+
+/** The table, column and key came from the caller: a cast error is a usage error, not a bug. */
+function describeRead({table, column, where}: BaseRead): {table: string; column: string; where: string} {
+  const values = Object.values(where)
+  return {table, column, where: JSON.stringify(values.length === 1 ? values[0] : where)}
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0)

@@ -1,5 +1,5 @@
 import {ExitCode, WbcError} from '../errors.js'
-import type {FlushReport} from './flusher.js'
+import type {FlushReport} from './flush/types.js'
 
 /** Batches left in flight under one table when a flush stopped. */
 export interface LeftInFlight {

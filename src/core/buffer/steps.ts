@@ -58,13 +58,25 @@ export interface CounterReading {
   generation: string
 }
 
+export interface IncrementResult {
+  live: number
+  base: number | null
+  inflight: number
+  /** Present when base is null: the counter as readCounter reads it, right after this increment. */
+  reading?: CounterReading
+}
+
 /**
  * The atomic steps of the write buffer. Each is one Lua script on redis and one request handled
  * by the primary on memory, so no crash or concurrent writer can observe half of one.
  */
 export interface BufferSteps {
-  /** INCRBYFLOAT + index; returns the live delta, the cached base and the in-flight sum. */
-  increment(prefix: string, member: string, delta: number): Promise<{live: number; base: number | null; inflight: number}>
+  /**
+   * INCRBYFLOAT + index; returns the live delta, the cached base and the in-flight sum, and when no
+   * base is cached, the counter's reading as readCounter would give it right after (so a cold
+   * total needs no readCounter call).
+   */
+  increment(prefix: string, member: string, delta: number): Promise<IncrementResult>
   update(prefix: string, member: string, fields: Record<string, Json>): Promise<void>
   /** Appends rows to a table's queue; returns the queue length. */
   insert(prefix: string, table: string, rows: Json[]): Promise<number>

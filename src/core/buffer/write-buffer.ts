@@ -4,18 +4,20 @@ import type {Knex} from 'knex'
 
 import {parseConfig} from '../config/load.js'
 import type {BufferConfig, StreamPolicyInput, WbcConfig, WbcConfigInput} from '../config/schema.js'
-import {TotalUnavailable, WbcError} from '../errors.js'
+import {ExitCode, TotalUnavailable, WbcError} from '../errors.js'
 import {createIpc, type CreateIpcOptions} from '../ipc/create.js'
 import type {Ipc, Json} from '../ipc/types.js'
 import {Databases} from '../sql/databases.js'
-import {counterTotal} from './counter-total.js'
+import {counterBreakdown, type CounterBreakdown} from './counter-total.js'
 import {DeadLetters, ledgerLookup} from './dead-letters.js'
 import {Flusher, type FlushFilter, type FlushProgress, type FlushReport} from './flusher.js'
+import {InsertBatcher} from './insert-batcher.js'
 import {assertIdentifier, counterMember, encodeWhere, rowMember, tableMember, type Where} from './keys.js'
-import {assertColumns, assertDelta} from './validate.js'
+import {assertColumns, assertDelta, columnsJson} from './validate.js'
 import {compactStream, type CompactResult} from '../streams/compact.js'
 import {DEFAULT_EVENTS_POLICY, EVENTS_STREAM, isEmptyPolicy, policyFor} from '../streams/policy.js'
 import {listStreams} from '../streams/streams.js'
+import {TotalReads} from './total-reads.js'
 
 export interface WriteBufferOptions {
   /** Flush every `flushInterval` (and when a queue reaches `maxQueueSize`). Default: on, except in cluster workers of the memory driver (their primary flushes). */
@@ -106,6 +108,19 @@ export class WriteBuffer {
   }
 
   private readonly tables = new Map<string, TableBuffer>()
+  private turnInserts?: InsertBatcher
+
+  private turnTotals?: TotalReads
+
+  /** @internal The counter totals asked for in one turn, read together (one SELECT per connection). */
+  get totals(): TotalReads {
+    return (this.turnTotals ??= new TotalReads(this.ipc, this.prefix, this.config.primaryKey, () => this.settings.baseCacheTtlMs ?? 300_000))
+  }
+
+  /** @internal The inserts of one turn, one step call per table. */
+  get inserts(): InsertBatcher {
+    return (this.turnInserts ??= new InsertBatcher((table, rows) => this.ipc.steps.insert(this.prefix, table, rows)))
+  }
 
   table(table: string): TableBuffer {
     // Most calls name a handful of tables: their validated handles are kept.
@@ -156,7 +171,7 @@ export class WriteBuffer {
   /** @internal Tracks a write so that close() waits for it. */
   track<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) {
-      return Promise.reject(new WbcError('BUFFER_CLOSED', 'the write buffer is closed; nothing was buffered', {exitCode: 2, hint: 'Open a new write buffer.'}))
+      return Promise.reject(new WbcError('BUFFER_CLOSED', 'the write buffer is closed; nothing was buffered', {exitCode: ExitCode.usage, hint: 'Open a new write buffer.'}))
     }
     const promise = work()
     this.writing++
@@ -225,13 +240,22 @@ export class TableBuffer {
     return new RowBuffer(this.wb, this.connection, this.table, encodeWhere(where, this.wb.config.primaryKey))
   }
 
-  /** Queues rows for a batched INSERT; returns the queue length. Invalid rows reject (nothing is queued). */
+  /**
+   * Queues rows for a batched INSERT; returns the queue length right after them. Invalid rows
+   * reject (nothing is queued). Concurrent calls in one turn share one step (insert-batcher.ts).
+   */
   async insert(rows: Record<string, Json> | Array<Record<string, Json>>): Promise<number> {
     const list = Array.isArray(rows) ? rows : [rows]
     if (list.length === 0) return 0
-    list.forEach((row, i) => assertColumns(row, Array.isArray(rows) ? `rows[${i}]` : 'row'))
+    // Snapshots: the rows are sent at the end of the turn, as they were when insert() was called.
+    let chars = 0
+    const snapshot = list.map((row, i) => {
+      const text = columnsJson(row, Array.isArray(rows) ? `rows[${i}]` : 'row')
+      chars += text.length
+      return JSON.parse(text) as Json
+    })
     return this.wb.track(async () => {
-      const length = await this.wb.ipc.steps.insert(this.wb.prefix, tableMember(this.connection, this.table), list)
+      const length = await this.wb.inserts.add(tableMember(this.connection, this.table), snapshot, chars)
       if (length >= this.wb.config.maxQueueSize) this.wb.queueFull(this.connection, this.table)
       return length
     })
@@ -259,7 +283,7 @@ export class RowBuffer {
       const r = await this.wb.ipc.steps.increment(this.wb.prefix, member, delta)
       if (r.base !== null) return r.base + r.inflight + r.live
       // The delta is stored now; a failed read of the total must not invite a retry.
-      return this.total(member).catch((error: unknown) => {
+      return this.wb.totals.read(this.connection, this.wb.databases.get(this.connection), member, r.reading).catch((error: unknown) => {
         throw new TotalUnavailable(member, error)
       })
     })
@@ -271,6 +295,13 @@ export class RowBuffer {
     return this.total(counterMember(this.connection, this.table, this.where, column))
   }
 
+  /** A counter's total with its parts (DB base, in flight, live delta), read together so they add up. */
+  async breakdown(column: string): Promise<CounterBreakdown> {
+    assertIdentifier(column, 'column')
+    const member = counterMember(this.connection, this.table, this.where, column)
+    return counterBreakdown(this.wb.ipc, this.wb.prefix, this.wb.databases.get(this.connection), member, this.wb.config.primaryKey, this.wb.settings.baseCacheTtlMs ?? 300_000)
+  }
+
   /** Sets columns of this row at the next flush; the last value written for a column wins. */
   async update(fields: Record<string, Json>): Promise<void> {
     assertColumns(fields, 'fields')
@@ -278,6 +309,6 @@ export class RowBuffer {
   }
 
   private total(member: string): Promise<number> {
-    return counterTotal(this.wb.ipc, this.wb.prefix, this.wb.databases.get(this.connection), member, this.wb.config.primaryKey, this.wb.settings.baseCacheTtlMs ?? 300_000)
+    return this.wb.totals.read(this.connection, this.wb.databases.get(this.connection), member)
   }
 }

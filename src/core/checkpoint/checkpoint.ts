@@ -6,7 +6,7 @@ import {fileURLToPath} from 'node:url'
 import {open, type RootDatabase} from 'lmdb'
 
 import {decodeBatchShape, type StoredBatch} from '../buffer/steps.js'
-import {CorruptValue, WbcError} from '../errors.js'
+import {CorruptValue, ExitCode, WbcError} from '../errors.js'
 import {failpoint} from '../failpoints.js'
 import type {Json} from '../ipc/types.js'
 import {createPrivateFileIfAbsent} from '../fs/safe-files.js'
@@ -56,7 +56,7 @@ const fits = (key: string) => Buffer.byteLength(key) <= 1900
 
 const damaged = (path: string, detail: string, cause?: unknown) =>
   new WbcError('CHECKPOINT_DAMAGED', `the checkpoint at ${path} is damaged: ${detail}`, {
-    exitCode: 1,
+    exitCode: ExitCode.unexpected,
     hint: `Nothing was changed. Move it aside (mv ${path} ${path}.damaged) and start again: the state starts empty, and what only that file held is lost. Keep the file for inspection.`,
     cause,
   })
@@ -120,7 +120,7 @@ export class Checkpoint {
         db = open({path, compression: true})
       } catch (error) {
         throw new WbcError('CHECKPOINT_UNREADABLE', `the checkpoint at ${path} cannot be opened: ${(error as Error).message}`, {
-          exitCode: 1,
+          exitCode: ExitCode.unexpected,
           hint: 'Check the path and its permissions; move a damaged file aside (it is never deleted by wbc).',
           cause: error,
         })
@@ -260,7 +260,7 @@ export class Checkpoint {
       (error) => {
         this.healthy = false
         throw new WbcError('CHECKPOINT_WRITE_FAILED', `writing the checkpoint at ${this.path} failed: ${(error as Error).message}`, {
-          exitCode: 1,
+          exitCode: ExitCode.unexpected,
           hint: 'Check free space and permissions of the checkpoint folder. Claims wait until a checkpoint succeeds again.',
           cause: error,
         })

@@ -3,7 +3,7 @@ import {basename, dirname, join} from 'node:path'
 
 import {tryLock} from 'fs-native-extensions'
 
-import {CheckpointInUse, WbcError} from '../errors.js'
+import {CheckpointInUse, ExitCode, WbcError} from '../errors.js'
 
 /** The exclusive lock that makes one process the owner of a checkpoint, for that process's whole life. */
 export interface OwnerLock {
@@ -42,7 +42,7 @@ function realCheckpointPath(path: string): string {
 
 const lockFailed = (path: string, cause: unknown) =>
   new WbcError('CHECKPOINT_LOCK_FAILED', `the checkpoint ${path} cannot be resolved to one file: ${(cause as Error).message}`, {
-    exitCode: 1,
+    exitCode: ExitCode.unexpected,
     hint: 'Give buffer.checkpointPath as the path of the checkpoint file itself (or of where it is to be created).',
     cause,
   })
@@ -60,13 +60,13 @@ export function takeOwnerLock(checkpointPath: string): OwnerLock {
     fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
   } catch (error) {
     throw new WbcError('CHECKPOINT_LOCK_FAILED', `the checkpoint's lock file ${path} cannot be opened: ${(error as Error).message}`, {
-      exitCode: 1,
+      exitCode: ExitCode.unexpected,
       hint: (error as NodeJS.ErrnoException).code === 'ELOOP' ? 'It is a symbolic link: remove it (wbc creates the lock file itself).' : 'Check the permissions of the checkpoint folder.',
       cause: error,
     })
   }
   try {
-    if (!fstatSync(fd).isFile()) throw new WbcError('CHECKPOINT_LOCK_FAILED', `the checkpoint's lock file ${path} is not a regular file`, {exitCode: 1, hint: 'Remove it; wbc creates the lock file itself.'})
+    if (!fstatSync(fd).isFile()) throw new WbcError('CHECKPOINT_LOCK_FAILED', `the checkpoint's lock file ${path} is not a regular file`, {exitCode: ExitCode.unexpected, hint: 'Remove it; wbc creates the lock file itself.'})
     if (!tryLock(fd)) throw new CheckpointInUse(checkpointPath, holderPidOf(fd))
     fchmodSync(fd, 0o600)
     ftruncateSync(fd, 0)

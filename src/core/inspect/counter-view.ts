@@ -1,5 +1,5 @@
+import type {CounterBreakdown} from '../buffer/counter-total.js'
 import type {WriteBuffer} from '../buffer/write-buffer.js'
-import {counterMember, encodeWhere} from '../buffer/keys.js'
 import type {WbcConfig} from '../config/schema.js'
 import {InvalidArgument, ServiceUnavailable, WbcError} from '../errors.js'
 import {errorText, isUnreachable} from '../sql/errors.js'
@@ -24,7 +24,8 @@ export interface CounterView {
 const DEFAULT_BASE_TTL_MS = 300_000
 
 /**
- * A counter as `wbc get` shows it. A cached base answers without the database; then the database
+ * A counter as `wbc get` shows it: its parts come from one reading (WriteBuffer's breakdown), so
+ * they add up to the total. A cached base answers without the database; then the database
  * is asked once whether it answers, so a base served while it is down is said to be cached (and
  * how old it may be). Without a cached base, a database that cannot be reached is exit 3; a table
  * the database does not have is exit 2 with the closest names.
@@ -32,11 +33,9 @@ const DEFAULT_BASE_TTL_MS = 300_000
 export async function readCounterView(wb: WriteBuffer, config: WbcConfig, table: string, where: unknown, column: string): Promise<CounterView> {
   const connection = 'default'
   const row = wb.table(table).where(where as never)
-  const member = counterMember(connection, table, encodeWhere(where, wb.config.primaryKey), column)
-  const before = await wb.ipc.steps.readCounter(wb.prefix, member)
-  let total: number
+  let counter: CounterBreakdown
   try {
-    total = await row.get(column)
+    counter = await row.breakdown(column)
   } catch (error) {
     // A table the database does not have: named like --table is (exit 2, with the closest names).
     if (error instanceof InvalidArgument && error.argument === 'table') await resolveTargets(wb.ipc, config, {connections: [connection], tables: [table]}, {dbs: wb.databases})
@@ -52,9 +51,7 @@ export async function readCounterView(wb: WriteBuffer, config: WbcConfig, table:
     await resolveTargets(wb.ipc, config, {connections: [connection], tables: [table]}, {dbs: wb.databases})
     throw error
   }
-  const reading = await wb.ipc.steps.readCounter(wb.prefix, member)
-  const inflight = Object.values(reading.inflight).reduce((a, b) => a + b, 0)
-  const view: CounterView = {table, where: row.where, column, base: total - inflight - reading.live, inflight, pending: reading.live, total, baseSource: before.base === null ? 'database' : 'cache'}
+  const view: CounterView = {table, where: row.where, column, base: counter.base, inflight: counter.inflight, pending: counter.live, total: counter.total, baseSource: counter.baseSource}
   if (view.baseSource === 'cache') {
     view.baseMaxAgeMs = wb.settings.baseCacheTtlMs ?? DEFAULT_BASE_TTL_MS
     try {

@@ -20,7 +20,7 @@ export interface Check {
   /** How to fix a failed check. */
   fix?: string
   /** The exit code a failure of this check stands for. */
-  exitCode?: number
+  exitCode?: ExitCode
   /** The state check: the bad keys found (at most 100). */
   badKeys?: BadKey[]
   /** Passed, but with a risk worth knowing (shown as a warning; the exit code stays 0). */

@@ -1,4 +1,4 @@
-import {LeaseHeld, WbcError} from '../errors.js'
+import {ExitCode, LeaseHeld, WbcError} from '../errors.js'
 import {scanKeys} from '../ipc/cursor.js'
 import type {Ipc, LeaseRecord} from '../ipc/types.js'
 import {isAlive} from '../locks/holder-alive.js'
@@ -64,7 +64,7 @@ export async function releaseLock(
 ): Promise<ReleaseResult> {
   const full = key.startsWith(`${prefix}:`) ? key : `${prefix}:lock:${key}`
   if (!full.startsWith(`${prefix}:lock:`) || full.endsWith(':fence')) {
-    throw new WbcError('NOT_A_LOCK', `"${key}" is not a lease under ${prefix}:lock:`, {exitCode: 2, hint: 'See the keys `wbc locks` lists.'})
+    throw new WbcError('NOT_A_LOCK', `"${key}" is not a lease under ${prefix}:lock:`, {exitCode: ExitCode.usage, hint: 'See the keys `wbc locks` lists.'})
   }
   const record = await ipc.inspectLock(full)
   if (!record) return {key: full, released: false, previous: null, forced: false}

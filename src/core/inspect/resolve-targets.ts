@@ -8,7 +8,7 @@ import {identifierRule, isIdentifier} from '../config/identifiers.js'
 import type {WbcConfig} from '../config/schema.js'
 import {ExitCode, InvalidArgument, ServiceUnavailable, WbcError} from '../errors.js'
 import type {Ipc} from '../ipc/types.js'
-import {Databases} from '../sql/databases.js'
+import type {Databases} from '../sql/databases.js'
 import {errorText} from '../sql/errors.js'
 import {listTables} from '../sql/list-tables.js'
 import {closestNames} from './closest-names.js'
@@ -52,7 +52,8 @@ export async function resolveTargets(ipc: Ipc, config: WbcConfig, given: TargetN
     const selected = connections.length > 0 ? connections : configured
     const inDatabases = new Set<string>()
     const unreadable: Array<{name: string; target: string; error: unknown}> = []
-    const dbs = options.dbs ?? new Databases(config.connections)
+    // knex loads only when a table name is checked against the databases.
+    const dbs = options.dbs ?? new (await import('../sql/databases.js')).Databases(config.connections)
     try {
       for (const name of selected.filter((c) => configured.includes(c))) {
         try {

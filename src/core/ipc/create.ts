@@ -2,9 +2,6 @@ import cluster from 'node:cluster'
 
 import type {IpcConfig} from '../config/schema.js'
 import {IpcClient} from './client.js'
-import {ClusterChannel, LocalChannel, SocketChannel} from './memory/channels.js'
-import {MemoryDriver} from './memory/driver.js'
-import {MemoryPrimary} from './memory/primary.js'
 import type {RedisTarget} from './redis/driver.js'
 import type {Ipc} from './types.js'
 
@@ -32,6 +29,13 @@ export async function createIpc(config: IpcConfig, options: CreateIpcOptions = {
     })
     return new IpcClient(driver)
   }
+  // The memory driver (and LMDB behind its checkpoint) loads only when it is used: `wbc` against
+  // Redis starts without it.
+  const [{ClusterChannel, LocalChannel, SocketChannel}, {MemoryDriver}, {MemoryPrimary}] = await Promise.all([
+    import('./memory/channels.js'),
+    import('./memory/driver.js'),
+    import('./memory/primary.js'),
+  ])
   const role = !options.role || options.role === 'auto' ? (cluster.isWorker ? 'worker' : 'primary') : options.role
   if (role === 'socket') {
     const channel = await SocketChannel.connect(config.socket, config.connectTimeout, config.allowForeignOwner, config.maxRequestBytes)

@@ -1,6 +1,6 @@
 import type {Knex} from 'knex'
 
-import {WbcError} from '../errors.js'
+import {ExitCode, WbcError} from '../errors.js'
 
 export const LEDGER_TABLE = 'wbc_flush_ledger'
 export const FENCE_TABLE = 'wbc_fence'
@@ -29,7 +29,7 @@ export class FencedOut extends WbcError {
     readonly row: FenceRow | null = null,
   ) {
     super('FENCED_OUT', `this flusher's lease (fence ${mine}) was superseded by fence ${current}; its transaction was rolled back`, {
-      exitCode: 4,
+      exitCode: ExitCode.leaseHeld,
       hint: 'Another process took the flush lease; it finishes the batches in flight.',
     })
   }

@@ -1,6 +1,6 @@
 import {closeSync, fsyncSync, ftruncateSync, fstatSync, writeSync} from 'node:fs'
 
-import {WbcError} from '../errors.js'
+import {ExitCode, WbcError} from '../errors.js'
 import {openPrivateAppend} from '../fs/safe-files.js'
 import {chunkSha} from './chunk.js'
 import type {Ipc, Json} from '../ipc/types.js'
@@ -28,7 +28,7 @@ export interface CompactResult {
  */
 export async function compactStream(ipc: Ipc, key: string, policy: StreamPolicy, options: {dryRun?: boolean; archive?: string; now?: number} = {}): Promise<CompactResult> {
   if (isEmptyPolicy(policy)) {
-    throw new WbcError('NO_POLICY', `no compaction rule for ${key}`, {exitCode: 2, hint: 'Give --keep-key FIELD, --max-count N or --max-age DURATION (or a policy under "streams" in the config).'})
+    throw new WbcError('NO_POLICY', `no compaction rule for ${key}`, {exitCode: ExitCode.usage, hint: 'Give --keep-key FIELD, --max-count N or --max-age DURATION (or a policy under "streams" in the config).'})
   }
   const now = options.now ?? Date.now()
   const examined = await ipc.llen(key)
@@ -101,7 +101,7 @@ function fieldOf(item: Json, field: string): string | null {
 
 function changed(key: string): WbcError {
   return new WbcError('STREAM_CHANGED', `the head of ${key} changed while compacting (a flush claimed rows, or another compaction ran); what was removed so far stays removed`, {
-    exitCode: 5,
+    exitCode: ExitCode.partial,
     hint: 'Run the compaction again.',
   })
 }

@@ -1,4 +1,4 @@
-import {WbcError} from '../errors.js'
+import {ExitCode, WbcError} from '../errors.js'
 import {closestNames} from '../inspect/closest-names.js'
 import type {Ipc} from '../ipc/types.js'
 import {listStreams} from './streams.js'
@@ -14,10 +14,10 @@ export async function requireStream(ipc: Ipc, prefix: string, key: string, known
   const name = key.slice(prefix.length + 1)
   // A known stream that is empty right now (Redis drops an empty list) is no typo.
   if (type === 'none' && (await known(name))) return
-  if (type !== 'none') throw new WbcError('NO_SUCH_STREAM', `${name} is a ${type}, not a stream`, {exitCode: 2, hint: 'See `wbc streams` for their names.'})
+  if (type !== 'none') throw new WbcError('NO_SUCH_STREAM', `${name} is a ${type}, not a stream`, {exitCode: ExitCode.usage, hint: 'See `wbc streams` for their names.'})
   const near = closestNames(name, (await listStreams(ipc, prefix, {})).map((s) => s.name))
   throw new WbcError('NO_SUCH_STREAM', `no stream "${name}" under the prefix ${prefix}${near.length > 0 ? `; did you mean ${near.map((n) => `"${n}"`).join(' or ')}?` : ''}`, {
-    exitCode: 2,
+    exitCode: ExitCode.usage,
     hint: 'See `wbc streams` for their names.',
   })
 }

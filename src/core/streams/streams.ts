@@ -1,4 +1,4 @@
-import {WbcError} from '../errors.js'
+import {ExitCode, WbcError} from '../errors.js'
 import {scanKeys} from '../ipc/cursor.js'
 import type {Ipc, Json} from '../ipc/types.js'
 import {entryTime, policyFor, type StreamPolicy} from './policy.js'
@@ -54,7 +54,7 @@ export async function listStreams(ipc: Ipc, prefix: string, policies: Record<str
 
 export function streamKey(prefix: string, name: string): string {
   const bare = name.startsWith(`${prefix}:`) ? name.slice(prefix.length + 1) : name
-  if (!bare) throw new WbcError('NO_SUCH_STREAM', 'name a stream', {exitCode: 2, hint: 'See `wbc streams` for their names.'})
+  if (!bare) throw new WbcError('NO_SUCH_STREAM', 'name a stream', {exitCode: ExitCode.usage, hint: 'See `wbc streams` for their names.'})
   return `${prefix}:${bare}`
 }
 
@@ -69,7 +69,7 @@ export interface TailPage {
 export async function tailStream(ipc: Ipc, key: string, cursor: number, limit: number): Promise<TailPage> {
   const type = await ipc.type(key)
   if (type !== 'list') {
-    throw new WbcError('NO_SUCH_STREAM', `${key} is ${type === 'none' ? 'empty or missing' : `a ${type}, not a stream`}`, {exitCode: 2, hint: 'See `wbc streams` for their names.'})
+    throw new WbcError('NO_SUCH_STREAM', `${key} is ${type === 'none' ? 'empty or missing' : `a ${type}, not a stream`}`, {exitCode: ExitCode.usage, hint: 'See `wbc streams` for their names.'})
   }
   const length = await ipc.llen(key)
   const start = cursor < 0 ? Math.max(0, length + cursor) : cursor
@@ -108,7 +108,7 @@ export class StreamFollower {
 
   async next(): Promise<FollowStep> {
     const type = await this.ipc.type(this.key)
-    if (type !== 'list' && type !== 'none') throw new WbcError('NO_SUCH_STREAM', `${this.key} is a ${type}, not a stream`, {exitCode: 2, hint: 'See `wbc streams` for their names.'})
+    if (type !== 'list' && type !== 'none') throw new WbcError('NO_SUCH_STREAM', `${this.key} is a ${type}, not a stream`, {exitCode: ExitCode.usage, hint: 'See `wbc streams` for their names.'})
     const length = type === 'none' ? 0 : await this.ipc.llen(this.key)
     let from: number
     let lost = false

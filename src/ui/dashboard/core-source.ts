@@ -3,7 +3,7 @@ import {createWriteBuffer, type WriteBuffer} from '../../core/buffer/write-buffe
 import type {LoadedConfig} from '../../core/config/load.js'
 import {listLocks, releaseLock} from '../../core/inspect/locks.js'
 import {readTotals} from '../../core/inspect/stats.js'
-import {WbcError} from '../../core/errors.js'
+import {ExitCode, WbcError} from '../../core/errors.js'
 import {compactStream} from '../../core/streams/compact.js'
 import {isEmptyPolicy, policyFor} from '../../core/streams/policy.js'
 import {listStreams} from '../../core/streams/streams.js'
@@ -115,7 +115,7 @@ export class CoreDashboardSource implements DashboardSource {
     return this.changing(async (wb) => {
       const policy = policyFor(name, this.loaded.config.streams)
       if (!policy || isEmptyPolicy(policy)) {
-        throw new WbcError('NO_POLICY', `${name} has no compaction policy`, {exitCode: 2, hint: 'Configure one under "streams", or use `wbc compact` with rules.'})
+        throw new WbcError('NO_POLICY', `${name} has no compaction policy`, {exitCode: ExitCode.usage, hint: 'Configure one under "streams", or use `wbc compact` with rules.'})
       }
       return compactStream(wb.ipc, `${this.prefix}:${name}`, policy)
     })

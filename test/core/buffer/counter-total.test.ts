@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {counterTotal} from '../../../src/core/buffer/counter-total.js'
+import {counterBreakdown, counterTotal} from '../../../src/core/buffer/counter-total.js'
 import type {WriteBuffer} from '../../../src/core/buffer/write-buffer.js'
 import type {WbcConfigInput} from '../../../src/core/config/schema.js'
 import type {Ipc} from '../../../src/core/ipc/types.js'
@@ -53,5 +53,11 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('counter totals 
     // The cached path agrees.
     await wb.ipc.del(`${prefix}:b:${member}`)
     expect(await counterTotal(wb.ipc, prefix, wb.databases.get('default'), member, 'id', 60_000)).toBe(109)
+    // The parts (what `wbc get` shows) add up: the base is the DB value without the applied batch.
+    const parts = {base: 100, inflight: 7, live: 2, total: 109}
+    await wb.ipc.del(`${prefix}:b:${member}`)
+    expect(await counterBreakdown(neverCaches(wb.ipc), prefix, wb.databases.get('default'), member, 'id', 60_000)).toEqual({...parts, baseSource: 'database'})
+    expect(await wb.table(posts).where(1).breakdown('views')).toEqual({...parts, baseSource: 'database'})
+    expect(await wb.table(posts).where(1).breakdown('views')).toEqual({...parts, baseSource: 'cache'})
   })
 })

@@ -84,7 +84,10 @@ export function bufferContract(context: () => {ipc: Ipc; prefix: string}): void 
           await ipc.del(baseKey)
           await write(baseKey)
           expect(await ipc.steps.readCounter(p, counter)).toMatchObject({live: 2, base: null, inflight: {}})
-          expect(await ipc.steps.increment(p, counter, 1)).toEqual({live: 3, base: null, inflight: 0})
+          // Without a base, the step also returns the counter's reading, as readCounter gives it right after.
+          const answer = await ipc.steps.increment(p, counter, 1)
+          expect(answer).toEqual({live: 3, base: null, inflight: 0, reading: {live: 3, base: null, inflight: {}, generation: expect.any(String)}})
+          expect(answer.reading).toEqual(await ipc.steps.readCounter(p, counter))
           await ipc.del(baseKey)
           await write(baseKey)
           expect(await posting.increment('views', 1)).toBe(5)
@@ -119,6 +122,19 @@ export function bufferContract(context: () => {ipc: Ipc; prefix: string}): void 
         }
       })
     })
+  })
+
+  it('an increment without a cached base returns the reading readCounter gives, in-flight deltas by batch included', async () => {
+    const p = `${prefix}rd`
+    await ipc.steps.increment(p, member, 5)
+    await ipc.steps.claim(p, {batchId: 'b1', table, createdAt: 1, counters: [member], updates: [], maxInserts: 0})
+    const answer = await ipc.steps.increment(p, member, 2)
+    expect(answer).toMatchObject({live: 2, base: null, inflight: 5})
+    expect(answer.reading).toEqual({live: 2, base: null, inflight: {b1: 5}, generation: expect.any(String)})
+    expect(answer.reading).toEqual(await ipc.steps.readCounter(p, member))
+    // With a base cached, no reading: the total is known.
+    await ipc.set(`${p}:b:${member}`, 10)
+    expect(await ipc.steps.increment(p, member, 1)).toEqual({live: 3, base: 10, inflight: 5})
   })
 
   describe('a step that fails leaves every key as it was', () => {

@@ -2,7 +2,7 @@ import {KeySpace} from '../../buffer/keys.js'
 import {badRowsReason, fieldsProblem, memberProblem, rowProblem} from '../../buffer/names.js'
 import type {CheckpointContents, FileWrite} from '../../checkpoint/checkpoint.js'
 import {fullWritesOf} from '../../checkpoint/mirror.js'
-import {CorruptValue, WbcError, WrongType} from '../../errors.js'
+import {CorruptValue, ExitCode, WbcError, WrongType} from '../../errors.js'
 import {chunkSha} from '../../streams/chunk.js'
 import {finiteNumber} from '../finite-number.js'
 import type {BadKind, ClaimRequest, ClaimResult, CounterReading, QuarantinedKey, RequeueEntry, StoredBatch} from '../../buffer/steps.js'
@@ -112,13 +112,17 @@ export const bufferSteps = {
     const table = tableOf(member)
     // Reads and checks first: incrBy (which writes nothing when it throws) is the first write.
     expectType(store, keys.countersIndex, 'set')
-    const inflight = sum(Object.values(inflightOf(store, keys, member)))
+    const byBatch = inflightOf(store, keys, member)
+    const inflight = sum(Object.values(byBatch))
     expectStampable(store, keys, table)
     const base = finiteAt(store, keys.base(member))
     const live = store.incrBy(keys.counter(member), delta)
     store.sadd(keys.countersIndex, [member])
     stamp(store, keys, table)
-    return {live, base, inflight}
+    if (base !== null) return {live, base, inflight}
+    // No cached base: the reading a cold total starts from, taken in this same step.
+    const generation = String(store.get(keys.generation(table)) ?? 0)
+    return {live, base, inflight, reading: {live, base, inflight: byBatch, generation}}
   },
 
   bufUpdate(store: MemoryStore, prefix: string, member: string, fields: Record<string, Json>) {
@@ -149,7 +153,7 @@ export const bufferSteps = {
   bufClaim(store: MemoryStore, prefix: string, request: ClaimRequest): ClaimResult {
     if (store.journal && !store.journal.healthy) {
       throw new WbcError('CHECKPOINT_UNHEALTHY', `the checkpoint at ${store.journal.path} could not be written; nothing is claimed until it can`, {
-        exitCode: 3,
+        exitCode: ExitCode.unavailable,
         hint: 'Free space or fix permissions of the checkpoint folder; the next checkpoint clears this.',
       })
     }

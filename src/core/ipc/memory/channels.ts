@@ -80,7 +80,7 @@ export class ClusterChannel implements Channel {
   constructor() {
     if (typeof process.send !== 'function') {
       throw new WbcError('NOT_A_WORKER', 'this process has no IPC channel to a cluster primary', {
-        exitCode: 2,
+        exitCode: ExitCode.usage,
         hint: 'Run it as a node:cluster worker, or connect over the socket.',
       })
     }

@@ -4,7 +4,7 @@ import {createConnection, createServer, type Server, type Socket} from 'node:net
 import {dirname} from 'node:path'
 
 import type {Checkpoint} from '../../checkpoint/checkpoint.js'
-import {WbcError} from '../../errors.js'
+import {ExitCode, WbcError} from '../../errors.js'
 import {assertPlainFileOrAbsent, ensurePrivateFolder, kindOf} from '../../fs/safe-files.js'
 import {assertOwnFile} from '../../ownership.js'
 import {mirrorWritesOf} from '../../checkpoint/mirror.js'
@@ -149,7 +149,7 @@ export class MemoryPrimary {
   async checkpointNow(out?: string): Promise<{path: string; counters: number; updates: number; queues: number; inflight: number}> {
     const prefix = this.checkpoint?.prefix
     if (!prefix) {
-      throw new WbcError('NO_CHECKPOINT', 'this application keeps no checkpoint', {exitCode: 2, hint: 'Start it with a checkpoint (the write buffer keeps one unless told not to).'})
+      throw new WbcError('NO_CHECKPOINT', 'this application keeps no checkpoint', {exitCode: ExitCode.usage, hint: 'Start it with a checkpoint (the write buffer keeps one unless told not to).'})
     }
     const {writes, counts} = snapshotOf(this.store, prefix)
     if (!out) {
@@ -328,7 +328,7 @@ async function removeStaleSocket(path: string): Promise<void> {
   }
   if (!stats.isSocket()) {
     throw new WbcError('SOCKET_PATH_TAKEN', `ipc.socket ${path} is ${kindOf(stats)}, not a socket; wbc removes only a stale socket there, so it was left as it is`, {
-      exitCode: 2,
+      exitCode: ExitCode.usage,
       hint: 'Point "ipc.socket" at a path of its own (the default is ./.wbc/wbc.sock), or move that file away if it is not needed.',
     })
   }
@@ -342,7 +342,7 @@ async function removeStaleSocket(path: string): Promise<void> {
   })
   if (alive) {
     throw new WbcError('SOCKET_IN_USE', `another process already serves the wbc socket at ${path}`, {
-      exitCode: 2,
+      exitCode: ExitCode.usage,
       hint: 'Stop that application first, or give this one its own "ipc.socket" path.',
     })
   }

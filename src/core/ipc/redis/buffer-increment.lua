@@ -12,8 +12,10 @@
 -- ARGV[3*i+4 .. 3*i+6]    for the i-th increment (i from 0): delta, member
 --                         ({connection}:{table}:{where}:{column}), its table's number t (from 1)
 -- ARGV[3*n+3+t]           the t-th table ({connection}:{table})
--- Returns, per increment, 4 items: 1, live, base or false, and the in-flight deltas as one string
--- joined with "," (exact: the engine adds them); or 0, the error message, false, false.
+-- Returns, per increment, 5 items: 1, live, base or false, the in-flight deltas as one string
+-- joined with "," (exact: the engine adds them), and, when the base is absent, what reading the
+-- counter would return ({generation, batch id, delta, …}: its base can be read without another
+-- call), else false; or 0, the error message, false, false, false.
 -- A cached base that is not a finite number (or a key of another type) reads as absent.
 -- Everything that can fail is checked before an increment's first write (INCRBYFLOAT, which
 -- itself writes nothing when it fails); a table whose stamp keys cannot be written fails its
@@ -41,19 +43,28 @@ for i = 0, n - 1 do
       error(tableError[t], 0)
     end
     local inflight = {}
+    local byBatch = {}
     for _, id in ipairs(inflightIds) do
       local v = inflightDelta(prefix, id, member)
       if v then
         inflight[#inflight + 1] = v
+        byBatch[#byBatch + 1] = id
+        byBatch[#byBatch + 1] = v
       end
     end
     local base = redis.pcall('GET', prefix .. ':b:' .. member)
+    local reading = false
     if not finiteNumber(base) then
       base = false
+      local tableName = ARGV[3 * n + 3 + t]
+      reading = {readOf('string', 'GET', prefix .. ':gen:' .. tableName) or '0'}
+      for _, item in ipairs(byBatch) do
+        reading[#reading + 1] = item
+      end
     end
     local live = redis.call('INCRBYFLOAT', prefix .. ':c:' .. member, ARGV[a + 1])
     redis.call('SADD', KEYS[1], member)
-    return {live, base, table.concat(inflight, ',')}
+    return {live, base, table.concat(inflight, ','), reading}
   end)
   if ok then
     writes[t] = (writes[t] or 0) + 1
@@ -61,9 +72,11 @@ for i = 0, n - 1 do
     out[#out + 1] = result[1]
     out[#out + 1] = result[2]
     out[#out + 1] = result[3]
+    out[#out + 1] = result[4]
   else
     out[#out + 1] = 0
     out[#out + 1] = type(result) == 'table' and (result.err or tostring(result)) or tostring(result)
+    out[#out + 1] = false
     out[#out + 1] = false
     out[#out + 1] = false
   end

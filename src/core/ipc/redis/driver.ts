@@ -11,7 +11,7 @@ import {finiteNumber} from '../finite-number.js'
 import {toLease, toLeaseRecord, type StoredLease} from '../../locks/lease-record.js'
 import {fenceKeyOf, type IpcDriver, type LeaseClaim} from '../driver.js'
 import type {Json, Lease, LeaseRecord, ScanPage, UnlockResult} from '../types.js'
-import {IncrementBatcher, type QueuedIncrement} from './increment-batch.js'
+import {incrementAnswer, IncrementBatcher, type QueuedIncrement} from './increment-batch.js'
 
 /** `{connection}:{table}` of a member. */
 const tableOf = (member: string) => member.slice(0, member.indexOf(':', member.indexOf(':') + 1))
@@ -50,7 +50,7 @@ interface ScriptCommands {
   wbcRenew(lockKey: string, token: string, ttlMs: number): Promise<number>
   wbcUnlock(lockKey: string, token: string): Promise<[number, string?, number?]>
   wbcLrangeAndDel(listKey: string): Promise<string[]>
-  wbcIncrement(...args: Array<string | number>): Promise<Array<string | number | null>>
+  wbcIncrement(...args: Array<string | number>): Promise<Array<string | number | null | string[]>>
   wbcUpdate(...args: Array<string | number>): Promise<number>
   wbcInsert(...args: Array<string | number>): Promise<number>
   wbcClaim(...args: Array<string | number>): Promise<string | null>
@@ -108,7 +108,7 @@ export class RedisDriver implements IpcDriver {
       args.push(item.delta, item.member, t)
     }
     args.push(...tables.keys())
-    let reply: Array<string | number | null>
+    let reply: Array<string | number | null | string[]>
     try {
       reply = await this.redis.wbcIncrement(...args)
     } catch (error) {
@@ -117,8 +117,8 @@ export class RedisDriver implements IpcDriver {
       return
     }
     for (let i = 0; i < batch.length; i++) {
-      const [ok, live, base, inflight] = reply.slice(4 * i, 4 * i + 4)
-      if (ok === 1) batch[i].resolve({live: Number(live), base: finiteNumber(base as string | null), inflight: sumDeltas(inflight)})
+      const [ok, live, base, inflight, reading] = reply.slice(5 * i, 5 * i + 5)
+      if (ok === 1) batch[i].resolve(incrementAnswer(Number(live), finiteNumber(base as string | null), sumDeltas(inflight as string | null), reading as string[] | null))
       else batch[i].reject(await this.mapError(k.counter(batch[i].member), new Error(String(live)), 'number'))
     }
   }
@@ -275,7 +275,7 @@ export class RedisDriver implements IpcDriver {
 
   async checkpoint(): Promise<never> {
     throw new WbcError('NOTHING_TO_CHECKPOINT', `the redis driver keeps its state in Redis (${this.address}); wbc has no checkpoint of its own there`, {
-      exitCode: 2,
+      exitCode: ExitCode.usage,
       hint: 'Back up Redis with its own persistence (RDB snapshots or AOF).',
     })
   }

@@ -1,10 +1,12 @@
+import type {IncrementResult} from '../../buffer/steps.js'
+
 /** One increment waiting for its turn in a batched script call. */
 export interface QueuedIncrement {
   prefix: string
   table: string
   delta: number
   member: string
-  resolve: (value: {live: number; base: number | null; inflight: number}) => void
+  resolve: (value: IncrementResult) => void
   reject: (error: unknown) => void
 }
 
@@ -21,7 +23,7 @@ export class IncrementBatcher {
 
   constructor(private readonly send: (batch: QueuedIncrement[]) => Promise<void>) {}
 
-  add(item: Omit<QueuedIncrement, 'resolve' | 'reject'>): Promise<{live: number; base: number | null; inflight: number}> {
+  add(item: Omit<QueuedIncrement, 'resolve' | 'reject'>): Promise<IncrementResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({prefix: item.prefix, table: item.table, delta: item.delta, member: item.member, resolve, reject})
       if (this.queue.length === 1) setImmediate(this.drain)
@@ -38,4 +40,15 @@ export class IncrementBatcher {
       })
     }
   }
+}
+
+/**
+ * One increment's answer from the script: when no base is cached, the script also sent the
+ * counter's reading ({generation, batch id, delta, …}); its live delta is the one just written.
+ */
+export function incrementAnswer(live: number, base: number | null, inflight: number, reading: string[] | null): IncrementResult {
+  if (base !== null || !Array.isArray(reading)) return {live, base, inflight}
+  const byBatch: Record<string, number> = {}
+  for (let i = 1; i < reading.length; i += 2) byBatch[reading[i]] = Number(reading[i + 1])
+  return {live, base, inflight, reading: {live, base: null, inflight: byBatch, generation: String(reading[0])}}
 }

@@ -1,0 +1,201 @@
+import {randomBytes} from 'node:crypto'
+
+import {WbcError} from '../../errors.js'
+import {failpoint} from '../../failpoints.js'
+import type {Ipc} from '../../ipc/types.js'
+import {parseMember, parseTableMember, type KeySpace} from '../keys.js'
+import {decodeBatch, type BadKind, type StoredBatch} from '../steps.js'
+import {inflightIds, SCAN_COUNT, scanAll} from './inflight.js'
+import type {RunLease} from './lease.js'
+import type {FlushRun} from './run.js'
+
+const newBatchId = () => `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(5).toString('hex')}`
+
+/**
+ * Applies one batch and acknowledges it (the batch applier); `mark` is its claim mark; `committed`
+ * is called once a batch applied cleanly is committed, before its ack.
+ */
+export type ProcessBatch = (batch: StoredBatch, recovered: boolean, mark?: number, committed?: () => void) => Promise<void>
+
+/** What the claim pipeline works with. */
+export interface ClaimPipelineParts {
+  ipc: Ipc
+  keys: KeySpace
+  /** Rows moved into one in-flight batch. */
+  batchSize: number
+  lease: RunLease
+  run: FlushRun
+  process: ProcessBatch
+}
+
+/**
+ * Decides what is applied, in which order: first the batches a crashed (or fenced-out) flusher
+ * left in flight, then the pending indexes scanned a page at a time and claimed per table in
+ * batches of `batchSize`. Claiming (state work) overlaps applying the previous batch (database
+ * work), so the state and the database are busy at the same time; at most one claimed batch
+ * waits, and batches are applied in the order they were claimed.
+ */
+export class ClaimPipeline {
+  private readonly ipc: Ipc
+  private readonly keys: KeySpace
+  private readonly batchSize: number
+  private readonly lease: RunLease
+  private readonly run: FlushRun
+  private readonly process: ProcessBatch
+  /** The batch being applied (resolved when none is): the next claim overlaps it. */
+  private applying: Promise<void> = Promise.resolve()
+  /** The last claimed batch fully processed (committed and acknowledged); see claimAndProcess. */
+  private acked: Promise<void> = Promise.resolve()
+
+  constructor(parts: ClaimPipelineParts) {
+    this.ipc = parts.ipc
+    this.keys = parts.keys
+    this.batchSize = parts.batchSize
+    this.lease = parts.lease
+    this.run = parts.run
+    this.process = parts.process
+  }
+
+  /** Batches a crashed (or fenced-out) flusher left, oldest first. */
+  async recoverInflight(): Promise<void> {
+    const sorted = (await inflightIds(this.ipc, this.keys)).sort()
+    for (const [index, id] of sorted.entries()) {
+      if (this.lease.lost || this.run.stopped) return
+      let batch: StoredBatch
+      try {
+        const raw = await this.ipc.get(this.keys.batch(id))
+        if (raw === null) {
+          await this.ipc.srem(this.keys.inflightIndex, id)
+          continue
+        }
+        batch = decodeBatch(raw, this.keys.batch(id), id)
+      } catch (error) {
+        // Not a batch wbc wrote (or damaged): set aside with the reason, the rest goes on.
+        if (!(error instanceof WbcError) || error.code === 'SERVICE_UNAVAILABLE' || error.code === 'REQUEST_TIMEOUT') throw error
+        await this.quarantine('if', id, `the batch cannot be read: ${error.message}`)
+        await this.ipc.del(this.keys.inflightDeltas(id))
+        continue
+      }
+      const parsed = parseTableMember(batch.table)
+      if (parsed) this.run.progress('recover', parsed.connection, parsed.table, {of: {index: index + 1, total: sorted.length}})
+      await this.process(batch, true)
+    }
+  }
+
+  /** Scans an index a page at a time and claims per table once enough keys are gathered. */
+  async claimKeyed(kind: 'updates' | 'counters'): Promise<void> {
+    const index = kind === 'counters' ? this.keys.countersIndex : this.keys.updatesIndex
+    const groups = new Map<string, string[]>()
+    let cursor = '0'
+    do {
+      if (this.lease.lost || this.run.stopped) return
+      const page = await this.ipc.sscan(index, cursor, SCAN_COUNT)
+      cursor = page.cursor
+      for (const member of page.items) {
+        const parsed = parseMember(member, kind === 'counters')
+        if (!parsed) {
+          if (!this.run.filter.table && !this.run.filter.connection) await this.quarantine(kind === 'counters' ? 'c' : 'u', member)
+          continue
+        }
+        if (!this.run.matches(parsed.connection, parsed.table)) continue
+        if (this.run.failing.has(parsed.connection)) {
+          this.run.leftPending(parsed.connection, parsed.table)
+          continue
+        }
+        if (this.run.blockedTables.has(`${parsed.connection}:${parsed.table}`)) continue
+        const table = `${parsed.connection}:${parsed.table}`
+        const group = groups.get(table) ?? []
+        group.push(member)
+        groups.set(table, group)
+        if (group.length >= this.batchSize) {
+          groups.delete(table)
+          await this.claimAndProcess(table, kind === 'counters' ? group : [], kind === 'updates' ? group : [], 0)
+        }
+      }
+    } while (cursor !== '0')
+    for (const [table, group] of groups) {
+      if (this.lease.lost || this.run.stopped) return
+      const parsed = parseTableMember(table)!
+      if (this.run.failing.has(parsed.connection)) {
+        this.run.leftPending(parsed.connection, parsed.table)
+        continue
+      }
+      await this.claimAndProcess(table, kind === 'counters' ? group : [], kind === 'updates' ? group : [], 0)
+    }
+  }
+
+  async claimQueues(): Promise<void> {
+    const tables = await scanAll(this.ipc, this.keys.queuesIndex)
+    for (const table of tables.sort()) {
+      const parsed = parseTableMember(table)
+      if (!parsed) {
+        if (!this.run.filter.table && !this.run.filter.connection) await this.quarantine('q', table)
+        continue
+      }
+      if (!this.run.matches(parsed.connection, parsed.table)) continue
+      if (this.run.failing.has(parsed.connection)) {
+        this.run.leftPending(parsed.connection, parsed.table)
+        continue
+      }
+      // Drain in bounded batches; rows queued meanwhile wait for the next flush.
+      const limit = Math.max(1, Math.ceil(((await this.ipc.llen(this.keys.queue(table))) || 1) / this.batchSize))
+      for (let i = 0; i < limit && !this.lease.lost && !this.run.stopped && !this.run.failing.has(parsed.connection) && !this.run.blockedTables.has(table); i++) {
+        if (!(await this.claimAndProcess(table, [], [], this.batchSize))) break
+      }
+    }
+  }
+
+  /**
+   * Claims one batch and hands it to be applied once the previous one is done; returns when that
+   * previous one is, so the caller's next claim overlaps this batch's apply. False when nothing was
+   * claimed (nothing left, or nothing more may be claimed in this flush).
+   */
+  private async claimAndProcess(table: string, counters: string[], updates: string[], maxInserts: number): Promise<boolean> {
+    failpoint('before-claim')
+    if (this.run.stopped) return false
+    // Claims are not fenced by the store: a holder that stalled past its lease must not claim
+    // (a newer holder may have claimed newer values of the same rows meanwhile).
+    if (!(await this.lease.held())) return false
+    const named = parseTableMember(table)
+    if (named) this.run.progress('claim', named.connection, named.table)
+    // Claiming (state work) overlaps applying the previous batch (database work); at most one
+    // batch waits to be applied, and batches are applied in the order they were claimed.
+    const previous = this.applying
+    const {batch, quarantined} = await this.ipc.steps.claim(this.keys.prefix, {batchId: newBatchId(), table, createdAt: Date.now(), counters, updates, maxInserts})
+    this.run.quarantined.push(...quarantined)
+    if (!batch) {
+      await previous
+      return quarantined.length > 0
+    }
+    // The claim mark (redis driver): the fence counter moved past this claim. The commit records
+    // it, so a store restored from a snapshot taken before the claim (mid-flush, its counter below
+    // the mark) holds these writes as pending again and is refused, whatever lease it issues next.
+    // The memory driver's checkpoint mirrors every claim, so it needs none.
+    const mark = this.ipc.driver === 'redis' ? await this.ipc.incrBy(`${this.keys.flushLock}:fence`, 1) : 0
+    failpoint('after-claim')
+    // A clean batch's ack (state work) overlaps applying the next one: the next apply waits for
+    // this batch's commit, and for the ack of the batch before it (at most one ack outstanding).
+    let committed!: () => void
+    const commit = new Promise<void>((resolve) => (committed = resolve))
+    const done = previous.then(() => this.process(batch, false, mark, committed))
+    const ackBefore = this.acked
+    this.acked = done
+    this.applying = Promise.all([Promise.race([commit, done]), ackBefore]).then(() => undefined)
+    await previous
+    return true
+  }
+
+  /** Waits until every claimed batch has been applied (or left in flight with its error). */
+  async applied(): Promise<void> {
+    await this.applying
+    await this.acked
+  }
+
+  /** An index member whose name does not parse can never be applied: it moves aside, named in the report. */
+  private async quarantine(kind: BadKind, member: string, why?: string): Promise<void> {
+    const reason =
+      why ?? (kind === 'q' ? 'the queue name is not {connection}:{table}' : `the key name is not {connection}:{table}:{where}${kind === 'c' ? ':{column}' : ''}`)
+    await this.ipc.steps.quarantine(this.keys.prefix, kind, member, reason)
+    this.run.quarantined.push({key: `${kind}:${member}`, reason})
+  }
+}

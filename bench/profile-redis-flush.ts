@@ -54,7 +54,7 @@ for (let run = 0; run < runs; run++) {
     if (p.step === 'apply') applyStarts.push(performance.now() - t0)
     if (p.step === 'applied') events.push(`apply ${applyStarts.shift()?.toFixed(0)}-${(performance.now() - t0).toFixed(0)}`)
   }
-  const wb = await createWriteBuffer({ipc: {driver: 'redis', prefix, redis: redisUrl}, connections: {default: url}}, {timers: false, serveSocket: false, checkpoint: false, ...(process.env.TRACE ? {onProgress} : {})})
+  const wb = await createWriteBuffer({ipc: {driver: 'redis', prefix, redis: redisUrl}, connections: {default: url}}, {timers: false, serveSocket: false, checkpoint: false, ...(process.env.BATCH ? {batchSize: Number(process.env.BATCH)} : {}), ...(process.env.TRACE ? {onProgress} : {})})
   for (let i = 0; i < count; i += 1000) await Promise.all(Array.from({length: Math.min(1000, count - i)}, (_, j) => wb.table(table).where(i + j + 1).increment('views')))
   t0 = performance.now()
   if (process.env.TRACE) {

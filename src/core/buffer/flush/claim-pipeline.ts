@@ -46,6 +46,8 @@ export class ClaimPipeline {
   private applying: Promise<void> = Promise.resolve()
   /** The last claimed batch fully processed (committed and acknowledged); see claimAndProcess. */
   private acked: Promise<void> = Promise.resolve()
+  /** What the next claim waits for: the apply of the batch before the last one claimed has started. */
+  private claimGate: Promise<void> = Promise.resolve()
 
   constructor(parts: ClaimPipelineParts) {
     this.ipc = parts.ipc
@@ -146,11 +148,19 @@ export class ClaimPipeline {
   }
 
   /**
-   * Claims one batch and hands it to be applied once the previous one is done; returns when that
-   * previous one is, so the caller's next claim overlaps this batch's apply. False when nothing was
-   * claimed (nothing left, or nothing more may be claimed in this flush).
+   * Claims one batch and hands it to be applied once the previous one is done. It first waits for
+   * the batch before the last one claimed (the caller scans for this group meanwhile), so this
+   * claim overlaps the last batch's apply. False when nothing was claimed (nothing left, or
+   * nothing more may be claimed in this flush).
    */
   private async claimAndProcess(table: string, counters: string[], updates: string[], maxInserts: number): Promise<boolean> {
+    await this.claimGate
+    // The group was gathered while earlier batches were applied: decided again now that they are.
+    const target = parseTableMember(table)
+    if (target && (this.run.failing.has(target.connection) || this.run.blockedTables.has(table))) {
+      if (this.run.failing.has(target.connection)) this.run.leftPending(target.connection, target.table)
+      return false
+    }
     failpoint('before-claim')
     if (this.run.stopped) return false
     // Claims are not fenced by the store: a holder that stalled past its lease must not claim
@@ -181,7 +191,7 @@ export class ClaimPipeline {
     const ackBefore = this.acked
     this.acked = done
     this.applying = Promise.all([Promise.race([commit, done]), ackBefore]).then(() => undefined)
-    await previous
+    this.claimGate = previous
     return true
   }
 

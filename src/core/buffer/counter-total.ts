@@ -7,7 +7,7 @@ import {ensureLedger, LEDGER_TABLE} from '../sql/ledger.js'
 import {bindValue, quote} from '../sql/statements.js'
 import {entriesOf} from './entries.js'
 import {decodeWhere, KeySpace, parseMember} from './keys.js'
-import {decodeBatch} from './steps.js'
+import type {BufferSteps} from './steps/index.js'
 
 const ATTEMPTS = 10
 
@@ -18,30 +18,30 @@ const ATTEMPTS = 10
  * in-flight batches the ledger shows applied are taken off, and the result is stored only if no
  * claim or ack of the table happened in between (the table's generation is unchanged).
  */
-export async function counterTotal(ipc: Ipc, prefix: string, db: Database, member: string, primaryKey: string, cacheTtlMs: number): Promise<number> {
+export async function counterTotal(steps: BufferSteps, prefix: string, db: Database, member: string, primaryKey: string, cacheTtlMs: number): Promise<number> {
   const parsed = parseMember(member, true)!
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const reading = await ipc.steps.readCounter(prefix, member)
+    const reading = await steps.readCounter(prefix, member)
     const inflight = Object.values(reading.inflight).reduce((a, b) => a + b, 0)
     if (reading.base !== null) return reading.base + inflight + reading.live
     const batches = Object.keys(reading.inflight)
-    const positions = await entryPositions(ipc, prefix, batches, member, primaryKey)
+    const positions = await entryPositions(steps, prefix, batches, member, primaryKey)
     const {value, applied} = await readBase(db, prefix, parsed.table, parsed.column!, decodeWhere(parsed.where, primaryKey), positions)
     const base = value - batches.filter((id, i) => applied[i]).reduce((sum, id) => sum + reading.inflight[id], 0)
-    const cached = await ipc.steps.cacheBase(prefix, member, reading.generation, base, cacheTtlMs)
+    const cached = await steps.cacheBase(prefix, member, reading.generation, base, cacheTtlMs)
     if (cached.cached) return base + cached.inflight + cached.live
   }
   // The table was claimed or acked during every attempt: answer without caching, but still take
   // off the in-flight deltas the ledger shows applied (the DB value has them already).
-  let reading = await ipc.steps.readCounter(prefix, member)
+  let reading = await steps.readCounter(prefix, member)
   let total = 0
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const batches = Object.keys(reading.inflight)
-    const positions = await entryPositions(ipc, prefix, batches, member, primaryKey)
+    const positions = await entryPositions(steps, prefix, batches, member, primaryKey)
     const {value, applied} = await readBase(db, prefix, parsed.table, parsed.column!, decodeWhere(parsed.where, primaryKey), positions)
     const pendingInflight = batches.filter((id, i) => !applied[i]).reduce((sum, id) => sum + reading.inflight[id], 0)
     total = value + pendingInflight + reading.live
-    const after = await ipc.steps.readCounter(prefix, member)
+    const after = await steps.readCounter(prefix, member)
     // Nothing claimed or acked meanwhile: the reading and the DB snapshot agree.
     if (after.generation === reading.generation) return value + pendingInflight + after.live
     reading = after
@@ -50,12 +50,11 @@ export async function counterTotal(ipc: Ipc, prefix: string, db: Database, membe
 }
 
 /** Where this counter's entry sits in each in-flight batch (the ledger records index ranges). */
-async function entryPositions(ipc: Ipc, prefix: string, batches: string[], member: string, primaryKey: string): Promise<Array<{batchId: string; index: number}>> {
+async function entryPositions(steps: BufferSteps, prefix: string, batches: string[], member: string, primaryKey: string): Promise<Array<{batchId: string; index: number}>> {
   const positions: Array<{batchId: string; index: number}> = []
   for (const batchId of batches) {
-    const key = KeySpace.of(prefix).batch(batchId)
-    const raw = await ipc.get(key)
-    const entries = raw === null ? [] : entriesOf(decodeBatch(raw, key, batchId), primaryKey)
+    const batch = await steps.readBatch(prefix, batchId)
+    const entries = batch === null ? [] : entriesOf(batch, primaryKey)
     positions.push({batchId, index: entries.findIndex((e) => e.kind === 'counter' && e.members.includes(member))})
   }
   return positions

@@ -17,7 +17,7 @@ import {DeadLetters} from './dead-letters.js'
 import {epochKey, flagRollback, holdsPendingState, newEpoch, readEpoch, readRollback, StoreRolledBack} from './rollback.js'
 import {entriesOf, type Entry} from './entries.js'
 import {KeySpace, parseMember, parseTableMember} from './keys.js'
-import {decodeBatch, type BadKind, type QuarantinedKey, type StoredBatch} from './steps.js'
+import {stepsFor, type BadKind, type QuarantinedKey, type StoredBatch} from './steps/index.js'
 import {filterConnections, targetMatcher, type TargetFilter} from './target-filter.js'
 import {abortReason, FlushInterrupted, type LeftInFlight} from './interrupted.js'
 
@@ -439,7 +439,7 @@ class FlushRun {
     if (this.lost || this.stopped) return
     for (const report of this.tables.values()) {
       if (report.error) continue
-      await this.p.ipc.steps.settleAge(this.p.keys.prefix, `${report.connection}:${report.table}`, flushStart).catch(() => {})
+      await stepsFor(this.p.ipc).settleAge(this.p.keys.prefix, `${report.connection}:${report.table}`, flushStart).catch(() => {})
     }
   }
 
@@ -457,12 +457,12 @@ class FlushRun {
       if (this.lost || this.stopped) return
       let batch: StoredBatch
       try {
-        const raw = await this.p.ipc.get(this.p.keys.batch(id))
-        if (raw === null) {
+        const read = await stepsFor(this.p.ipc).readBatch(this.p.keys.prefix, id)
+        if (read === null) {
           await this.p.ipc.srem(this.p.keys.inflightIndex, id)
           continue
         }
-        batch = decodeBatch(raw, this.p.keys.batch(id), id)
+        batch = read
       } catch (error) {
         // Not a batch wbc wrote (or damaged): set aside with the reason, the rest goes on.
         if (!(error instanceof WbcError) || error.code === 'SERVICE_UNAVAILABLE' || error.code === 'REQUEST_TIMEOUT') throw error
@@ -556,7 +556,7 @@ class FlushRun {
     // Claiming (state work) overlaps applying the previous batch (database work); at most one
     // batch waits to be applied, and batches are applied in the order they were claimed.
     const previous = this.applying
-    const {batch, quarantined} = await this.p.ipc.steps.claim(this.p.keys.prefix, {batchId: newBatchId(), table, createdAt: Date.now(), counters, updates, maxInserts})
+    const {batch, quarantined} = await stepsFor(this.p.ipc).claim(this.p.keys.prefix, {batchId: newBatchId(), table, createdAt: Date.now(), counters, updates, maxInserts})
     this.quarantined.push(...quarantined)
     if (!batch) {
       await previous
@@ -582,7 +582,7 @@ class FlushRun {
   private async quarantine(kind: BadKind, member: string, why?: string): Promise<void> {
     const reason =
       why ?? (kind === 'q' ? 'the queue name is not {connection}:{table}' : `the key name is not {connection}:{table}:{where}${kind === 'c' ? ':{column}' : ''}`)
-    await this.p.ipc.steps.quarantine(this.p.keys.prefix, kind, member, reason)
+    await stepsFor(this.p.ipc).quarantine(this.p.keys.prefix, kind, member, reason)
     this.quarantined.push({key: `${kind}:${member}`, reason})
   }
 
@@ -637,8 +637,8 @@ class FlushRun {
         // A flusher that stopped between recording `dead` and writing the dead letter left it
         // unwritten: the batch is still in flight, so it is written now, before the ack.
         report.deadLettered += await this.p.deadLetters.restore(parsed.connection, parsed.table, batch.id, entries, ranges)
-        await this.p.ipc.steps.ack(this.p.keys.prefix, batch.id, deadMembers(entries, ranges))
-      } else await this.p.ipc.steps.ack(this.p.keys.prefix, batch.id, [])
+        await stepsFor(this.p.ipc).ack(this.p.keys.prefix, batch.id, deadMembers(entries, ranges))
+      } else await stepsFor(this.p.ipc).ack(this.p.keys.prefix, batch.id, [])
     } catch (error) {
       if (error instanceof StoreRolledBack) {
         this.rolledBack ??= error

@@ -21,7 +21,6 @@ export interface CounterView {
   databaseError?: string
 }
 
-const DEFAULT_BASE_TTL_MS = 300_000
 
 /**
  * A counter as `wbc get` shows it. A cached base answers without the database; then the database
@@ -33,7 +32,7 @@ export async function readCounterView(wb: WriteBuffer, config: WbcConfig, table:
   const connection = 'default'
   const row = wb.table(table).where(where as never)
   const member = counterMember(connection, table, encodeWhere(where, wb.config.primaryKey), column)
-  const before = await wb.ipc.steps.readCounter(wb.prefix, member)
+  const before = await wb.steps.readCounter(wb.prefix, member)
   let total: number
   try {
     total = await row.get(column)
@@ -52,11 +51,11 @@ export async function readCounterView(wb: WriteBuffer, config: WbcConfig, table:
     await resolveTargets(wb.ipc, config, {connections: [connection], tables: [table]}, {dbs: wb.databases})
     throw error
   }
-  const reading = await wb.ipc.steps.readCounter(wb.prefix, member)
+  const reading = await wb.steps.readCounter(wb.prefix, member)
   const inflight = Object.values(reading.inflight).reduce((a, b) => a + b, 0)
   const view: CounterView = {table, where: row.where, column, base: total - inflight - reading.live, inflight, pending: reading.live, total, baseSource: before.base === null ? 'database' : 'cache'}
   if (view.baseSource === 'cache') {
-    view.baseMaxAgeMs = wb.settings.baseCacheTtlMs ?? DEFAULT_BASE_TTL_MS
+    view.baseMaxAgeMs = wb.baseCacheTtlMs
     try {
       await wb.databases.get(connection).knex.raw('SELECT 1')
     } catch (error) {

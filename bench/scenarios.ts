@@ -11,6 +11,7 @@ import {createIpc} from '../dist/core/ipc/create.js'
 import {derivedRows, quote} from '../dist/core/sql/statements.js'
 import {bin, callers, cleanRedis, n, openDb, postsTable, seconds, tag, type BenchContext, type BenchResult} from './helpers.js'
 import {odacWorkloads} from './odac-workloads.js'
+import {stepsFor} from '../dist/core/buffer/steps/index.js'
 
 export type {BenchContext, BenchResult} from './helpers.js'
 
@@ -152,7 +153,7 @@ export const scenarios: Record<string, (ctx: BenchContext) => Promise<BenchResul
   async memory(ctx) {
     const total = n(ctx, 200_000)
     const ipc = await createIpc(parseConfig({ipc: {driver: 'memory'}}).ipc, {role: 'primary', serveSocket: false})
-    const inProcess = total / (await seconds(() => callers(total, 64, (i) => ipc.steps.increment('bm', `default:posts:${i % 1000}:views`, 1))))
+    const inProcess = total / (await seconds(() => callers(total, 64, (i) => stepsFor(ipc).increment('bm', `default:posts:${i % 1000}:views`, 1))))
     await ipc.close()
     const out = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'cluster-increments.ts'), String(total)], {encoding: 'utf8'})
     const cluster = JSON.parse(out.trim()).rate as number
@@ -169,7 +170,7 @@ export const scenarios: Record<string, (ctx: BenchContext) => Promise<BenchResul
     const ipc = await createIpc(parseConfig({ipc: {driver: 'redis', redis: ctx.redis}}).ipc)
     try {
       for (let i = 0; i < keys; i += 2000) {
-        await Promise.all(Array.from({length: Math.min(2000, keys - i)}, (_, j) => ipc.steps.increment(prefix, `default:posts:${i + j}:views`, 1)))
+        await Promise.all(Array.from({length: Math.min(2000, keys - i)}, (_, j) => stepsFor(ipc).increment(prefix, `default:posts:${i + j}:views`, 1)))
       }
       const cwd = mkdtempSync(join(tmpdir(), 'wbc-bench-'))
       writeFileSync(join(cwd, 'wbc.config.json'), JSON.stringify({ipc: {driver: 'redis', redis: ctx.redis, prefix}}))

@@ -1,6 +1,6 @@
 import type {Knex} from 'knex'
 
-import type {Entry} from '../buffer/entries.js'
+import type {Entry} from './entry.js'
 import type {Dialect} from '../config/connections.js'
 import {WbcError} from '../errors.js'
 import type {Json} from '../ipc/types.js'

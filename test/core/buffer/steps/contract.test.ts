@@ -72,7 +72,7 @@ const CASES: Case[] = [
   {
     name: 'increment: a fresh counter is indexed and its table stamped',
     run: (s, p) => s.increment(p, member, 5),
-    reply: {live: 5, base: null, inflight: 0},
+    reply: {live: 5, base: null, inflight: 0, reading: {live: 5, base: null, inflight: {}, generation: '0'}},
     keys: {
       'P:c:default:posts:1:views': {type: 'string', value: 5},
       'P:idx:counters': {type: 'set', value: [member]},
@@ -94,14 +94,14 @@ const CASES: Case[] = [
     name: 'increment: a cached base that is not a number (text) reads as absent',
     seed: (ipc, p) => ipc.set(`${p}:b:${member}`, 'abc'),
     run: (s, p) => s.increment(p, member, 1),
-    reply: {live: 1, base: null, inflight: 0},
+    reply: {live: 1, base: null, inflight: 0, reading: {live: 1, base: null, inflight: {}, generation: '0'}},
     keys: {'P:b:default:posts:1:views': {type: 'string', value: 'abc'}},
   },
   {
     name: 'increment: a cached base of another type (a hash) reads as absent',
     seed: (ipc, p) => ipc.hset(`${p}:b:${member}`, {a: 1}),
     run: (s, p) => s.increment(p, member, 1),
-    reply: {live: 1, base: null, inflight: 0},
+    reply: {live: 1, base: null, inflight: 0, reading: {live: 1, base: null, inflight: {}, generation: '0'}},
   },
   {
     name: 'increment: a counter holding text fails naming it, nothing written',

@@ -3,6 +3,7 @@ import cluster from 'node:cluster'
 
 import {parseConfig} from '../dist/core/config/load.js'
 import {createIpc} from '../dist/core/ipc/create.js'
+import {stepsFor} from '../dist/core/buffer/steps/index.js'
 
 const total = Number(process.argv[2] ?? 200_000)
 const config = parseConfig({ipc: {driver: 'memory'}}).ipc
@@ -38,7 +39,7 @@ if (cluster.isPrimary) {
   await Promise.all(Array.from({length: 64}, async () => {
     while (next < share) {
       next++
-      await ipc.steps.increment('bm', `default:posts:${next % 1000}:views`, 1)
+      await stepsFor(ipc).increment('bm', `default:posts:${next % 1000}:views`, 1)
     }
   }))
   process.send?.('done')

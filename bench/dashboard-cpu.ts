@@ -11,6 +11,7 @@ import {join} from 'node:path'
 import {createIpc} from '../dist/core/ipc/create.js'
 import {deleteMatching} from '../dist/core/ipc/cursor.js'
 import {parseConfig} from '../dist/core/config/load.js'
+import {stepsFor} from '../dist/core/buffer/steps/index.js'
 
 const keys = Number(process.argv[2] ?? 100_000)
 const seconds = Number(process.argv[3] ?? 20)
@@ -27,7 +28,7 @@ const ticks = (pid: number) => {
 const ipc = await createIpc(parseConfig({ipc: {driver: 'redis', redis}}).ipc)
 try {
   for (let i = 0; i < keys; i += 1000) {
-    await Promise.all(Array.from({length: Math.min(1000, keys - i)}, (_, j) => ipc.steps.increment(prefix, `default:posts:${i + j}:views`, 1)))
+    await Promise.all(Array.from({length: Math.min(1000, keys - i)}, (_, j) => stepsFor(ipc).increment(prefix, `default:posts:${i + j}:views`, 1)))
   }
   const cwd = mkdtempSync(join(tmpdir(), 'wbc-bench-'))
   writeFileSync(join(cwd, 'wbc.config.json'), JSON.stringify({ipc: {driver: 'redis', redis, prefix}}))

@@ -64,3 +64,38 @@ export async function callers(total: number, count: number, call: (i: number) =>
 
 /** A fresh folder for sockets, checkpoints and SQLite files. */
 export const scratch = () => mkdtempSync(join(tmpdir(), 'wbc-bench-'))
+
+/**
+ * PostgreSQL `COPY … FROM STDIN` of text rows through the driver's own protocol handlers (the
+ * limit for inserts; the product does not use COPY), in one transaction on one connection.
+ */
+export async function copyRows(knex: Knex, sql: string, text: string): Promise<void> {
+  type Connection = {query(sql: string): void; sendCopyFromChunk(chunk: Buffer): void; endCopyFrom(): void}
+  const client = (await knex.client.acquireConnection()) as {query(q: unknown): unknown}
+  const run = (statement: string, data?: string) =>
+    new Promise<void>((resolve, reject) => {
+      let failed: unknown
+      client.query({
+        submit: (connection: Connection) => connection.query(statement),
+        handleCopyInResponse(connection: Connection) {
+          connection.sendCopyFromChunk(Buffer.from(data ?? ''))
+          connection.endCopyFrom()
+        },
+        handleRowDescription() {},
+        handleDataRow() {},
+        handleEmptyQuery() {},
+        handleCommandComplete() {},
+        handleError(error: unknown) {
+          failed = error
+        },
+        handleReadyForQuery: () => (failed ? reject(failed) : resolve()),
+      })
+    })
+  try {
+    await run('BEGIN')
+    await run(sql, text)
+    await run('COMMIT')
+  } finally {
+    await knex.client.releaseConnection(client)
+  }
+}

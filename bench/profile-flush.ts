@@ -41,15 +41,15 @@ if (session) {
 const t0 = Date.now()
 const events: string[] = []
 if (process.env.TRACE) {
-  const claim = wb.ipc.steps.claim.bind(wb.ipc.steps)
-  wb.ipc.steps.claim = async (...args) => {
+  const claim = wb.steps.claim.bind(wb.steps)
+  wb.steps.claim = async (...args) => {
     const s = Date.now() - t0
     const r = await claim(...args)
     events.push(`claim ${s}-${Date.now() - t0}`)
     return r
   }
-  const ack = wb.ipc.steps.ack.bind(wb.ipc.steps)
-  wb.ipc.steps.ack = async (...args) => {
+  const ack = wb.steps.ack.bind(wb.steps)
+  wb.steps.ack = async (...args) => {
     events.push(`ack at ${Date.now() - t0}`)
     return ack(...args)
   }

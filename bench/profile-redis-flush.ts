@@ -12,6 +12,7 @@ import {Session} from 'node:inspector'
 
 import knexFactory from 'knex'
 
+import {stepsFor} from '../src/core/buffer/steps/index.js'
 import {createWriteBuffer} from '../src/core/buffer/write-buffer.js'
 import {resolveConnection} from '../src/core/config/connections.js'
 
@@ -58,7 +59,7 @@ for (let run = 0; run < runs; run++) {
   for (let i = 0; i < count; i += 1000) await Promise.all(Array.from({length: Math.min(1000, count - i)}, (_, j) => wb.table(table).where(i + j + 1).increment('views')))
   t0 = performance.now()
   if (process.env.TRACE) {
-    const steps = wb.ipc.steps
+    const steps = stepsFor(wb.ipc)
     const claim = steps.claim.bind(steps)
     steps.claim = async (...args) => {
       const s = performance.now() - t0

@@ -80,7 +80,7 @@ export async function resyncAfterRollback(config: WbcConfig, ipc: Ipc): Promise<
     } finally {
       await dbs.close()
     }
-    const fenceKey = `${keys.flushLock}:fence`
+    const fenceKey = keys.flushFence
     const current = await readStoreFence(ipc, prefix)
     if (current <= highest) await ipc.incrBy(fenceKey, highest - current + 1)
     await ipc.set(epochKey(prefix), epoch)

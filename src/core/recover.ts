@@ -11,6 +11,7 @@ import {createIpc} from './ipc/create.js'
 import {isAlive} from './inspect/locks.js'
 import type {Ipc, LeaseRecord} from './ipc/types.js'
 import {assertOwnFile} from './ownership.js'
+import {KeySpace} from './buffer/keys.js'
 
 export interface RecoverSummary {
   counters: number
@@ -128,13 +129,14 @@ export async function recover(
 }
 
 async function countPending(ipc: Ipc, prefix: string): Promise<RecoverSummary> {
+  const keys = KeySpace.of(prefix)
   let inserts = 0
-  for (const table of await ipc.smembers(`${prefix}:idx:queues`)) inserts += await ipc.llen(`${prefix}:q:${table}`)
+  for (const table of await ipc.smembers(keys.queuesIndex)) inserts += await ipc.llen(keys.queue(table))
   return {
-    counters: await ipc.scard(`${prefix}:idx:counters`),
-    updates: await ipc.scard(`${prefix}:idx:updates`),
+    counters: await ipc.scard(keys.countersIndex),
+    updates: await ipc.scard(keys.updatesIndex),
     inserts,
-    batches: await ipc.scard(`${prefix}:idx:inflight`),
+    batches: await ipc.scard(keys.inflightIndex),
   }
 }
 

@@ -105,7 +105,7 @@ describe.skipIf(!up)('wbc while PostgreSQL is unreachable', () => {
       [posts, {counters: [`default:${posts}:7:views`], updates: [], maxInserts: 0}],
       [log, {counters: [], updates: [], maxInserts: 10}],
     ] as const) {
-      const {batch} = await wb.ipc.steps.claim(prefix, {batchId: `0-${prefix}-${table}`, table: `default:${table}`, createdAt: Date.now(), ...claim, updates: [...claim.updates], counters: [...claim.counters]})
+      const {batch} = await wb.steps.claim(prefix, {batchId: `0-${prefix}-${table}`, table: `default:${table}`, createdAt: Date.now(), ...claim, updates: [...claim.updates], counters: [...claim.counters]})
       expect(batch).not.toBeNull()
     }
     await proxy.stop()

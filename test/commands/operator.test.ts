@@ -138,7 +138,7 @@ describe.skipIf(!up)('wbc against redis + postgres', () => {
 
   it('recover finishes a batch left in flight once; a second run applies nothing', async () => {
     await wb.table(posts).where(2).increment('views', 100)
-    const batch = await wb.ipc.steps.claim(prefix, {batchId: `0-${prefix}-left`, table: `default:${posts}`, createdAt: Date.now(), counters: [`default:${posts}:2:views`], updates: [], maxInserts: 0})
+    const batch = await wb.steps.claim(prefix, {batchId: `0-${prefix}-left`, table: `default:${posts}`, createdAt: Date.now(), counters: [`default:${posts}:2:views`], updates: [], maxInserts: 0})
     expect(batch.batch).not.toBeNull()
     const status = JSON.parse((await wbc('status', '--json', '--table', posts)).stdout)
     expect(status.tables[0].inflight).toEqual({batches: 1})

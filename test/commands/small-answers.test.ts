@@ -117,7 +117,7 @@ describe.skipIf(!driversUp.redis)('recover --dry-run and dashboard --once agains
 
   it('does not count the batch of a live flusher (it holds the lease) as left behind; a dead holder\'s it does', async () => {
     await wb.table(posts).where(2).increment('views', 7)
-    const claimed = await wb.ipc.steps.claim(prefix, {batchId: `0-${prefix}-live`, table: `default:${posts}`, createdAt: Date.now(), counters: [`default:${posts}:2:views`], updates: [], maxInserts: 0})
+    const claimed = await wb.steps.claim(prefix, {batchId: `0-${prefix}-live`, table: `default:${posts}`, createdAt: Date.now(), counters: [`default:${posts}:2:views`], updates: [], maxInserts: 0})
     expect(claimed.batch).not.toBeNull()
     // This test process is the live flusher: it holds the flush lease while its batch is in flight.
     const lease = await wb.ipc.lock(`${prefix}:lock:flush`, 60)

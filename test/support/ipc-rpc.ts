@@ -41,8 +41,10 @@ export function serveIpc(ipc: Ipc, path: string): Promise<Server> {
         if (method === 'subscribe') {
           const [channel] = args as [string]
           result = await ipc.subscribe(channel, (message) => send({event: 'msg', channel, message}))
-        } else if (method.startsWith('steps.')) {
-          result = await (ipc.steps as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method.slice(6)](...args)
+        } else if (method === 'stepHost.call' && ipc.stepHost.driver === 'memory') {
+          // The worker's own client runs the step (through its primary), as its write buffer would.
+          const [name, stepArgs, options] = args as [string, unknown[], {timed?: boolean} | undefined]
+          result = await ipc.stepHost.call(name, stepArgs, options)
         } else {
           result = await (ipc as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method](...args)
         }
@@ -85,7 +87,8 @@ export async function connectIpc(path: string, driver: 'memory' | 'redis' = 'mem
       if (prop === 'driver') return driver
       if (prop === 'address') return `rpc:${path}`
       if (prop === 'then') return undefined
-      if (prop === 'steps') return new Proxy({}, {get: (_t, step: string) => (...args: unknown[]) => call(`steps.${step}`, args)})
+      // The buffer's steps (stepsFor) run on the far side's Ipc, one request each, as there.
+      if (prop === 'stepHost') return {driver: 'memory', call: (name: string, args: unknown[], options?: {timed?: boolean}) => call('stepHost.call', [name, args, options])}
       if (prop === 'subscribe') {
         return async (channel: string, handler: MessageHandler) => {
           if (!handlers.has(channel)) {

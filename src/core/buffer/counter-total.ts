@@ -1,7 +1,6 @@
 import type {Knex} from 'knex'
 
-import type {CounterReading} from './steps.js'
-import type {Ipc} from '../ipc/types.js'
+import type {BufferSteps, CounterReading} from './steps/index.js'
 import type {Database} from '../sql/databases.js'
 import {isUnreachable, typedDatabaseError} from '../sql/errors.js'
 import {ensureLedger, LEDGER_TABLE} from '../sql/ledger.js'
@@ -50,13 +49,13 @@ interface BaseValue {
  * in-flight batches the ledger shows applied are taken off, and the result is stored only if no
  * claim or ack of the table happened in between (the table's generation is unchanged).
  */
-export async function counterTotal(ipc: Ipc, prefix: string, db: Database, member: string, primaryKey: string, cacheTtlMs: number): Promise<number> {
-  return (await counterBreakdown(ipc, prefix, db, member, primaryKey, cacheTtlMs)).total
+export async function counterTotal(steps: BufferSteps, prefix: string, db: Database, member: string, primaryKey: string, cacheTtlMs: number): Promise<number> {
+  return (await counterBreakdown(steps, prefix, db, member, primaryKey, cacheTtlMs)).total
 }
 
 /** A counter's total with its parts (see counterTotal), all from one reading of the counter. */
-export async function counterBreakdown(ipc: Ipc, prefix: string, db: Database, member: string, primaryKey: string, cacheTtlMs: number): Promise<CounterBreakdown> {
-  const [result] = await counterTotals(ipc, prefix, db, [member], primaryKey, cacheTtlMs)
+export async function counterBreakdown(steps: BufferSteps, prefix: string, db: Database, member: string, primaryKey: string, cacheTtlMs: number): Promise<CounterBreakdown> {
+  const [result] = await counterTotals(steps, prefix, db, [member], primaryKey, cacheTtlMs)
   if ('error' in result) throw result.error
   return result
 }
@@ -69,13 +68,13 @@ export async function counterBreakdown(ipc: Ipc, prefix: string, db: Database, m
  * total or error.
  */
 export async function counterTotals(
-  ipc: Ipc,
+  steps: BufferSteps,
   prefix: string,
   db: Database,
   members: string[],
   primaryKey: string,
   cacheTtlMs: number,
-  positions = new EntryPositions(ipc, prefix, primaryKey),
+  positions = new EntryPositions(steps, prefix, primaryKey),
   known: Array<CounterReading | undefined> = [],
 ): Promise<TotalResult[]> {
   const results: TotalResult[] = new Array(members.length)
@@ -85,7 +84,7 @@ export async function counterTotals(
     await Promise.all(
       pending.map((i) =>
         // The first attempt starts from the reading the increment step returned, where there is one.
-        (attempt === 0 && known[i] ? Promise.resolve(known[i]!) : ipc.steps.readCounter(prefix, members[i])).then(
+        (attempt === 0 && known[i] ? Promise.resolve(known[i]!) : steps.readCounter(prefix, members[i])).then(
           (reading) => {
             if (reading.base !== null) results[i] = parts(reading.base, sum(Object.values(reading.inflight)), reading.live, 'cache')
             else cold.push({i, reading})
@@ -103,7 +102,7 @@ export async function counterTotals(
         const batches = Object.keys(reading.inflight)
         const base = value.value - sum(batches.filter((_, b) => value.applied[b]).map((id) => reading.inflight[id]))
         try {
-          const cached = await ipc.steps.cacheBase(prefix, members[i], reading.generation, base, cacheTtlMs)
+          const cached = await steps.cacheBase(prefix, members[i], reading.generation, base, cacheTtlMs)
           if (cached.cached) results[i] = parts(base, cached.inflight, cached.live, 'database')
           else retry.push(i)
         } catch (error) {
@@ -116,7 +115,7 @@ export async function counterTotals(
   // Claimed or acked during every attempt: answer without caching.
   await Promise.all(
     pending.map((i) =>
-      uncachedTotal(ipc, prefix, db, members[i], primaryKey, positions).then(
+      uncachedTotal(steps, prefix, db, members[i], primaryKey, positions).then(
         (breakdown) => void (results[i] = breakdown),
         (error: unknown) => void (results[i] = {error}),
       ),
@@ -129,8 +128,8 @@ export async function counterTotals(
  * A total read without caching its base, that still takes off the in-flight deltas the ledger
  * shows applied (the DB value has them already).
  */
-async function uncachedTotal(ipc: Ipc, prefix: string, db: Database, member: string, primaryKey: string, positions: EntryPositions): Promise<CounterBreakdown> {
-  let reading = await ipc.steps.readCounter(prefix, member)
+async function uncachedTotal(steps: BufferSteps, prefix: string, db: Database, member: string, primaryKey: string, positions: EntryPositions): Promise<CounterBreakdown> {
+  let reading = await steps.readCounter(prefix, member)
   let answer = parts(0, 0, 0, 'database')
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const [value] = await readValues(db, prefix, [{member, reading}], primaryKey, positions)
@@ -140,7 +139,7 @@ async function uncachedTotal(ipc: Ipc, prefix: string, db: Database, member: str
     const appliedInflight = sum(batches.filter((_, b) => value.applied[b]).map((id) => reading.inflight[id]))
     const pendingInflight = inflight - appliedInflight
     answer = parts(value.value - appliedInflight, inflight, reading.live, 'database', value.value + pendingInflight + reading.live)
-    const after = await ipc.steps.readCounter(prefix, member)
+    const after = await steps.readCounter(prefix, member)
     // Nothing claimed or acked meanwhile: the reading and the DB snapshot agree.
     if (after.generation === reading.generation) return parts(value.value - appliedInflight, inflight, after.live, 'database', value.value + pendingInflight + after.live)
     reading = after

@@ -4,7 +4,8 @@ import {LEDGER_TABLE, ledgerRanges, type LedgerRange} from '../sql/ledger.js'
 import {formatRefusal, parseRefusalText, type Refusal} from '../sql/refusal.js'
 import type {Entry} from './entries.js'
 import {encodeWhere, KeySpace, parseTableMember, rowMember, counterMember} from './keys.js'
-import type {RequeueEntry} from './steps.js'
+import type {RequeueEntry} from './steps/index.js'
+import {stepsFor} from './steps/index.js'
 
 export interface DeadLetter {
   /** `{batchId}:{entry index}`: the same entry dead-lettered twice is one dead letter. */
@@ -153,7 +154,7 @@ export class DeadLetters {
           continue
         }
       }
-      if (await this.ipc.steps.requeue(this.keys.prefix, `${connection}:${table}`, letter.id, this.requeueEntry(letter))) result.retried.push(letter.id)
+      if (await stepsFor(this.ipc).requeue(this.keys.prefix, `${connection}:${table}`, letter.id, this.requeueEntry(letter))) result.retried.push(letter.id)
     }
     return result
   }

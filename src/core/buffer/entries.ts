@@ -1,20 +1,11 @@
 import {CorruptValue} from '../errors.js'
 import type {Json} from '../ipc/types.js'
-import {decodeWhere, parseMember, type WhereObject} from './keys.js'
+import type {Entry} from '../sql/entry.js'
+import {decodeWhere, parseMember} from './keys.js'
 import {counterNameReason, fieldsProblem, rowProblem, updateNameReason} from './names.js'
-import type {StoredBatch} from './steps.js'
+import type {StoredBatch} from './steps/index.js'
 
-export type Entry =
-  | {
-      kind: 'update'
-      member: string
-      where: WhereObject
-      fields: Record<string, Json>
-      /** When the row's fields were last written (ms), if the state recorded it; orders updates that reach one row. */
-      at?: number
-    }
-  | {kind: 'counter'; members: string[]; where: WhereObject; deltas: Record<string, number>}
-  | {kind: 'insert'; row: Record<string, Json>}
+export type {Entry} from '../sql/entry.js'
 
 /**
  * The entries of a batch in the order they are applied: column updates, then counter increments

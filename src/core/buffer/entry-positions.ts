@@ -1,7 +1,5 @@
-import type {Ipc} from '../ipc/types.js'
 import {entriesOf} from './entries.js'
-import {KeySpace} from './keys.js'
-import {decodeBatch} from './steps.js'
+import type {BufferSteps} from './steps/index.js'
 
 /** Batches whose index is kept: more than are ever in flight at once for one process's reads. */
 const KEPT = 32
@@ -15,7 +13,7 @@ export class EntryPositions {
   private readonly batches = new Map<string, Promise<Map<string, number> | null>>()
 
   constructor(
-    private readonly ipc: Ipc,
+    private readonly steps: BufferSteps,
     private readonly prefix: string,
     private readonly primaryKey: string,
   ) {}
@@ -37,11 +35,10 @@ export class EntryPositions {
   }
 
   private async read(batchId: string): Promise<Map<string, number> | null> {
-    const key = KeySpace.of(this.prefix).batch(batchId)
-    const raw = await this.ipc.get(key)
-    if (raw === null) return null
+    const batch = await this.steps.readBatch(this.prefix, batchId)
+    if (batch === null) return null
     const index = new Map<string, number>()
-    entriesOf(decodeBatch(raw, key, batchId), this.primaryKey).forEach((entry, i) => {
+    entriesOf(batch, this.primaryKey).forEach((entry, i) => {
       if (entry.kind !== 'counter') return
       for (const member of entry.members) if (!index.has(member)) index.set(member, i)
     })

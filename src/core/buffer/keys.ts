@@ -1,11 +1,15 @@
 import {IDENTIFIER, identifierRule} from '../config/identifiers.js'
 import {CorruptValue, InvalidArgument} from '../errors.js'
+import {fenceKeyOf} from '../ipc/driver.js'
 import {describe} from '../ipc/validate.js'
+import type {WhereObject} from '../sql/entry.js'
 import {whereProblem} from './names.js'
+
+export {parseMember, parseTableMember, type ParsedMember} from './members.js'
 
 /** A row address: a scalar primary key value, or a flat object of column → scalar. */
 export type Where = string | number | Record<string, string | number | boolean | null>
-export type WhereObject = Record<string, string | number | boolean | null>
+export type {WhereObject} from '../sql/entry.js'
 
 /**
  * Every state key of the write buffer, under one prefix (ODAC's layout, plus wbc's own keys).
@@ -21,6 +25,9 @@ export class KeySpace {
     this.deadLettersIndex = `${this.prefix}:idx:deadletters`
     this.badIndex = `${this.prefix}:idx:bad`
     this.flushLock = `${this.prefix}:lock:flush`
+    this.flushFence = fenceKeyOf(this.flushLock)
+    this.epoch = `${this.prefix}:epoch`
+    this.rollback = `${this.prefix}:rollback`
     this.events = `${this.prefix}:events`
     this.lastFlush = `${this.prefix}:lastflush`
     this.blocked = `${this.prefix}:blocked`
@@ -101,11 +108,25 @@ export class KeySpace {
   bad(kindAndMember: string): string {
     return `${this.prefix}:bad:${kindAndMember}`
   }
+  /** The pending (or in-flight) key of an index member of this kind: `{prefix}:{kind}:{member}`. */
+  pending(kind: 'c' | 'u' | 'q' | 'if', member: string): string {
+    return `${this.prefix}:${kind}:${member}`
+  }
   /** The index a member of this kind is listed in. */
   indexOf(kind: 'c' | 'u' | 'q' | 'if'): string {
     return kind === 'c' ? this.countersIndex : kind === 'u' ? this.updatesIndex : kind === 'q' ? this.queuesIndex : this.inflightIndex
   }
   readonly flushLock: string
+  /** The flush lease's fence counter (kept beside the lock by the Ipc; see fenceKeyOf). */
+  readonly flushFence: string
+  /** The store's epoch marker (rollback detection; see rollback.ts). */
+  readonly epoch: string
+  /** Set by a flush that detected a rollback; every flush refuses while it exists. */
+  readonly rollback: string
+  /** A stream: any list under the prefix, by its name after the prefix (`events`, `q:{conn}:{table}`, …). */
+  stream(name: string): string {
+    return `${this.prefix}:${name}`
+  }
   readonly events: string
   readonly lastFlush: string
   /** Hash `{connection}:{table}` → {reason, at}: tables whose last batch could not get at its rows (a lock, a time limit). */
@@ -115,37 +136,6 @@ export class KeySpace {
 export const tableMember = (connection: string, table: string) => `${connection}:${table}`
 export const rowMember = (connection: string, table: string, where: string) => `${connection}:${table}:${where}`
 export const counterMember = (connection: string, table: string, where: string, column: string) => `${connection}:${table}:${where}:${column}`
-
-export interface ParsedMember {
-  connection: string
-  table: string
-  where: string
-  column?: string
-}
-
-/** Splits an index member back into its parts; null for members that do not parse. */
-export function parseMember(member: string, withColumn: boolean): ParsedMember | null {
-  const first = member.indexOf(':')
-  const second = member.indexOf(':', first + 1)
-  if (first <= 0 || second <= first + 1) return null
-  const connection = member.slice(0, first)
-  const table = member.slice(first + 1, second)
-  if (!IDENTIFIER.test(connection) || !IDENTIFIER.test(table)) return null
-  if (!withColumn) {
-    const where = member.slice(second + 1)
-    return where ? {connection, table, where} : null
-  }
-  const last = member.lastIndexOf(':')
-  if (last <= second + 1) return null
-  const column = member.slice(last + 1)
-  if (!IDENTIFIER.test(column)) return null
-  return {connection, table, where: member.slice(second + 1, last), column}
-}
-
-export function parseTableMember(member: string): {connection: string; table: string} | null {
-  const [connection, table, ...rest] = member.split(':')
-  return rest.length === 0 && IDENTIFIER.test(connection ?? '') && IDENTIFIER.test(table ?? '') ? {connection, table} : null
-}
 
 export function assertIdentifier(value: unknown, argument: string): asserts value is string {
   if (typeof value !== 'string' || !IDENTIFIER.test(value)) {

@@ -1,5 +1,5 @@
 import {IDENTIFIER, isIdentifier} from '../config/identifiers.js'
-import {parseMember} from './keys.js'
+import {parseMember} from './members.js'
 
 /**
  * Checks of every name read back from the state (where columns, update fields, queued rows'

@@ -19,9 +19,9 @@ import {KeySpace} from './keys.js'
  * and adopts the database's epoch). The memory driver's store is the application's memory: a
  * restart that begins its fence counter at 0 is expected and catches up (see docs/design.md).
  */
-export const epochKey = (prefix: string) => `${prefix}:epoch`
+export const epochKey = (prefix: string) => KeySpace.of(prefix).epoch
 /** Set by a flush that detected a rollback; every flush refuses while it exists. */
-export const rollbackKey = (prefix: string) => `${prefix}:rollback`
+export const rollbackKey = (prefix: string) => KeySpace.of(prefix).rollback
 
 export interface RollbackRecord {
   /** When it was detected (ms). */
@@ -61,7 +61,7 @@ export async function readEpoch(ipc: Ipc, prefix: string): Promise<string | null
 
 /** The store's fence counter (the fence of the last lease it issued). */
 export async function readStoreFence(ipc: Ipc, prefix: string): Promise<number> {
-  return Number((await ipc.get(`${KeySpace.of(prefix).flushLock}:fence`)) ?? 0) || 0
+  return Number((await ipc.get(KeySpace.of(prefix).flushFence)) ?? 0) || 0
 }
 
 /** Whether the store holds anything a flush would apply (pending keys, queues, batches in flight, dead letters a retry re-buffers). */

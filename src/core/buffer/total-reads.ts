@@ -1,8 +1,7 @@
-import type {Ipc} from '../ipc/types.js'
 import type {Database} from '../sql/databases.js'
 import {counterTotals} from './counter-total.js'
 import {EntryPositions} from './entry-positions.js'
-import type {CounterReading} from './steps.js'
+import type {BufferSteps, CounterReading} from './steps/index.js'
 
 /** Counters read together at most: their readings go out at once, their bases in a few statements. */
 const MAX_MEMBERS = 1000
@@ -29,12 +28,12 @@ export class TotalReads {
   private readonly positions: EntryPositions
 
   constructor(
-    private readonly ipc: Ipc,
+    private readonly steps: BufferSteps,
     private readonly prefix: string,
     private readonly primaryKey: string,
     private readonly cacheTtlMs: () => number,
   ) {
-    this.positions = new EntryPositions(ipc, prefix, primaryKey)
+    this.positions = new EntryPositions(steps, prefix, primaryKey)
   }
 
   /** The counter's total; `reading`, when given, saves reading the counter again (see counterTotals). */
@@ -72,7 +71,7 @@ export class TotalReads {
   private async readGroup(group: Array<[string, Waiting]>): Promise<void> {
     let results
     try {
-      results = await counterTotals(this.ipc, this.prefix, group[0][1].db, group.map(([member]) => member), this.primaryKey, this.cacheTtlMs(), this.positions, group.map(([, entry]) => entry.reading))
+      results = await counterTotals(this.steps, this.prefix, group[0][1].db, group.map(([member]) => member), this.primaryKey, this.cacheTtlMs(), this.positions, group.map(([, entry]) => entry.reading))
     } catch (error) {
       for (const [, {callers}] of group) for (const caller of callers) caller.reject(error)
       return

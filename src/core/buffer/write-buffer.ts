@@ -9,10 +9,11 @@ import {createIpc, type CreateIpcOptions} from '../ipc/create.js'
 import type {Ipc, Json} from '../ipc/types.js'
 import {Databases} from '../sql/databases.js'
 import {counterBreakdown, type CounterBreakdown} from './counter-total.js'
+import {stepsFor, type BufferSteps} from './steps/index.js'
 import {DeadLetters, ledgerLookup} from './dead-letters.js'
 import {Flusher, type FlushFilter, type FlushProgress, type FlushReport} from './flusher.js'
 import {InsertBatcher} from './insert-batcher.js'
-import {assertIdentifier, counterMember, encodeWhere, rowMember, tableMember, type Where} from './keys.js'
+import {assertIdentifier, counterMember, encodeWhere, KeySpace, rowMember, tableMember, type Where} from './keys.js'
 import {assertColumns, assertDelta, columnsJson} from './validate.js'
 import {compactStream, type CompactResult} from '../streams/compact.js'
 import {DEFAULT_EVENTS_POLICY, EVENTS_STREAM, isEmptyPolicy, policyFor} from '../streams/policy.js'
@@ -39,6 +40,20 @@ export interface WriteBufferOptions {
   onProgress?: (progress: FlushProgress) => void
 }
 
+/** What a write buffer is made of (createWriteBuffer assembles it from a config or from provided resources). */
+export interface WriteBufferParts {
+  ipc: Ipc
+  /** The buffer opened the Ipc, so closing the buffer closes it. */
+  ownsIpc: boolean
+  prefix: string
+  databases: Databases
+  /** The `buffer` section of the config. */
+  config: BufferConfig
+  options?: WriteBufferOptions
+  /** Stream policies by stream name (the `streams` section of the config). */
+  streams?: Record<string, StreamPolicyInput>
+}
+
 /** An application's own Ipc and knex instances instead of a config. */
 export interface ProvidedResources {
   ipc: Ipc
@@ -55,7 +70,7 @@ const isProvided = (input: unknown): input is ProvidedResources =>
 export async function createWriteBuffer(input: WbcConfigInput | WbcConfig | ProvidedResources = {}, options: WriteBufferOptions = {}): Promise<WriteBuffer> {
   if (isProvided(input)) {
     const buffer = parseConfig({buffer: input.buffer ?? {}}).buffer
-    return new WriteBuffer(input.ipc, false, input.prefix ?? 'wb', new Databases({}, input.connections), buffer, options, input.streams ?? {})
+    return new WriteBuffer({ipc: input.ipc, ownsIpc: false, prefix: input.prefix ?? 'wb', databases: new Databases({}, input.connections), config: buffer, options, streams: input.streams ?? {}})
   }
   const config = parseConfig(input)
   const ipc = await createIpc(config.ipc, {
@@ -63,7 +78,7 @@ export async function createWriteBuffer(input: WbcConfigInput | WbcConfig | Prov
     serveSocket: options.serveSocket,
     checkpoint: options.checkpoint === false ? undefined : {path: config.buffer.checkpointPath, intervalMs: config.buffer.checkpointInterval},
   })
-  return new WriteBuffer(ipc, true, config.ipc.prefix, new Databases(config.connections), config.buffer, options, config.streams)
+  return new WriteBuffer({ipc, ownsIpc: true, prefix: config.ipc.prefix, databases: new Databases(config.connections), config: config.buffer, options, streams: config.streams})
 }
 
 export class WriteBuffer {
@@ -80,16 +95,25 @@ export class WriteBuffer {
   /** The last error of a timed flush (timers never throw; status and this say what failed). */
   lastError?: Error
 
-  constructor(
-    readonly ipc: Ipc,
-    private readonly ownsIpc: boolean,
-    readonly prefix: string,
-    readonly databases: Databases,
-    readonly config: BufferConfig,
-    readonly settings: WriteBufferOptions,
-    streams: Record<string, StreamPolicyInput> = {},
-  ) {
-    const options = settings
+  readonly ipc: Ipc
+  /** The atomic steps on this Ipc's store. */
+  readonly steps: BufferSteps
+  readonly prefix: string
+  readonly databases: Databases
+  /** The `buffer` section of the config. */
+  readonly config: BufferConfig
+  /** How long a counter's DB base stays cached (WriteBufferOptions.baseCacheTtlMs, resolved). */
+  readonly baseCacheTtlMs: number
+  private readonly ownsIpc: boolean
+
+  constructor({ipc, ownsIpc, prefix, databases, config, options = {}, streams = {}}: WriteBufferParts) {
+    this.ipc = ipc
+    this.steps = stepsFor(ipc)
+    this.ownsIpc = ownsIpc
+    this.prefix = prefix
+    this.databases = databases
+    this.config = config
+    this.baseCacheTtlMs = options.baseCacheTtlMs ?? 300_000
     this.deadLetters = new DeadLetters(ipc, prefix, config.primaryKey, ledgerLookup(databases))
     this.flusher = new Flusher(ipc, prefix, databases, config, {
       leaseTtlMs: options.leaseTtlMs ?? 30_000,
@@ -114,12 +138,12 @@ export class WriteBuffer {
 
   /** @internal The counter totals asked for in one turn, read together (one SELECT per connection). */
   get totals(): TotalReads {
-    return (this.turnTotals ??= new TotalReads(this.ipc, this.prefix, this.config.primaryKey, () => this.settings.baseCacheTtlMs ?? 300_000))
+    return (this.turnTotals ??= new TotalReads(this.steps, this.prefix, this.config.primaryKey, () => this.baseCacheTtlMs))
   }
 
   /** @internal The inserts of one turn, one step call per table. */
   get inserts(): InsertBatcher {
-    return (this.turnInserts ??= new InsertBatcher((table, rows) => this.ipc.steps.insert(this.prefix, table, rows)))
+    return (this.turnInserts ??= new InsertBatcher((table, rows) => this.steps.insert(this.prefix, table, rows)))
   }
 
   table(table: string): TableBuffer {
@@ -217,7 +241,7 @@ export class WriteBuffer {
       const policy = policyFor(name, this.streams)
       if (!policy || isEmptyPolicy(policy)) continue
       try {
-        results.push(await compactStream(this.ipc, `${this.prefix}:${name}`, policy))
+        results.push(await compactStream(this.ipc, KeySpace.of(this.prefix).stream(name), policy))
       } catch (error) {
         // A stream that changed under the compactor is compacted next time.
         if ((error as {code?: string}).code !== 'STREAM_CHANGED') throw error
@@ -280,7 +304,7 @@ export class RowBuffer {
     assertDelta(delta)
     const member = counterMember(this.connection, this.table, this.where, column)
     return this.wb.track(async () => {
-      const r = await this.wb.ipc.steps.increment(this.wb.prefix, member, delta)
+      const r = await this.wb.steps.increment(this.wb.prefix, member, delta)
       if (r.base !== null) return r.base + r.inflight + r.live
       // The delta is stored now; a failed read of the total must not invite a retry.
       return this.wb.totals.read(this.connection, this.wb.databases.get(this.connection), member, r.reading).catch((error: unknown) => {
@@ -299,13 +323,13 @@ export class RowBuffer {
   async breakdown(column: string): Promise<CounterBreakdown> {
     assertIdentifier(column, 'column')
     const member = counterMember(this.connection, this.table, this.where, column)
-    return counterBreakdown(this.wb.ipc, this.wb.prefix, this.wb.databases.get(this.connection), member, this.wb.config.primaryKey, this.wb.settings.baseCacheTtlMs ?? 300_000)
+    return counterBreakdown(this.wb.steps, this.wb.prefix, this.wb.databases.get(this.connection), member, this.wb.config.primaryKey, this.wb.baseCacheTtlMs)
   }
 
   /** Sets columns of this row at the next flush; the last value written for a column wins. */
   async update(fields: Record<string, Json>): Promise<void> {
     assertColumns(fields, 'fields')
-    return this.wb.track(() => this.wb.ipc.steps.update(this.wb.prefix, rowMember(this.connection, this.table, this.where), fields))
+    return this.wb.track(() => this.wb.steps.update(this.wb.prefix, rowMember(this.connection, this.table, this.where), fields))
   }
 
   private total(member: string): Promise<number> {

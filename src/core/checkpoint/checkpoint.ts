@@ -5,7 +5,8 @@ import {fileURLToPath} from 'node:url'
 
 import {open, type RootDatabase} from 'lmdb'
 
-import {decodeBatchShape, type StoredBatch} from '../buffer/steps.js'
+import {decodeBatchShape} from '../buffer/steps/batch-format.js'
+import type {StoredBatch} from '../buffer/steps/contract.js'
 import {CorruptValue, ExitCode, WbcError} from '../errors.js'
 import {failpoint} from '../failpoints.js'
 import type {Json} from '../ipc/types.js'

@@ -1,4 +1,5 @@
 import type {MemoryStore} from '../ipc/memory/store.js'
+import {KeySpace} from '../buffer/keys.js'
 import {ownFileKey, type FileWrite} from './checkpoint.js'
 
 /**
@@ -37,7 +38,7 @@ export function fileWriteOf(store: MemoryStore, prefix: string, key: string): Fi
     case 'c': {
       // ODAC's counter entry; a value that is not a number is left to the claim's quarantine.
       if (dumped?.type !== 'string' || typeof dumped.value !== 'number') return [key, undefined]
-      const base = store.peekNumber(`${prefix}:b:${rest.slice(2)}`)
+      const base = store.peekNumber(KeySpace.of(prefix).base(rest.slice(2)))
       return [key, {delta: dumped.value, base: base ?? 0}]
     }
     case 'u':

@@ -12,7 +12,7 @@ const isInteger = (value: unknown) =>
   (typeof value === 'number' && Number.isSafeInteger(value)) || (typeof value === 'string' && /^(0|-?[1-9][0-9]{0,15})$/.test(value))
 const isNumber = (value: unknown) => typeof value === 'number' && Number.isFinite(value)
 const isObject = (value: unknown) => Boolean(value) && typeof value === 'object' && !Array.isArray(value)
-/** A record, or its JSON text (idx:bad holds the text, as the redis step stores it). */
+/** A record, or its JSON text (idx:bad holds records; files written by older versions hold their JSON text). */
 const isRecord = (value: unknown) => {
   if (isObject(value)) return true
   if (typeof value !== 'string') return false

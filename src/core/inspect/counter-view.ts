@@ -21,7 +21,6 @@ export interface CounterView {
   databaseError?: string
 }
 
-const DEFAULT_BASE_TTL_MS = 300_000
 
 /**
  * A counter as `wbc get` shows it: its parts come from one reading (WriteBuffer's breakdown), so
@@ -53,7 +52,7 @@ export async function readCounterView(wb: WriteBuffer, config: WbcConfig, table:
   }
   const view: CounterView = {table, where: row.where, column, base: counter.base, inflight: counter.inflight, pending: counter.live, total: counter.total, baseSource: counter.baseSource}
   if (view.baseSource === 'cache') {
-    view.baseMaxAgeMs = wb.settings.baseCacheTtlMs ?? DEFAULT_BASE_TTL_MS
+    view.baseMaxAgeMs = wb.baseCacheTtlMs
     try {
       await wb.databases.get(connection).knex.raw('SELECT 1')
     } catch (error) {

@@ -2,6 +2,7 @@ import {ExitCode, LeaseHeld, WbcError} from '../errors.js'
 import {scanKeys} from '../ipc/cursor.js'
 import type {Ipc, LeaseRecord} from '../ipc/types.js'
 import {isAlive} from '../locks/holder-alive.js'
+import {KeySpace} from '../buffer/keys.js'
 
 export {isAlive} from '../locks/holder-alive.js'
 
@@ -82,7 +83,7 @@ export async function releaseLock(
   if (released) {
     // Releases belong to the history operators read (`wbc streams tail events`, the dashboard).
     const event = {at: Date.now(), type: 'lease-released', key: full, forced, holder: `${previous.host ?? '?'}:${previous.pid ?? '?'}`, fence: previous.fence}
-    await ipc.rpush(`${prefix}:events`, event).catch(() => {})
+    await ipc.rpush(KeySpace.of(prefix).events, event).catch(() => {})
   }
   return {key: full, released, previous, forced}
 }

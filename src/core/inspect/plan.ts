@@ -1,7 +1,8 @@
 import {entriesOf} from '../buffer/entries.js'
 import {KeySpace, parseMember, parseTableMember} from '../buffer/keys.js'
-import {decodeBatch, type StoredBatch} from '../buffer/steps.js'
+import {stepsFor, type StoredBatch} from '../buffer/steps/index.js'
 import type {WbcConfig} from '../config/schema.js'
+import {CorruptValue} from '../errors.js'
 import type {Ipc, Json} from '../ipc/types.js'
 import {entryStatements, type PlannedStatement} from '../sql/apply.js'
 import {Databases, type Database} from '../sql/databases.js'
@@ -146,13 +147,12 @@ async function tableMembers(ipc: Ipc, index: string, counters: boolean): Promise
 async function inflightBatches(ipc: Ipc, keys: KeySpace): Promise<StoredBatch[]> {
   const batches: StoredBatch[] = []
   for (const id of (await ipc.smembers(keys.inflightIndex)).sort()) {
-    const raw = await ipc.get(keys.batch(id))
-    if (raw === null) continue
     try {
-      const batch = decodeBatch(raw, keys.batch(id))
-      if (parseTableMember(batch.table)) batches.push(batch)
-    } catch {
+      const batch = await stepsFor(ipc).readBatch(keys.prefix, id)
+      if (batch !== null && parseTableMember(batch.table)) batches.push(batch)
+    } catch (error) {
       // A batch that cannot be read is quarantined by the flush, not applied.
+      if (!(error instanceof CorruptValue)) throw error
     }
   }
   return batches

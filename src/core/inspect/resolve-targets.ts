@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 
 import {KeySpace, parseMember, parseTableMember} from '../buffer/keys.js'
-import {decodeBatch} from '../buffer/steps.js'
+import {stepsFor} from '../buffer/steps/index.js'
 import type {TargetFilter} from '../buffer/target-filter.js'
 import {resolveConnection} from '../config/connections.js'
 import {identifierRule, isIdentifier} from '../config/identifiers.js'
@@ -141,10 +141,11 @@ async function namesInState(ipc: Ipc, prefix: string): Promise<StateNames> {
   const batches: string[] = []
   await scan(keys.inflightIndex, (id) => batches.push(id))
   for (const id of batches) {
-    const raw = await ipc.get(keys.batch(id)).catch(() => null)
-    if (raw === null) continue
+    // A damaged batch (or one that cannot be read) names no table.
+    const batch = await stepsFor(ipc).readBatch(keys.prefix, id).catch(() => null)
+    if (batch === null) continue
     try {
-      add(parseTableMember(decodeBatch(raw, keys.batch(id), id).table))
+      add(parseTableMember(batch.table))
     } catch {
       // A damaged batch names no table; the flush quarantines it.
     }

@@ -1,6 +1,6 @@
 import {KeySpace, parseMember, parseTableMember} from '../buffer/keys.js'
 import {readRollback, type RollbackRecord} from '../buffer/rollback.js'
-import {decodeBatch} from '../buffer/steps.js'
+import {stepsFor} from '../buffer/steps/index.js'
 import {targetMatcher, type TargetFilter} from '../buffer/target-filter.js'
 import type {Ipc} from '../ipc/types.js'
 
@@ -81,7 +81,7 @@ export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter 
     badKey(key, (error as Error).message)
     return null
   }
-  const unparsed = (kind: string, member: string) => badKey(`${prefix}:${kind}:${member}`, `listed in ${prefix}:idx but its name does not parse; the next flush quarantines it`)
+  const unparsed = (kind: string, member: string) => badKey(keys.pending(kind as 'c' | 'u' | 'q' | 'if', member), `listed in ${prefix}:idx but its name does not parse; the next flush quarantines it`)
 
   await scanSet(ipc, keys.countersIndex, (member) => {
     const parsed = parseMember(member, true)
@@ -112,10 +112,7 @@ export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter 
     batchIds.push(id)
   })
   for (const id of new Set(batchIds)) {
-    const batch = await ipc
-      .get(keys.batch(id))
-      .then((raw) => (raw === null ? null : decodeBatch(raw, keys.batch(id), id)))
-      .catch(unreadable(keys.batch(id)))
+    const batch = await stepsFor(ipc).readBatch(keys.prefix, id).catch(unreadable(keys.batch(id)))
     if (batch === null) continue
     const parsed = parseTableMember(batch.table)
     if (!parsed || !matches(parsed.connection, parsed.table)) continue
@@ -145,10 +142,12 @@ export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter 
     list.push({...rest, oldestPendingMs: oldestAt === null ? null : Math.max(0, now - oldestAt), ...(block ? {blocked: block} : {})})
   }
 
-  for (const [field, raw] of Object.entries((await ipc.hgetall<string>(keys.badIndex).catch(unreadable(keys.badIndex))) ?? {})) {
-    let reason = String(raw)
+  for (const [field, raw] of Object.entries((await ipc.hgetall(keys.badIndex).catch(unreadable(keys.badIndex))) ?? {})) {
+    // A record {reason, at}; older state (and other writers) may hold its JSON text.
+    let reason = typeof raw === 'string' ? raw : JSON.stringify(raw)
     try {
-      reason = (JSON.parse(reason) as {reason?: string}).reason ?? reason
+      const record = (typeof raw === 'string' ? JSON.parse(raw) : raw) as {reason?: unknown} | null
+      if (record && typeof record.reason === 'string') reason = record.reason
     } catch {
       // Kept as written.
     }

@@ -35,8 +35,8 @@ export class IpcClient implements Ipc {
     return this.impl.address
   }
 
-  get steps() {
-    return this.impl.steps
+  get stepHost() {
+    return this.impl.stepHost
   }
 
   async set(key: string, value: Json, ttlSeconds?: number): Promise<void> {

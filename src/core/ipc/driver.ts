@@ -1,5 +1,4 @@
-import type {BufferSteps} from '../buffer/steps.js'
-import type {Json, Lease, LeaseRecord, ScanPage, UnlockResult} from './types.js'
+import type {Json, Lease, LeaseRecord, ScanPage, StepHost, UnlockResult} from './types.js'
 
 /** Who asks for a lease. */
 export interface LeaseClaim {
@@ -50,8 +49,8 @@ export interface IpcDriver {
 
   checkpoint(out?: string): Promise<{path: string; counters: number; updates: number; queues: number; inflight: number}>
 
-  /** The write buffer's atomic steps. */
-  readonly steps: BufferSteps
+  /** Where a layer above runs its own atomic steps. */
+  readonly stepHost: StepHost
 
   close(): Promise<void>
 }

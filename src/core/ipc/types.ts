@@ -1,5 +1,3 @@
-import type {BufferSteps} from '../buffer/steps.js'
-
 /** JSON values: what every Ipc value, hash field, list item and message is. */
 export type Json = null | boolean | number | string | Json[] | {[key: string]: Json}
 
@@ -97,8 +95,26 @@ export interface Ipc {
    */
   checkpoint(out?: string): Promise<{path: string; counters: number; updates: number; queues: number; inflight: number}>
 
-  /** The write buffer's atomic steps (one Lua script / one primary request each). */
-  readonly steps: BufferSteps
+  /** Where a layer above runs its own atomic steps (the write buffer's: src/core/buffer/steps). */
+  readonly stepHost: StepHost
 
   close(): Promise<void>
+}
+
+/**
+ * The narrow hook through which a layer above runs its own atomic steps on this store; the Ipc
+ * itself knows nothing of what they do. Redis runs Lua scripts the layer defines by name; the
+ * memory driver sends a request to its primary, which runs the step function registered under
+ * that name (see memory/step-registry.ts).
+ */
+export type StepHost = {readonly driver: 'redis'; readonly scripts: ScriptHost} | {readonly driver: 'memory'; call(name: string, args: unknown[], options?: {timed?: boolean}): Promise<unknown>}
+
+/** Named Lua scripts on one Redis connection. */
+export interface ScriptHost {
+  /** Loads a script under a name (kept for the connection; defining a name again changes nothing). */
+  define(name: string, numberOfKeys: number, lua: string): void
+  /** Runs a defined script (KEYS then ARGV in `args`); Redis errors become typed ones naming `key` (and the type expected there). */
+  run<T>(name: string, args: Array<string | number>, key: string, expected?: string): Promise<T>
+  /** The typed error for an error message a script returned inside its reply (see `run`). */
+  error(key: string, message: string, expected?: string): Promise<Error>
 }

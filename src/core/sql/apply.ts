@@ -1,12 +1,14 @@
 import type {Knex} from 'knex'
 
-import type {Entry} from '../buffer/entries.js'
+import type {Entry} from './entry.js'
 import type {Dialect} from '../config/connections.js'
 import {WbcError} from '../errors.js'
 import type {Json} from '../ipc/types.js'
 import {forgetTableInfo, tableInfo, type TableInfo} from './table-info.js'
 import {DEFAULT_STATEMENT_TIMEOUT_MS, withTransactionLimits} from './limits.js'
-import {bindKey, bindValue, counterUpdate, fieldUpdate, insertRows, missingRows, rowsPerStatement, type ColumnTypes, type Statement} from './statements.js'
+import {insertStatements} from './inserts.js'
+import {cannotShareRows} from './same-row.js'
+import {bindKey, bindValue, counterUpdate, derivedRowsPerStatement, fieldUpdate, missingRows, plainCounterUpdate, plainFieldUpdate, type ColumnTypes, type Statement} from './statements.js'
 
 /** Some entries address rows that do not exist: a data error pinned to those entries. */
 export class RowsNotFound extends WbcError {
@@ -75,16 +77,19 @@ export function entryStatements(dialect: Dialect, table: string, entries: Entry[
   for (const group of runsOf(ranked, ({entry}) => shapeOf(entry))) {
     const keys = Object.keys(group[0].entry.where).sort()
     const all = [...new Set(group.flatMap(({entry}) => Object.keys(entry.fields)))].sort()
-    for (const chunk of chunks(group, 1 + keys.length + 2 * all.length)) {
+    // No two entries can reach one row: each row takes its entry as it is, no ranking per row.
+    const plain = cannotShareRows(dialect, keys, group.map(({entry}) => entry.where), info)
+    for (const chunk of chunks(dialect, group, 1 + keys.length + 2 * all.length)) {
       const columns = all.filter((c) => chunk.some(({entry}) => c in entry.fields))
       const flagged = columns.map((c) => !chunk.every(({entry}) => c in entry.fields))
       const rows = chunk.map(({entry, rank}) => [
-        rank,
+        ...(plain ? [] : [rank]),
         ...keys.map((k) => key(k, entry.where[k])),
         ...columns.flatMap((c, i) => (flagged[i] ? [c in entry.fields ? 1 : 0] : [])),
         ...columns.map((c) => bind(c, entry.fields[c])),
       ])
-      updates.push({kind: 'update', ...fieldUpdate(dialect, table, keys, columns, flagged, rows, types)})
+      const statement = plain ? plainFieldUpdate(dialect, table, keys, columns, flagged, rows, types) : fieldUpdate(dialect, table, keys, columns, flagged, rows, types)
+      updates.push({kind: 'update', ...statement})
     }
   }
 
@@ -92,11 +97,14 @@ export function entryStatements(dialect: Dialect, table: string, entries: Entry[
   for (const group of groupBy(counters, ({entry}) => shapeOf(entry)).values()) {
     const keys = Object.keys(group[0].entry.where).sort()
     const columns = [...new Set(group.flatMap(({entry}) => Object.keys(entry.deltas)))].sort()
+    // No two entries can reach one row: joined straight to the table, without summing per row.
+    const plain = cannotShareRows(dialect, keys, group.map(({entry}) => entry.where), info)
     // A unique key reaches at most one row per entry: no need to count entries apart (wbc_i).
-    const unique = info.uniqueKeys.some((set) => set.every((column) => keys.includes(column)))
-    for (const chunk of chunks(group, 1 + keys.length + columns.length)) {
+    const unique = plain || info.uniqueKeys.some((set) => set.every((column) => keys.includes(column)))
+    for (const chunk of chunks(dialect, group, 1 + keys.length + columns.length)) {
       const rows = chunk.map(({entry, index}) => [...(unique ? [] : [index]), ...keys.map((k) => key(k, entry.where[k])), ...columns.map((c) => entry.deltas[c] ?? 0)])
-      updates.push({kind: 'counter', ...counterUpdate(dialect, table, keys, columns, rows, types, unique)})
+      const statement = plain ? plainCounterUpdate(dialect, table, keys, columns, rows, types) : counterUpdate(dialect, table, keys, columns, rows, types, unique)
+      updates.push({kind: 'counter', ...statement})
     }
   }
 
@@ -111,7 +119,7 @@ export function entryStatements(dialect: Dialect, table: string, entries: Entry[
     const out: PlannedStatement[] = []
     for (const group of groupBy(keyed, ({entry}) => shapeOf(entry)).values()) {
       const keys = Object.keys(group[0].entry.where).sort()
-      for (const chunk of chunks(group, keys.length + 1)) {
+      for (const chunk of chunks(dialect, group, keys.length + 1)) {
         const rows = chunk.map(({entry, index}) => [index, ...keys.map((k) => key(k, entry.where[k]))])
         out.push({kind: 'check', ...missingRows(dialect, table, keys, rows, types)})
       }
@@ -125,36 +133,9 @@ export function entryStatements(dialect: Dialect, table: string, entries: Entry[
     keyed: keyed.length,
     mayReachSeveral,
     checks,
-    inserts: insertStatements(dialect, table, inserts, insertBatchSize),
+    inserts: insertStatements(dialect, table, inserts, insertBatchSize, types).map((statement) => ({kind: 'insert', ...statement})),
     counts: {updates: ranked.length, counters: counters.length, inserts: inserts.length},
   }
-}
-
-/**
- * Multi-row INSERTs in queue order. PostgreSQL and MySQL fill a column a row leaves out with
- * DEFAULT; SQLite has no DEFAULT keyword in VALUES, so it gets one statement per run of rows
- * with the same columns (a left-out column keeps its DEFAULT there too).
- */
-function insertStatements(dialect: Dialect, table: string, rows: Array<Record<string, unknown>>, insertBatchSize: number): PlannedStatement[] {
-  const runs: Array<Array<Record<string, unknown>>> = []
-  if (dialect === 'sqlite') {
-    let shape: string | null = null
-    for (const row of rows) {
-      const next = Object.keys(row).sort().join(',')
-      if (next !== shape) runs.push([])
-      shape = next
-      runs.at(-1)!.push(row)
-    }
-  } else if (rows.length > 0) runs.push(rows)
-
-  const out: PlannedStatement[] = []
-  for (const run of runs) {
-    const columns = [...new Set(run.flatMap((row) => Object.keys(row)))]
-    // Without columns PostgreSQL and SQLite have only `DEFAULT VALUES`, one row per statement.
-    const size = columns.length === 0 && dialect !== 'mysql' ? 1 : Math.min(insertBatchSize, rowsPerStatement(columns.length))
-    for (let i = 0; i < run.length; i += size) out.push({kind: 'insert', ...insertRows(dialect, table, columns, run.slice(i, i + size))})
-  }
-  return out
 }
 
 export interface ApplyOptions {
@@ -278,8 +259,8 @@ function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
   return groups
 }
 
-function chunks<T>(items: T[], columnsPerRow: number): T[][] {
-  const size = rowsPerStatement(columnsPerRow)
+function chunks<T>(dialect: Dialect, items: T[], columnsPerRow: number): T[][] {
+  const size = derivedRowsPerStatement(dialect, columnsPerRow)
   const out: T[][] = []
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
   return out

@@ -1,5 +1,6 @@
 import type {Dialect} from '../config/connections.js'
 import type {Json} from '../ipc/types.js'
+import {unnestRows} from './unnest.js'
 
 /** SQL text with knex `?` placeholders and its bound values, run with `knex.raw`. */
 export interface Statement {
@@ -31,6 +32,9 @@ const MAX_ROWS = 5000
 
 /** Rows per statement so that bindings stay under every dialect's limit. */
 export const rowsPerStatement = (columnsPerRow: number) => Math.max(1, Math.min(MAX_ROWS, Math.floor(MAX_BINDINGS / Math.max(1, columnsPerRow))))
+
+/** Rows per statement over a `derivedTable`: PostgreSQL binds one array per column, the others one value per cell. */
+export const derivedRowsPerStatement = (dialect: Dialect, columnsPerRow: number) => (dialect === 'postgres' ? MAX_ROWS : rowsPerStatement(columnsPerRow))
 
 /**
  * How a value is bound: JSON documents as text, booleans as 1/0 on SQLite, arrays as arrays for a
@@ -72,7 +76,7 @@ export function bindKey(dialect: Dialect, value: Json | undefined, type?: string
  * A number or numeric string (surrounding spaces, sign, exponent allowed) as a plain decimal:
  * [text, integer digits without leading zeros, fraction digits without trailing zeros]; null if not numeric.
  */
-function exactDecimal(value: number | string): [string, string, string] | null {
+export function exactDecimal(value: number | string): [string, string, string] | null {
   if (typeof value === 'number' && !Number.isFinite(value)) return null
   const match = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(String(value).trim())
   if (!match || (match[2] === '' && (match[3] ?? '') === '')) return null
@@ -116,6 +120,11 @@ export function derivedRows(dialect: Dialect, columns: DerivedColumn[], rows: un
   return {sql: `(${[first, ...rows.slice(1).map(() => rest)].join(' UNION ALL ')}) AS v`, bindings}
 }
 
+/** The derived table the statements use: typed arrays (`unnestRows`) on PostgreSQL, `derivedRows` elsewhere. */
+export function derivedTable(dialect: Dialect, columns: DerivedColumn[], rows: unknown[][]): Statement {
+  return dialect === 'postgres' ? unnestRows(columns, rows) : derivedRows(dialect, columns, rows)
+}
+
 /** The key columns of `v` are `k0, k1, …` in the order of `keys`; value columns `c0, c1, …`; flags `s0, …`. */
 const keyAlias = (i: number) => `k${i}`
 const valueAlias = (i: number) => `c${i}`
@@ -131,6 +140,13 @@ function keyColumns(dialect: Dialect, keys: string[], types: ColumnTypes): Deriv
 const intColumn = (dialect: Dialect, alias: string): DerivedColumn => ({alias, cast: dialect === 'postgres' ? 'integer' : undefined})
 
 const PG_NUMERIC = /^(smallint|integer|bigint|numeric|real|double precision)$/
+
+/** A counter delta goes as `numeric` on PostgreSQL (the column's arithmetic and assignment decide); a non-numeric column's own type. */
+function deltaCast(dialect: Dialect, column: string, types: ColumnTypes): string | undefined {
+  if (dialect !== 'postgres') return undefined
+  const type = types[column]
+  return !type || PG_NUMERIC.test(type) ? 'numeric' : type
+}
 
 /** `v JOIN table AS t2 ON t2.key = v.k0 …`: the table's rows each derived row reaches, compared by the database's own rules. */
 function reached(dialect: Dialect, table: string, keys: string[], derived: Statement): string {
@@ -164,13 +180,8 @@ function updateFromAggregate(dialect: Dialect, table: string, keys: string[], as
  */
 export function counterUpdate(dialect: Dialect, table: string, keys: string[], columns: string[], rows: unknown[][], types: ColumnTypes, keyIsUnique: boolean): Statement {
   const q = (name: string) => quote(dialect, name)
-  const deltaCast = (column: string) => {
-    if (dialect !== 'postgres') return undefined
-    const type = types[column]
-    return !type || PG_NUMERIC.test(type) ? 'numeric' : type
-  }
   const index = keyIsUnique ? [] : [intColumn(dialect, 'wbc_i')]
-  const derived = derivedRows(dialect, [...index, ...keyColumns(dialect, keys, types), ...columns.map((c, i) => ({alias: valueAlias(i), cast: deltaCast(c)}))], rows)
+  const derived = derivedTable(dialect, [...index, ...keyColumns(dialect, keys, types), ...columns.map((c, i) => ({alias: valueAlias(i), cast: deltaCast(dialect, c, types)}))], rows)
   const ks = keys.map((_, i) => keyAlias(i))
   const cs = columns.map((_, i) => valueAlias(i))
   const targetKeys = keys.map((key, i) => `t2.${q(key)} AS ${ks[i]}`)
@@ -191,7 +202,7 @@ export function counterUpdate(dialect: Dialect, table: string, keys: string[], c
 export function fieldUpdate(dialect: Dialect, table: string, keys: string[], columns: string[], flagged: boolean[], rows: unknown[][], types: ColumnTypes): Statement {
   const q = (name: string) => quote(dialect, name)
   const flags = columns.flatMap((_, i) => (flagged[i] ? [intColumn(dialect, flagAlias(i))] : []))
-  const derived = derivedRows(
+  const derived = derivedTable(
     dialect,
     [intColumn(dialect, 'wbc_o'), ...keyColumns(dialect, keys, types), ...flags, ...columns.map((c, i) => ({alias: valueAlias(i), cast: dialect === 'postgres' ? types[c] : undefined}))],
     rows,
@@ -210,33 +221,38 @@ export function fieldUpdate(dialect: Dialect, table: string, keys: string[], col
   return updateFromAggregate(dialect, table, keys, assignments, aggregate, derived.bindings)
 }
 
-/** Rows `[wbc_i, ...key values]`: selects the `wbc_i` (as `i`) of those that reach no row of the table. */
-export function missingRows(dialect: Dialect, table: string, keys: string[], rows: unknown[][], types: ColumnTypes): Statement {
-  const q = (name: string) => quote(dialect, name)
-  const derived = derivedRows(dialect, [intColumn(dialect, 'wbc_i'), ...keyColumns(dialect, keys, types)], rows)
-  const on = keys.map((key, i) => `t.${q(key)} = v.${keyAlias(i)}`).join(' AND ')
-  return {sql: `SELECT v.wbc_i AS i FROM ${derived.sql} WHERE NOT EXISTS (SELECT 1 FROM ${q(table)} AS t WHERE ${on})`, bindings: derived.bindings}
+/**
+ * Counter increments when no two rows reach one target row (`cannotShareRows`): rows `[...key
+ * values, ...deltas]` joined straight to the table, no aggregation. A NULL counter column counts as 0.
+ */
+export function plainCounterUpdate(dialect: Dialect, table: string, keys: string[], columns: string[], rows: unknown[][], types: ColumnTypes): Statement {
+  const derived = derivedTable(dialect, [...keyColumns(dialect, keys, types), ...columns.map((c, i) => ({alias: valueAlias(i), cast: deltaCast(dialect, c, types)}))], rows)
+  return updateFromDerived(dialect, table, keys, columns.map((c, i) => [c, `COALESCE(t.${quote(dialect, c)}, 0) + v.${valueAlias(i)}`]), derived)
 }
 
 /**
- * One multi-row INSERT of rows that share a column list. A row without one of the columns gets the
- * column's DEFAULT (PostgreSQL, MySQL: the DEFAULT keyword; SQLite has none, so callers give it
- * rows of one column set). Rows with no columns at all: `DEFAULT VALUES` (MySQL `() VALUES ()`).
+ * Column updates when no two rows reach one target row: rows `[...key values, ...flags, ...values]`
+ * (flags as in `fieldUpdate`), joined straight to the table; ranks do not matter.
  */
-export function insertRows(dialect: Dialect, table: string, columns: string[], rows: Array<Record<string, unknown>>): Statement {
+export function plainFieldUpdate(dialect: Dialect, table: string, keys: string[], columns: string[], flagged: boolean[], rows: unknown[][], types: ColumnTypes): Statement {
+  const flags = columns.flatMap((_, i) => (flagged[i] ? [intColumn(dialect, flagAlias(i))] : []))
+  const derived = derivedTable(dialect, [...keyColumns(dialect, keys, types), ...flags, ...columns.map((c, i) => ({alias: valueAlias(i), cast: dialect === 'postgres' ? types[c] : undefined}))], rows)
+  const assignments = columns.map((c, i): [string, string] => [c, flagged[i] ? `CASE WHEN v.${flagAlias(i)} = 1 THEN v.${valueAlias(i)} ELSE t.${quote(dialect, c)} END` : `v.${valueAlias(i)}`])
+  return updateFromDerived(dialect, table, keys, assignments, derived)
+}
+
+/** `UPDATE table AS t … FROM v WHERE t.key = v.k0 …` (MySQL: `UPDATE table AS t JOIN v ON … SET …`). */
+function updateFromDerived(dialect: Dialect, table: string, keys: string[], assignments: Array<[string, string]>, derived: Statement): Statement {
   const q = (name: string) => quote(dialect, name)
-  if (columns.length === 0) {
-    if (dialect === 'mysql') return {sql: `INSERT INTO ${q(table)} () VALUES ${rows.map(() => '()').join(', ')}`, bindings: []}
-    return {sql: `INSERT INTO ${q(table)} DEFAULT VALUES`, bindings: []}
-  }
-  const bindings: unknown[] = []
-  const tuples = rows.map((row) => {
-    const slots = columns.map((column) => {
-      if (!(column in row) && dialect !== 'sqlite') return 'DEFAULT'
-      bindings.push(row[column] ?? null)
-      return '?'
-    })
-    return `(${slots.join(', ')})`
-  })
-  return {sql: `INSERT INTO ${q(table)} (${columns.map(q).join(', ')}) VALUES ${tuples.join(', ')}`, bindings}
+  const on = keys.map((key, i) => `t.${q(key)} = v.${keyAlias(i)}`).join(' AND ')
+  if (dialect === 'mysql') return {sql: `UPDATE ${q(table)} AS t JOIN ${derived.sql} ON ${on} SET ${assignments.map(([c, expr]) => `t.${q(c)} = ${expr}`).join(', ')}`, bindings: derived.bindings}
+  return {sql: `UPDATE ${q(table)} AS t SET ${assignments.map(([c, expr]) => `${q(c)} = ${expr}`).join(', ')} FROM ${derived.sql} WHERE ${on}`, bindings: derived.bindings}
+}
+
+/** Rows `[wbc_i, ...key values]`: selects the `wbc_i` (as `i`) of those that reach no row of the table. */
+export function missingRows(dialect: Dialect, table: string, keys: string[], rows: unknown[][], types: ColumnTypes): Statement {
+  const q = (name: string) => quote(dialect, name)
+  const derived = derivedTable(dialect, [intColumn(dialect, 'wbc_i'), ...keyColumns(dialect, keys, types)], rows)
+  const on = keys.map((key, i) => `t.${q(key)} = v.${keyAlias(i)}`).join(' AND ')
+  return {sql: `SELECT v.wbc_i AS i FROM ${derived.sql} WHERE NOT EXISTS (SELECT 1 FROM ${q(table)} AS t WHERE ${on})`, bindings: derived.bindings}
 }

@@ -9,7 +9,22 @@ export interface TableInfo {
   types: ColumnTypes
   /** Column sets of its primary key and unique indexes (no partial or expression indexes). */
   uniqueKeys: string[][]
+  /** Per column, how the database compares its key values, where wbc can tell (see `KeyRule`). */
+  keyRules: Record<string, KeyRule>
 }
+
+/**
+ * How equal key values of a column are recognised in JavaScript (`src/core/sql/same-row.ts`), so
+ * a batch whose entries cannot reach one row is updated without aggregating per target row.
+ * PostgreSQL: `integer` (smallint/integer/bigint), `decimal` (numeric), `text` (text, varchar
+ * and enums under a deterministic collation: byte equality), `bpchar` (the same, trailing spaces
+ * not significant), `uuid`, `boolean`, `date`. MySQL/MariaDB: `bound` (integer and decimal
+ * columns, whose key values are bound in one exact spelling by `bindKey`). SQLite: `sqlite` (any
+ * column of a table without an application-defined collation: affinity and the built-in
+ * collations). A column without a rule (citext, a case-insensitive collation, a domain, MySQL
+ * strings…) always takes the aggregated path.
+ */
+export type KeyRule = 'integer' | 'decimal' | 'text' | 'bpchar' | 'uuid' | 'boolean' | 'date' | 'bound' | 'sqlite'
 
 /**
  * A table's column types and unique keys, cached per connection and table. Pass the connection's
@@ -47,8 +62,12 @@ const pgName = (table: string) => `"${table.replaceAll('"', '""')}"`
 
 async function postgresInfo(knex: Knex | Knex.Transaction, table: string): Promise<TableInfo> {
   // Without a type modifier: `bpchar`, not `character` (which means char(1)); `numeric`, not numeric(10,2).
+  // `collisdeterministic` is read through to_jsonb: the column does not exist before PostgreSQL 12,
+  // whose collations are all deterministic (NULL there, and for types without a collation).
   const columns = await knex.raw(
-    `SELECT a.attname AS name, format_type(a.atttypid, -1) AS type FROM pg_catalog.pg_attribute a
+    `SELECT a.attname AS name, format_type(a.atttypid, -1) AS type, t.typtype AS kind,
+       (SELECT to_jsonb(c) ->> 'collisdeterministic' FROM pg_catalog.pg_collation c WHERE c.oid = a.attcollation) AS deterministic
+     FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
      WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped`,
     [pgName(table)],
   )
@@ -59,10 +78,31 @@ async function postgresInfo(knex: Knex | Knex.Transaction, table: string): Promi
      GROUP BY i.indexrelid`,
     [pgName(table)],
   )
-  return {
-    types: Object.fromEntries((columns.rows as Array<{name: string; type: string}>).map((row) => [row.name, row.type])),
-    uniqueKeys: (unique.rows as Array<{columns: string[]}>).map((row) => row.columns),
+  const rows = columns.rows as Array<{name: string; type: string; kind: string; deterministic: string | null}>
+  const keyRules: Record<string, KeyRule> = {}
+  for (const row of rows) {
+    const rule = row.kind === 'e' ? 'text' : PG_KEY_RULES[row.type]
+    if (rule && (row.deterministic ?? 'true') === 'true') keyRules[row.name] = rule
   }
+  return {
+    types: Object.fromEntries(rows.map((row) => [row.name, row.type])),
+    uniqueKeys: (unique.rows as Array<{columns: string[]}>).map((row) => row.columns),
+    keyRules,
+  }
+}
+
+/** Built-in PostgreSQL types (as `format_type` names them) whose key equality wbc can tell. */
+const PG_KEY_RULES: Record<string, KeyRule> = {
+  smallint: 'integer',
+  integer: 'integer',
+  bigint: 'integer',
+  numeric: 'decimal',
+  text: 'text',
+  'character varying': 'text',
+  bpchar: 'bpchar',
+  uuid: 'uuid',
+  boolean: 'boolean',
+  date: 'date',
 }
 
 const MYSQL_INTEGER = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint'])
@@ -84,7 +124,8 @@ async function mysqlInfo(knex: Knex | Knex.Transaction, table: string): Promise<
      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND NON_UNIQUE = 0`,
     [table],
   )
-  return {types, uniqueKeys: groupColumns(indexes as Array<{name: string; col: string | null}>)}
+  const keyRules = Object.fromEntries(Object.keys(types).map((column): [string, KeyRule] => [column, 'bound']))
+  return {types, uniqueKeys: groupColumns(indexes as Array<{name: string; col: string | null}>), keyRules}
 }
 
 async function sqliteInfo(knex: Knex | Knex.Transaction, table: string): Promise<TableInfo> {
@@ -96,8 +137,16 @@ async function sqliteInfo(knex: Knex | Knex.Transaction, table: string): Promise
     if (!index.unique || index.partial) continue
     for (const column of (await knex.raw(`PRAGMA index_info(${pgName(index.name)})`)) as Array<{name: string | null}>) rows.push({name: index.name, col: column.name})
   }
-  return {types: {}, uniqueKeys: [...(primary.length > 0 ? [primary] : []), ...groupColumns(rows)]}
+  // An application-defined collation can make any two values equal: then no rule for the table.
+  const [created] = (await knex.raw(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?`, [table])) as Array<{sql: string | null}>
+  // (A table it cannot read the definition of, a temporary one say, gets none either.)
+  const collations = [...String(created?.sql ?? '').matchAll(/\bCOLLATE\s+["'`[]?(\w+)/gi)].map((match) => match[1].toUpperCase())
+  const builtIn = typeof created?.sql === 'string' && collations.every((name) => SQLITE_COLLATIONS.has(name))
+  const keyRules = builtIn ? Object.fromEntries(columns.map((column): [string, KeyRule] => [column.name, 'sqlite'])) : {}
+  return {types: {}, uniqueKeys: [...(primary.length > 0 ? [primary] : []), ...groupColumns(rows)], keyRules}
 }
+
+const SQLITE_COLLATIONS = new Set(['BINARY', 'NOCASE', 'RTRIM'])
 
 /** Index rows → column sets; an index with an expression column (no name) cannot vouch for uniqueness. */
 function groupColumns(rows: Array<{name: string; col: string | null}>): string[][] {

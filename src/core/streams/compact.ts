@@ -5,6 +5,7 @@ import {openPrivateAppend} from '../fs/safe-files.js'
 import {chunkSha} from './chunk.js'
 import type {Ipc, Json} from '../ipc/types.js'
 import {entryTime, isEmptyPolicy, type StreamPolicy} from './policy.js'
+import {stepsFor} from '../buffer/steps/index.js'
 
 const CHUNK = 1000
 
@@ -76,7 +77,7 @@ export async function compactStream(ipc: Ipc, key: string, policy: StreamPolicy,
         writeSync(archive, gone.map((item) => `${JSON.stringify(item)}\n`).join(''))
         fsyncSync(archive)
       }
-      const result = await ipc.steps.compactChunk(key, position, shas[chunk], mask)
+      const result = await stepsFor(ipc).compactChunk(key, position, shas[chunk], mask)
       if (result < 0) {
         if (archive !== null) {
           ftruncateSync(archive, before)

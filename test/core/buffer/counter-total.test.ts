@@ -3,23 +3,16 @@ import {describe, expect, it} from 'vitest'
 import {counterBreakdown, counterTotal} from '../../../src/core/buffer/counter-total.js'
 import type {WriteBuffer} from '../../../src/core/buffer/write-buffer.js'
 import type {WbcConfigInput} from '../../../src/core/config/schema.js'
-import type {Ipc} from '../../../src/core/ipc/types.js'
 import {createPostsTable, dialectsUp, type DialectName, type TestDb} from '../../support/db.js'
 import {driversUp, redisEngineFor} from '../../support/engine.js'
 import {uniquePrefix} from '../../support/services.js'
 import {startFixture} from '../../support/spawn.js'
+import type {BufferSteps} from '../../../src/core/buffer/steps/index.js'
 
-/** The same Ipc, except that caching a base never succeeds (as when every attempt races a claim or an ack). */
-function neverCaches(ipc: Ipc): Ipc {
-  const steps = new Proxy(ipc.steps, {
+/** The same steps, except that caching a base never succeeds (as when every attempt races a claim or an ack). */
+function neverCaches(steps: BufferSteps): BufferSteps {
+  return new Proxy(steps, {
     get: (target, name) => (name === 'cacheBase' ? async () => ({cached: false, live: 0, inflight: 0}) : Reflect.get(target, name, target)),
-  })
-  return new Proxy(ipc, {
-    get: (target, name) => {
-      if (name === 'steps') return steps
-      const value = Reflect.get(target, name, target)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
   })
 }
 
@@ -49,14 +42,14 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('counter totals 
     const member = `default:${posts}:1:views`
     // No cached base (it expired): the total must come from the database and the ledger.
     await wb.ipc.del(`${prefix}:b:${member}`)
-    expect(await counterTotal(neverCaches(wb.ipc), prefix, wb.databases.get('default'), member, 'id', 60_000)).toBe(109)
+    expect(await counterTotal(neverCaches(wb.steps), prefix, wb.databases.get('default'), member, 'id', 60_000)).toBe(109)
     // The cached path agrees.
     await wb.ipc.del(`${prefix}:b:${member}`)
-    expect(await counterTotal(wb.ipc, prefix, wb.databases.get('default'), member, 'id', 60_000)).toBe(109)
+    expect(await counterTotal(wb.steps, prefix, wb.databases.get('default'), member, 'id', 60_000)).toBe(109)
     // The parts (what `wbc get` shows) add up: the base is the DB value without the applied batch.
     const parts = {base: 100, inflight: 7, live: 2, total: 109}
     await wb.ipc.del(`${prefix}:b:${member}`)
-    expect(await counterBreakdown(neverCaches(wb.ipc), prefix, wb.databases.get('default'), member, 'id', 60_000)).toEqual({...parts, baseSource: 'database'})
+    expect(await counterBreakdown(neverCaches(wb.steps), prefix, wb.databases.get('default'), member, 'id', 60_000)).toEqual({...parts, baseSource: 'database'})
     expect(await wb.table(posts).where(1).breakdown('views')).toEqual({...parts, baseSource: 'database'})
     expect(await wb.table(posts).where(1).breakdown('views')).toEqual({...parts, baseSource: 'cache'})
   })

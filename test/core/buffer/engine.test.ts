@@ -73,7 +73,7 @@ describe.each(combos)('engine on %s + %s', (driver, dialect) => {
     expect(await wb.table(posts).where(500).get('likes')).toBe(40)
     expect(await wb.table(posts).where(500).increment('likes', 2)).toBe(42)
     // Claim without applying: the delta is in flight, not yet in the database.
-    const batch = await wb.ipc.steps.claim(wb.prefix, {batchId: `0000-inflight-${prefix}`, table: `default:${posts}`, createdAt: Date.now(), counters: [`default:${posts}:500:likes`], updates: [], maxInserts: 0})
+    const batch = await wb.steps.claim(wb.prefix, {batchId: `0000-inflight-${prefix}`, table: `default:${posts}`, createdAt: Date.now(), counters: [`default:${posts}:500:likes`], updates: [], maxInserts: 0})
     expect(batch.quarantined).toEqual([])
     expect(batch.batch?.counters).toEqual([[`default:${posts}:500:likes`, 2]])
     expect(await wb.table(posts).where(500).increment('likes', 3)).toBe(45)

@@ -19,15 +19,15 @@ describe.each(combos)('insert() from concurrent callers, %s + %s', (driver, dial
   let db: TestDb
   let wb: WriteBuffer
   let calls: Array<{table: string; rows: Json[]}>
-  let original: WriteBuffer['ipc']['steps']['insert']
+  let original: WriteBuffer['steps']['insert']
 
   beforeAll(async () => {
     if (!up) return
     db = await openTestDb(dialect)
     wb = await openEngine(engineConfig(driver, db.url, prefix))
-    original = wb.ipc.steps.insert
+    original = wb.steps.insert
     // Every step call is recorded with the rows it carried.
-    wb.ipc.steps.insert = (p, table, rows) => {
+    wb.steps.insert = (p, table, rows) => {
       calls.push({table, rows: [...rows]})
       return original(p, table, rows)
     }
@@ -37,7 +37,7 @@ describe.each(combos)('insert() from concurrent callers, %s + %s', (driver, dial
   })
   afterAll(async () => {
     if (!up) return
-    wb.ipc.steps.insert = original
+    wb.steps.insert = original
     await wb?.close()
     await db?.cleanup()
     if (driver === 'redis') await cleanRedisPrefix(prefix)

@@ -3,11 +3,12 @@ import {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {memberProblem, shown, whereProblem} from '../../../src/core/buffer/names.js'
-import type {ClaimResult} from '../../../src/core/buffer/steps.js'
+import type {ClaimResult} from '../../../src/core/buffer/steps/index.js'
 import type {WriteBuffer} from '../../../src/core/buffer/write-buffer.js'
 import {openTestDb, type TestDb} from '../../support/db.js'
 import {cleanRedisPrefix, driversUp, engineConfig, openEngine} from '../../support/engine.js'
 import {uniquePrefix, urls} from '../../support/services.js'
+import {stepsFor} from '../../../src/core/buffer/steps/index.js'
 
 /**
  * The claim checks names twice over: in Lua (buffer-claim.lua) and in the memory twin (names.ts).
@@ -86,8 +87,8 @@ describe('the claim checks names the same way on redis and on memory', () => {
       await memory.ipc.rpush(`${prefix}:q:${table}`, value as never)
     }
     const request = {batchId: '0001', table, createdAt: 1, counters, updates: [...updates, ...fieldMembers.map(([m]) => m)], maxInserts: 1000}
-    const onRedis = await redis.ipc.steps.claim(prefix, request)
-    const onMemory = await memory.ipc.steps.claim(prefix, request)
+    const onRedis = await stepsFor(redis.ipc).claim(prefix, request)
+    const onMemory = await stepsFor(memory.ipc).claim(prefix, request)
 
     const summary = (result: ClaimResult) => ({
       quarantined: [...result.quarantined].sort((a, b) => (a.key < b.key ? -1 : 1)),
@@ -125,7 +126,7 @@ describe('the claim checks names the same way on redis and on memory', () => {
       await raw.hset(`${prefix}:u:${member}`, 'v', value)
       await raw.rpush(`${prefix}:q:${table}`, `{"v":${value}}`)
     }
-    const result = await redis.ipc.steps.claim(prefix, {batchId: '0002', table, createdAt: 1, counters: [], updates: members, maxInserts: 1000})
+    const result = await stepsFor(redis.ipc).claim(prefix, {batchId: '0002', table, createdAt: 1, counters: [], updates: members, maxInserts: 1000})
     const expectedBad = lenient.map((_, i) => ({key: `u:${table}:${i + 1}`, reason: 'field v is not JSON'}))
     expect(result.quarantined).toEqual([...expectedBad, {key: `q:${table}`, reason: `${lenient.length} queued row(s) not a JSON object`}])
     expect(result.batch?.updates.map(([member, fields]) => [member, fields.v])).toEqual(strict.map((value, i) => [`${table}:${lenient.length + i + 1}`, JSON.parse(value)]))

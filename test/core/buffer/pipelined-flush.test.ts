@@ -1,5 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {stepsFor} from '../../../src/core/buffer/steps/index.js'
 import type {WriteBuffer} from '../../../src/core/buffer/write-buffer.js'
 import {createPostsTable, dialectsUp, openTestDb, type DialectName, type TestDb} from '../../support/db.js'
 import {cleanRedisPrefix, driversUp, engineConfig, openEngine} from '../../support/engine.js'
@@ -34,7 +35,7 @@ describe.each(['postgres', 'sqlite'] as DialectName[])('a pipelined flush whose 
     const posts = `${prefix}_p`
     await createPostsTable(db, posts, 6)
     for (let id = 1; id <= 6; id++) await wb.table(posts).where(id).increment('views')
-    const steps = wb.ipc.steps
+    const steps = stepsFor(wb.ipc)
     const claim = steps.claim.bind(steps)
     const ack = steps.ack.bind(steps)
     const renew = wb.ipc.renew.bind(wb.ipc)

@@ -144,7 +144,7 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('a Redis restart
     await wb.table(posts).where(3).update({title: 'new'})
     // The snapshot is taken while this flush holds its lease, before its claims (what BGSAVE can
     // catch on a busy store); the flush then commits everything.
-    const steps = wb.ipc.steps as {claim: (...args: unknown[]) => Promise<unknown>}
+    const steps = wb.steps as {claim: (...args: unknown[]) => Promise<unknown>}
     const claim = steps.claim.bind(steps)
     let saved = false
     steps.claim = async (...args) => {

@@ -4,6 +4,7 @@ import {createIpc} from '../../../src/core/ipc/create.js'
 import {parseConfig} from '../../../src/core/config/load.js'
 import {createPostsTable, openTestDb, type TestDb} from '../../support/db.js'
 import {engineConfig, openEngine} from '../../support/engine.js'
+import {stepsFor} from '../../../src/core/buffer/steps/index.js'
 
 /**
  * A memory-driver application that shuts down while another process keeps writing over the
@@ -29,7 +30,7 @@ describe('memory application shutdown under socket writes', () => {
     const writers = Array.from({length: 8}, async () => {
       while (writing) {
         try {
-          await client.steps.increment(prefix, 'default:posts:1:views', 1)
+          await stepsFor(client).increment(prefix, 'default:posts:1:views', 1)
           acknowledged++
         } catch {
           unknown++

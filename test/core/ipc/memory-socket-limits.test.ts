@@ -11,6 +11,7 @@ import {createIpc} from '../../../src/core/ipc/create.js'
 import {LineSplitter} from '../../../src/core/ipc/memory/lines.js'
 import type {Ipc} from '../../../src/core/ipc/types.js'
 import {sleep, until} from '../../support/spawn.js'
+import {stepsFor} from '../../../src/core/buffer/steps/index.js'
 
 const MB = 1024 * 1024
 const config = (socket: string, extra: Record<string, unknown> = {}) => parseConfig({ipc: {driver: 'memory', socket, ...extra}}).ipc
@@ -102,7 +103,7 @@ describe('memory socket: request size', () => {
     // A row as large as a row may be (MAX_ROW_BYTES as JSON), with multi-byte characters.
     const row = {id: 1, body: 'é'.repeat((MAX_ROW_BYTES - 20) / 2)}
     expect(Buffer.byteLength(JSON.stringify(row))).toBeLessThanOrEqual(MAX_ROW_BYTES)
-    expect(await ipc.steps.insert(prefix, 'default:posts', [row])).toBe(1)
+    expect(await stepsFor(ipc).insert(prefix, 'default:posts', [row])).toBe(1)
     expect(await primary.llen(`${prefix}:q:default:posts`)).toBe(1)
   })
 

@@ -13,6 +13,7 @@ import {deleteMatching} from '../../../src/core/ipc/cursor.js'
 import type {Ipc} from '../../../src/core/ipc/types.js'
 import {openTestDb, type TestDb} from '../../support/db.js'
 import {available, uniquePrefix, urls} from '../../support/services.js'
+import {stepsFor} from '../../../src/core/buffer/steps/index.js'
 
 const redisUp = await available('redis')
 const table = 'default:posts'
@@ -56,29 +57,29 @@ describe.skipIf(!redisUp)('raw text written by another redis client', () => {
     it(`increment: a write count of "${text}" fails before the delta is applied`, async () => {
       const p = fresh()
       await raw.hset(`${p}:stats:${table}`, 'writes', text)
-      await failsUnchanged(p, () => ipc.steps.increment(p, member, 5), `${p}:stats:${table}`)
+      await failsUnchanged(p, () => stepsFor(ipc).increment(p, member, 5), `${p}:stats:${table}`)
     })
     it(`claim: a generation of "${text}" fails before anything is taken`, async () => {
       const p = fresh()
-      await ipc.steps.increment(p, member, 5)
-      await ipc.steps.update(p, row, {title: 'x'})
+      await stepsFor(ipc).increment(p, member, 5)
+      await stepsFor(ipc).update(p, row, {title: 'x'})
       await raw.set(`${p}:gen:${table}`, text)
-      await failsUnchanged(p, () => ipc.steps.claim(p, {batchId: 'b1', table, createdAt: 1, counters: [member], updates: [row], maxInserts: 0}), `${p}:gen:${table}`)
+      await failsUnchanged(p, () => stepsFor(ipc).claim(p, {batchId: 'b1', table, createdAt: 1, counters: [member], updates: [row], maxInserts: 0}), `${p}:gen:${table}`)
     })
     it(`ack: a generation of "${text}" fails before the batch is forgotten`, async () => {
       const p = fresh()
-      await ipc.steps.increment(p, member, 5)
-      await ipc.steps.claim(p, {batchId: 'b1', table, createdAt: 1, counters: [member], updates: [], maxInserts: 0})
+      await stepsFor(ipc).increment(p, member, 5)
+      await stepsFor(ipc).claim(p, {batchId: 'b1', table, createdAt: 1, counters: [member], updates: [], maxInserts: 0})
       await raw.set(`${p}:b:${member}`, '10')
       await raw.set(`${p}:gen:${table}`, text)
-      await failsUnchanged(p, () => ipc.steps.ack(p, 'b1', []), `${p}:gen:${table}`)
+      await failsUnchanged(p, () => stepsFor(ipc).ack(p, 'b1', []), `${p}:gen:${table}`)
     })
     it(`ack: a flushed count of "${text}" fails before the batch is forgotten`, async () => {
       const p = fresh()
-      await ipc.steps.increment(p, member, 5)
-      await ipc.steps.claim(p, {batchId: 'b1', table, createdAt: 1, counters: [member], updates: [], maxInserts: 0})
+      await stepsFor(ipc).increment(p, member, 5)
+      await stepsFor(ipc).claim(p, {batchId: 'b1', table, createdAt: 1, counters: [member], updates: [], maxInserts: 0})
       await raw.hset(`${p}:stats:${table}`, 'flushed', text)
-      await failsUnchanged(p, () => ipc.steps.ack(p, 'b1', []), `${p}:stats:${table}`)
+      await failsUnchanged(p, () => stepsFor(ipc).ack(p, 'b1', []), `${p}:stats:${table}`)
     })
   }
 
@@ -91,7 +92,7 @@ describe.skipIf(!redisUp)('raw text written by another redis client', () => {
       const p = fresh()
       await raw.hset(`${p}:dl:${table}`, 'b1:0', JSON.stringify({id: 'b1:0'}))
       await raw.set(`${p}:c:${member}`, text)
-      await failsUnchanged(p, () => ipc.steps.requeue(p, table, 'b1:0', {kind: 'counter', deltas: [[`${table}:2:views`, 7], [member, 3]]}), `${p}:c:${member}`)
+      await failsUnchanged(p, () => stepsFor(ipc).requeue(p, table, 'b1:0', {kind: 'counter', deltas: [[`${table}:2:views`, 7], [member, 3]]}), `${p}:c:${member}`)
     })
   }
 

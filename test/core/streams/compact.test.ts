@@ -16,6 +16,7 @@ import {compactStream} from '../../../src/core/streams/compact.js'
 import {listStreams, tailStream} from '../../../src/core/streams/streams.js'
 import {cleanRedisPrefix, driversUp} from '../../support/engine.js'
 import {uniquePrefix, urls} from '../../support/services.js'
+import {stepsFor} from '../../../src/core/buffer/steps/index.js'
 
 async function push(ipc: Ipc, key: string, count: number, make: (i: number) => Json, from = 0): Promise<void> {
   for (let i = from; i < from + count; i += 1000) {
@@ -88,9 +89,9 @@ describe.each(['memory', 'redis'] as const)('stream compaction on %s', (driver) 
   it.skipIf(!up)('a chunk that changed under the compactor is left alone', async () => {
     const key = `${prefix}:guard`
     await ipc.rpush(key, {a: 1}, {a: 2}, {a: 3})
-    expect(await ipc.steps.compactChunk(key, 0, chunkSha([{a: 9}, {a: 2}, {a: 3}]), '011')).toBe(-1)
+    expect(await stepsFor(ipc).compactChunk(key, 0, chunkSha([{a: 9}, {a: 2}, {a: 3}]), '011')).toBe(-1)
     expect(await ipc.lrange(key, 0, -1)).toEqual([{a: 1}, {a: 2}, {a: 3}])
-    expect(await ipc.steps.compactChunk(key, 0, chunkSha([{a: 1}, {a: 2}, {a: 3}]), '010')).toBe(2)
+    expect(await stepsFor(ipc).compactChunk(key, 0, chunkSha([{a: 1}, {a: 2}, {a: 3}]), '010')).toBe(2)
     expect(await ipc.lrange(key, 0, -1)).toEqual([{a: 2}])
   })
 

@@ -12,7 +12,7 @@ import type {DeadLetters} from '../dead-letters.js'
 import {entriesOf, type Entry} from '../entries.js'
 import {parseTableMember, type KeySpace} from '../keys.js'
 import {StoreRolledBack} from '../rollback.js'
-import type {StoredBatch} from '../steps.js'
+import {stepsFor, type StoredBatch} from '../steps/index.js'
 import type {StoreCheck} from './fence.js'
 import type {RunLease} from './lease.js'
 import {deadMembers, overlaps, pendingRanges, refusalOf, split} from './ranges.js'
@@ -120,10 +120,10 @@ export class BatchApplier {
         // A flusher that stopped between recording `dead` and writing the dead letter left it
         // unwritten: the batch is still in flight, so it is written now, before the ack.
         report.deadLettered += await this.deadLetters.restore(parsed.connection, parsed.table, batch.id, entries, ranges)
-        await this.ipc.steps.ack(this.keys.prefix, batch.id, deadMembers(entries, ranges))
+        await stepsFor(this.ipc).ack(this.keys.prefix, batch.id, deadMembers(entries, ranges))
       } else {
         committed?.()
-        await this.ipc.steps.ack(this.keys.prefix, batch.id, [])
+        await stepsFor(this.ipc).ack(this.keys.prefix, batch.id, [])
       }
     } catch (error) {
       if (error instanceof StoreRolledBack) this.store.refused(error)

@@ -4,7 +4,7 @@ import {WbcError} from '../../errors.js'
 import {failpoint} from '../../failpoints.js'
 import type {Ipc} from '../../ipc/types.js'
 import {parseMember, parseTableMember, type KeySpace} from '../keys.js'
-import {decodeBatch, type BadKind, type StoredBatch} from '../steps.js'
+import {stepsFor, type BadKind, type StoredBatch} from '../steps/index.js'
 import {inflightIds, SCAN_COUNT, scanAll} from './inflight.js'
 import type {RunLease} from './lease.js'
 import type {FlushRun} from './run.js'
@@ -65,12 +65,12 @@ export class ClaimPipeline {
       if (this.lease.lost || this.run.stopped) return
       let batch: StoredBatch
       try {
-        const raw = await this.ipc.get(this.keys.batch(id))
-        if (raw === null) {
+        const read = await stepsFor(this.ipc).readBatch(this.keys.prefix, id)
+        if (read === null) {
           await this.ipc.srem(this.keys.inflightIndex, id)
           continue
         }
-        batch = decodeBatch(raw, this.keys.batch(id), id)
+        batch = read
       } catch (error) {
         // Not a batch wbc wrote (or damaged): set aside with the reason, the rest goes on.
         if (!(error instanceof WbcError) || error.code === 'SERVICE_UNAVAILABLE' || error.code === 'REQUEST_TIMEOUT') throw error
@@ -171,7 +171,7 @@ export class ClaimPipeline {
     // Claiming (state work) overlaps applying the previous batch (database work); at most one
     // batch waits to be applied, and batches are applied in the order they were claimed.
     const previous = this.applying
-    const {batch, quarantined} = await this.ipc.steps.claim(this.keys.prefix, {batchId: newBatchId(), table, createdAt: Date.now(), counters, updates, maxInserts})
+    const {batch, quarantined} = await stepsFor(this.ipc).claim(this.keys.prefix, {batchId: newBatchId(), table, createdAt: Date.now(), counters, updates, maxInserts})
     this.run.quarantined.push(...quarantined)
     if (!batch) {
       await previous
@@ -181,7 +181,7 @@ export class ClaimPipeline {
     // it, so a store restored from a snapshot taken before the claim (mid-flush, its counter below
     // the mark) holds these writes as pending again and is refused, whatever lease it issues next.
     // The memory driver's checkpoint mirrors every claim, so it needs none.
-    const mark = this.ipc.driver === 'redis' ? await this.ipc.incrBy(`${this.keys.flushLock}:fence`, 1) : 0
+    const mark = this.ipc.driver === 'redis' ? await this.ipc.incrBy(this.keys.flushFence, 1) : 0
     failpoint('after-claim')
     // A clean batch's ack (state work) overlaps applying the next one: the next apply waits for
     // this batch's commit, and for the ack of the batch before it (at most one ack outstanding).
@@ -205,7 +205,7 @@ export class ClaimPipeline {
   private async quarantine(kind: BadKind, member: string, why?: string): Promise<void> {
     const reason =
       why ?? (kind === 'q' ? 'the queue name is not {connection}:{table}' : `the key name is not {connection}:{table}:{where}${kind === 'c' ? ':{column}' : ''}`)
-    await this.ipc.steps.quarantine(this.keys.prefix, kind, member, reason)
+    await stepsFor(this.ipc).quarantine(this.keys.prefix, kind, member, reason)
     this.run.quarantined.push({key: `${kind}:${member}`, reason})
   }
 }

@@ -74,7 +74,7 @@ export class RunLease {
     const holder = await this.ipc.inspectLock(this.keys.flushLock)
     if (holder?.token !== this.current.token) return false
     const requestedAt = performance.now()
-    const fenceKey = `${this.keys.flushLock}:fence`
+    const fenceKey = this.keys.flushFence
     const current = Number((await this.ipc.get(fenceKey)) ?? 0)
     if (stored >= current) await this.ipc.incrBy(fenceKey, stored - current + 1)
     const unlocked = await this.ipc.unlock(this.keys.flushLock, this.current.token)

@@ -1,6 +1,6 @@
 import type {Ipc} from '../../ipc/types.js'
 import type {KeySpace} from '../keys.js'
-import type {QuarantinedKey} from '../steps.js'
+import {stepsFor, type QuarantinedKey} from '../steps/index.js'
 import {targetMatcher} from '../target-filter.js'
 import type {RunLease} from './lease.js'
 import type {FlushFilter, FlushProgress, FlushReport, TableFlushReport} from './types.js'
@@ -92,7 +92,7 @@ export class FlushRun {
     if (this.lease.lost || this.stopped) return
     for (const report of this.tables.values()) {
       if (report.error) continue
-      await this.ipc.steps.settleAge(this.keys.prefix, `${report.connection}:${report.table}`, flushStart).catch(() => {})
+      await stepsFor(this.ipc).settleAge(this.keys.prefix, `${report.connection}:${report.table}`, flushStart).catch(() => {})
     }
   }
 

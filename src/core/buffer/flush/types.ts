@@ -1,5 +1,5 @@
 import type {LeaseRecord} from '../../ipc/types.js'
-import type {QuarantinedKey} from '../steps.js'
+import type {QuarantinedKey} from '../steps/index.js'
 import type {TargetFilter} from '../target-filter.js'
 
 // The flush's public shapes; `../flusher.ts` re-exports them, callers import them from there.

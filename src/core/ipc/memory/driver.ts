@@ -1,7 +1,6 @@
 import {randomUUID} from 'node:crypto'
 
 import {RequestTimeout, ServiceUnavailable} from '../../errors.js'
-import type {BufferSteps} from '../../buffer/steps.js'
 import type {IpcDriver, LeaseClaim} from '../driver.js'
 import type {Json, Lease, LeaseRecord, ScanPage, UnlockResult} from '../types.js'
 import type {Channel} from './channels.js'
@@ -118,18 +117,11 @@ export class MemoryDriver implements IpcDriver {
     return this.call<number>('publish', channel, message)
   }
 
-  readonly steps: BufferSteps = {
-    increment: (prefix, member, delta) => this.call('bufIncrement', prefix, member, delta),
-    update: (prefix, member, fields) => this.call('bufUpdate', prefix, member, fields),
-    insert: (prefix, table, rows) => this.call('bufInsert', prefix, table, rows),
-    claim: (prefix, request) => this.call('bufClaim', prefix, request),
-    quarantine: (prefix, kind, member, reason) => this.call('bufQuarantine', prefix, kind, member, reason),
-    ack: (prefix, batchId, deadMembers) => this.call('bufAck', prefix, batchId, deadMembers),
-    readCounter: (prefix, member) => this.call('bufReadCounter', prefix, member),
-    settleAge: (prefix, table, flushStart) => this.call('bufSettleAge', prefix, table, flushStart),
-    requeue: (prefix, table, id, entry) => this.call('bufRequeue', prefix, table, id, entry),
-    compactChunk: (key, position, sha, mask) => this.call('bufCompactChunk', key, position, sha, mask),
-    cacheBase: (prefix, member, generation, base, ttlMs) => this.call('bufCacheBase', prefix, member, generation, base, ttlMs),
+  /** Steps of the layers above: one request each, run by the function the primary registered under `name`. */
+  readonly stepHost = {
+    driver: 'memory' as const,
+    call: (name: string, args: unknown[], options: {timed?: boolean} = {}) =>
+      this.request({wbc: 1, kind: 'req', cid: this.cid, id: this.nextId++, op: name, args}, options.timed === true),
   }
 
   async listen(channel: string, listener: (message: Json) => void): Promise<void> {
@@ -159,14 +151,16 @@ export class MemoryDriver implements IpcDriver {
     return this.request({wbc: 1, kind: 'req', cid: this.cid, id: this.nextId++, op, args}) as Promise<T>
   }
 
-  private request(msg: ClientMessage): Promise<unknown> {
+  /** `timed`: a request that may wait in this process too (for the checkpoint) gets the timeout as well. */
+  private request(msg: ClientMessage, timed = false): Promise<unknown> {
     if (this.closed) return Promise.reject(new ServiceUnavailable('the memory primary', this.channel.address, 'the client was closed'))
     return new Promise((resolve, reject) => {
       const op = msg.kind === 'req' ? msg.op : msg.kind
       const entry: Pending = {resolve, reject, op}
       this.pending.set(msg.id, entry)
-      // In this process only claims (durable in the checkpoint first) and checkpoints can stall.
-      if (!this.channel.inProcess || op === 'bufClaim' || op === 'checkpoint') {
+      // In this process only checkpoints and steps said to be timed (a claim: durable in the
+      // checkpoint first) can stall.
+      if (!this.channel.inProcess || timed || op === 'checkpoint') {
         entry.timer = setTimeout(() => {
           this.pending.delete(msg.id)
           reject(new RequestTimeout(op, this.channel.address, this.timeoutMs))

@@ -8,16 +8,14 @@ import {ExitCode, WbcError} from '../../errors.js'
 import {assertPlainFileOrAbsent, ensurePrivateFolder, kindOf} from '../../fs/safe-files.js'
 import {assertOwnFile} from '../../ownership.js'
 import {mirrorWritesOf} from '../../checkpoint/mirror.js'
-import {restoreInto, snapshotOf} from './buffer-steps.js'
+import {restoreInto, snapshotOf} from '../../checkpoint/state.js'
 import type {Json} from '../types.js'
 import {batchedSender, isBatch, isWbcMessage, runStoreOp, serializeError, type ClientMessage, type PrimaryMessage} from './protocol.js'
+import {registeredStep, type StepDurability} from './step-registry.js'
 import {MemoryStore} from './store.js'
 import {closeWithError, DEFAULT_SOCKET_LIMITS, SocketConnection, tooManyConnections, type SocketLimits} from './socket-connection.js'
 
 type Deliver = (message: PrimaryMessage) => void
-
-/** Buffered writes reach the checkpoint with the next full checkpoint (write-behind), not one by one. */
-const WRITE_BEHIND_STEPS = new Set<unknown>(['bufIncrement', 'bufUpdate', 'bufInsert'])
 
 /**
  * Holds the memory driver's state and answers requests one at a time: from its own process, from
@@ -60,9 +58,8 @@ export class MemoryPrimary {
           this.checkpointNow(typeof out === 'string' ? out : undefined).then((result) => reply(true, result), (error) => reply(false, error))
         }
         else {
-          const result = this.run(msg.op, Array.isArray(msg.args) ? msg.args : [])
-          const durable = this.store.takeDurability()
-          // A claim is answered only once the checkpoint holds it.
+          const {result, durable} = this.run(msg.op, Array.isArray(msg.args) ? msg.args : [])
+          // A step that must be durable first (a claim) is answered only once the checkpoint holds it.
           if (durable) durable.then(() => reply(true, result ?? null), (error) => reply(false, error))
           else reply(true, result === undefined ? null : result)
         }
@@ -80,25 +77,36 @@ export class MemoryPrimary {
   /**
    * Runs one request; with a checkpoint, what it changed among the keys the checkpoint keeps at
    * once is written in one transaction, issued before anything later (see checkpoint/mirror.ts).
+   * The step's declared durability (step-registry.ts) says whether that write happens and whether
+   * the answer waits for it (`durable`).
    */
-  private run(op: unknown, args: unknown[]): unknown {
+  private run(op: unknown, args: unknown[]): {result: unknown; durable?: Promise<void>} {
     const checkpoint = this.checkpoint
-    if (!checkpoint || WRITE_BEHIND_STEPS.has(op)) return runStoreOp(this.store, op, args)
+    const durability: StepDurability = registeredStep(op)?.durability ?? 'before-reply'
+    if (!checkpoint || durability === 'write-behind') return {result: runStoreOp(this.store, op, args)}
     this.store.trackChanges(`${checkpoint.prefix}:`)
+    let result: unknown
+    let failure: {error: unknown} | undefined
     try {
-      return runStoreOp(this.store, op, args)
-    } finally {
-      const changed = this.store.takeChanges()
-      const writes = changed && changed.size > 0 ? mirrorWritesOf(this.store, checkpoint.prefix, changed) : []
-      if (writes.length > 0) {
-        const written = checkpoint.file.apply(writes)
-        // An ack that is lost leaves its batch in flight, finished again harmlessly through the
-        // ledger; everything else (claims, the fence, dead letters, quarantine, requeues,
-        // compaction) is answered only once the file holds it.
-        if (op === 'bufAck') written.catch(() => {}) // A failure marks the file unhealthy: claims wait for the next full checkpoint.
-        else this.store.awaitDurable(written)
-      }
+      result = runStoreOp(this.store, op, args)
+    } catch (error) {
+      failure = {error}
     }
+    const changed = this.store.takeChanges()
+    const writes = changed && changed.size > 0 ? mirrorWritesOf(this.store, checkpoint.prefix, changed) : []
+    const written = writes.length > 0 ? checkpoint.file.apply(writes) : undefined
+    if (failure) {
+      // What a failed step wrote is in the file too; its answer is the error, whatever the write does.
+      written?.catch(() => {})
+      throw failure.error
+    }
+    if (!written) return {result}
+    // A failure marks the file unhealthy: claims wait for the next full checkpoint.
+    if (durability === 'mirrored') {
+      written.catch(() => {})
+      return {result}
+    }
+    return {result, durable: written}
   }
 
   publish(channel: string, message: Json): number {
@@ -127,7 +135,7 @@ export class MemoryPrimary {
       throw error
     }
     restoreInto(this.store, prefix, recovered)
-    this.store.journal = file
+    this.store.checkpoint = file
     const timer = setInterval(() => void this.writeCheckpoint().catch(() => {}), intervalMs)
     timer.unref()
     this.checkpoint = {file, prefix, timer}
@@ -250,7 +258,7 @@ export class MemoryPrimary {
         if (options.writeCheckpoint !== false) await this.writeCheckpoint()
       } finally {
         this.checkpoint = undefined
-        this.store.journal = undefined
+        this.store.checkpoint = undefined
         await file.close()
       }
     }

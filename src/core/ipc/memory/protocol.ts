@@ -1,7 +1,7 @@
 import * as errors from '../../errors.js'
 import {WbcError} from '../../errors.js'
 import type {Json} from '../types.js'
-import {bufferSteps, type BufferStepName} from './buffer-steps.js'
+import {registeredStep} from './step-registry.js'
 import type {MemoryStore} from './store.js'
 
 /** The store methods a client may call; anything else is refused. */
@@ -9,16 +9,15 @@ export const STORE_OPS = [
   'set', 'get', 'del', 'incrBy', 'hset', 'hdel', 'hlen', 'type', 'hgetall', 'rpush', 'lrange', 'llen', 'ltrim', 'lrangeAndDel',
   'sadd', 'smembers', 'srem', 'scard', 'scan', 'sscan', 'lock', 'renew', 'unlock', 'inspectLock',
 ] as const
-export type StoreOp = (typeof STORE_OPS)[number] | BufferStepName
-const isStoreOp = (op: unknown): op is (typeof STORE_OPS)[number] => (STORE_OPS as readonly unknown[]).includes(op)
-const isBufferStep = (op: unknown): op is BufferStepName => typeof op === 'string' && Object.hasOwn(bufferSteps, op)
+export type StoreOp = (typeof STORE_OPS)[number]
+export const isStoreOp = (op: unknown): op is StoreOp => (STORE_OPS as readonly unknown[]).includes(op)
 
 /**
  * Messages between a client (cluster worker, socket peer, or the primary's own process) and the
  * primary. `cid` names the client so that several clients in one worker each get their answers.
  */
 export type ClientMessage =
-  | {wbc: 1; kind: 'req'; cid: string; id: number; op: StoreOp | 'publish' | 'checkpoint'; args: unknown[]}
+  | {wbc: 1; kind: 'req'; cid: string; id: number; op: StoreOp | 'publish' | 'checkpoint' | string; args: unknown[]}
   | {wbc: 1; kind: 'listen' | 'unlisten'; cid: string; id: number; channel: string}
 
 export type PrimaryMessage =
@@ -69,8 +68,10 @@ export interface SerializedError {
 export const isWbcMessage = (msg: unknown): msg is {wbc: 1; kind: string} =>
   Boolean(msg) && typeof msg === 'object' && (msg as {wbc?: unknown}).wbc === 1
 
+/** Runs a store method or a registered step (see step-registry.ts). */
 export function runStoreOp(store: MemoryStore, op: unknown, args: unknown[]): unknown {
-  if (isBufferStep(op)) return (bufferSteps[op] as (s: MemoryStore, ...a: unknown[]) => unknown)(store, ...args)
+  const step = registeredStep(op)
+  if (step) return step.run(store, ...args)
   if (!isStoreOp(op)) throw new WbcError('UNKNOWN_OPERATION', `unknown operation "${String(op)}"`, {exitCode: errors.ExitCode.usage})
   return (store[op] as (...a: unknown[]) => unknown).apply(store, args)
 }

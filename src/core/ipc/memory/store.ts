@@ -1,4 +1,3 @@
-import type {Checkpoint} from '../../checkpoint/checkpoint.js'
 import {WrongType} from '../../errors.js'
 import {toLease, toLeaseRecord, type StoredLease} from '../../locks/lease-record.js'
 import {fenceKeyOf, type LeaseClaim} from '../driver.js'
@@ -23,9 +22,8 @@ export type StoredEntry = {readonly type: 'string'; readonly value: Json} | {rea
  * Semantics follow Redis (wrong types are errors, empty collections disappear, TTLs in ms).
  */
 export class MemoryStore {
-  /** The crash checkpoint that claims and acks are mirrored to (memory primary with a checkpoint). */
-  journal?: Checkpoint
-  private durability?: Promise<void>
+  /** The crash checkpoint that claims and acks are mirrored to (memory primary with a checkpoint): a claim refuses while it is unhealthy. */
+  checkpoint?: {readonly healthy: boolean; readonly path: string}
   /** Keys under `prefix` changed since `trackChanges` (the primary mirrors them to the checkpoint). */
   private changes?: {prefix: string; keys: Set<string>}
   private readonly keyspace = new SeekableMap<Entry>()
@@ -291,18 +289,6 @@ export class MemoryStore {
     if (!entry) return null
     if (entry.type !== 'string') throw new WrongType(key, 'lock', entry.type)
     return toLeaseRecord(key, entry.value, entry.expireAt ? Math.max(0, entry.expireAt - this.now()) : null)
-  }
-
-  /** A step's reply waits for this write (the checkpoint must hold a claim before it is applied). */
-  awaitDurable(write: Promise<void>): void {
-    const before = this.durability
-    this.durability = before ? Promise.all([before, write]).then(() => undefined) : write
-  }
-
-  takeDurability(): Promise<void> | undefined {
-    const pending = this.durability
-    this.durability = undefined
-    return pending
   }
 
   /** From now on, remember which keys starting with `prefix` change (until `takeChanges`). */

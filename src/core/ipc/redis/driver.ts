@@ -1,48 +1,21 @@
-import {randomUUID} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 
 import {Redis, type RedisOptions} from 'ioredis'
 
 import {maskText} from '../../config/mask.js'
 import {AuthenticationFailed, CorruptValue, ExitCode, ServiceUnavailable, WbcError, WrongType} from '../../errors.js'
-import {KeySpace} from '../../buffer/keys.js'
-import {decodeBatch, emptyArray, type BufferSteps, type ClaimRequest, type CounterReading} from '../../buffer/steps.js'
-import {finiteNumber} from '../finite-number.js'
 import {toLease, toLeaseRecord, type StoredLease} from '../../locks/lease-record.js'
 import {fenceKeyOf, type IpcDriver, type LeaseClaim} from '../driver.js'
 import type {Json, Lease, LeaseRecord, ScanPage, UnlockResult} from '../types.js'
-import {incrementAnswer, IncrementBatcher, type QueuedIncrement} from './increment-batch.js'
 
-/** `{connection}:{table}` of a member. */
-const tableOf = (member: string) => member.slice(0, member.indexOf(':', member.indexOf(':') + 1))
 const read = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8')
-/** The buffer steps share their checks (checks.lua, put in front of each). */
-const lua = (name: string) => (name.startsWith('buffer-') ? `${read('checks')}\n${read(name)}` : read(name))
 
-/** The sum of in-flight deltas a step sends as one string joined with "," (added here: exact doubles, not Lua's 14 digits). */
-const sumDeltas = (joined: string | number | null | undefined) => {
-  let total = 0
-  if (joined) for (const delta of String(joined).split(',')) total += Number(delta)
-  return total
-}
-
-/** The Lua steps, one file each, loaded once per connection. */
+/** The store's own Lua (leases, an atomic read-and-delete), loaded once per connection. */
 const SCRIPTS = {
-  wbcLock: {numberOfKeys: 2, lua: lua('lock')},
-  wbcRenew: {numberOfKeys: 1, lua: lua('renew')},
-  wbcUnlock: {numberOfKeys: 1, lua: lua('unlock')},
-  wbcLrangeAndDel: {numberOfKeys: 1, lua: lua('lrange-and-del')},
-  wbcIncrement: {numberOfKeys: 1, lua: lua('buffer-increment')},
-  wbcUpdate: {numberOfKeys: 5, lua: lua('buffer-update')},
-  wbcInsert: {numberOfKeys: 4, lua: lua('buffer-insert')},
-  wbcSettleAge: {numberOfKeys: 1, lua: lua('buffer-settle-age')},
-  wbcRequeue: {numberOfKeys: 1, lua: lua('buffer-requeue')},
-  wbcCompactChunk: {numberOfKeys: 1, lua: lua('stream-compact-chunk')},
-  wbcClaim: {numberOfKeys: 7, lua: lua('buffer-claim')},
-  wbcQuarantine: {numberOfKeys: 4, lua: lua('buffer-quarantine')},
-  wbcAck: {numberOfKeys: 2, lua: lua('buffer-ack')},
-  wbcReadCounter: {numberOfKeys: 4, lua: lua('buffer-read-counter')},
-  wbcCacheBase: {numberOfKeys: 4, lua: lua('buffer-cache-base')},
+  wbcLock: {numberOfKeys: 2, lua: read('lock')},
+  wbcRenew: {numberOfKeys: 1, lua: read('renew')},
+  wbcUnlock: {numberOfKeys: 1, lua: read('unlock')},
+  wbcLrangeAndDel: {numberOfKeys: 1, lua: read('lrange-and-del')},
 }
 
 interface ScriptCommands {
@@ -50,17 +23,6 @@ interface ScriptCommands {
   wbcRenew(lockKey: string, token: string, ttlMs: number): Promise<number>
   wbcUnlock(lockKey: string, token: string): Promise<[number, string?, number?]>
   wbcLrangeAndDel(listKey: string): Promise<string[]>
-  wbcIncrement(...args: Array<string | number>): Promise<Array<string | number | null | string[]>>
-  wbcUpdate(...args: Array<string | number>): Promise<number>
-  wbcInsert(...args: Array<string | number>): Promise<number>
-  wbcClaim(...args: Array<string | number>): Promise<string | null>
-  wbcQuarantine(...args: Array<string | number>): Promise<number>
-  wbcAck(...args: Array<string | number>): Promise<number>
-  wbcSettleAge(...args: Array<string | number>): Promise<number>
-  wbcRequeue(...args: Array<string | number>): Promise<number>
-  wbcCompactChunk(...args: Array<string | number>): Promise<number>
-  wbcReadCounter(...args: Array<string | number>): Promise<[string | null, string | null, string[], string | null]>
-  wbcCacheBase(...args: Array<string | number>): Promise<[number, string?, string?]>
 }
 
 export type RedisTarget = string | (RedisOptions & Record<string, unknown>)
@@ -83,45 +45,14 @@ export class RedisDriver implements IpcDriver {
   private subscriber?: Redis
   private readonly listeners = new Map<string, (message: Json) => void>()
 
-  private readonly increments = new IncrementBatcher((batch) => this.sendIncrements(batch))
+  /** Script names defined on this connection (by define, for the layers above). */
+  private readonly defined = new Set<string>()
 
   private constructor(
     private readonly redis: Redis & ScriptCommands,
     readonly address: string,
     private readonly options: RedisDriverOptions,
   ) {}
-
-  /** One script call for a batch of increments; each caller gets its own answer or error. */
-  private async sendIncrements(batch: QueuedIncrement[]): Promise<void> {
-    // One call per prefix (almost always one): the counter index is per prefix.
-    const prefixes = new Set(batch.map((item) => item.prefix))
-    if (prefixes.size > 1) {
-      await Promise.all([...prefixes].map((prefix) => this.sendIncrements(batch.filter((item) => item.prefix === prefix))))
-      return
-    }
-    const k = KeySpace.of(batch[0].prefix)
-    const tables = new Map<string, number>()
-    const args: Array<string | number> = [k.countersIndex, Date.now(), k.prefix, batch.length]
-    for (const item of batch) {
-      let t = tables.get(item.table)
-      if (t === undefined) tables.set(item.table, (t = tables.size + 1))
-      args.push(item.delta, item.member, t)
-    }
-    args.push(...tables.keys())
-    let reply: Array<string | number | null | string[]>
-    try {
-      reply = await this.redis.wbcIncrement(...args)
-    } catch (error) {
-      const mapped = await this.mapError(k.counter(batch[0].member), error, 'number')
-      for (const item of batch) item.reject(mapped)
-      return
-    }
-    for (let i = 0; i < batch.length; i++) {
-      const [ok, live, base, inflight, reading] = reply.slice(5 * i, 5 * i + 5)
-      if (ok === 1) batch[i].resolve(incrementAnswer(Number(live), finiteNumber(base as string | null), sumDeltas(inflight as string | null), reading as string[] | null))
-      else batch[i].reject(await this.mapError(k.counter(batch[i].member), new Error(String(live)), 'number'))
-    }
-  }
 
   static async connect(target: RedisTarget, options: RedisDriverOptions): Promise<RedisDriver> {
     const address = describeRedis(target)
@@ -300,75 +231,20 @@ export class RedisDriver implements IpcDriver {
     if (this.subscriber) await this.run(channel, () => this.subscriber!.unsubscribe(channel))
   }
 
-  readonly steps: BufferSteps = {
-    increment: (prefix, member, delta) => this.increments.add({prefix, table: tableOf(member), delta, member}),
-    update: async (prefix, member, fields) => {
-      const k = KeySpace.of(prefix)
-      const flat = Object.entries(fields).flatMap(([field, value]) => [field, JSON.stringify(value)])
-      const table = tableOf(member)
-      await this.run(member, () => this.redis.wbcUpdate(k.update(member), k.updatesIndex, k.age(table), k.stats(table), k.updateTimes(table), member, Date.now(), ...flat), 'hash')
-    },
-    insert: async (prefix, table, rows) => {
-      const k = KeySpace.of(prefix)
-      return this.run(table, () => this.redis.wbcInsert(k.queue(table), k.queuesIndex, k.age(table), k.stats(table), table, Date.now(), ...rows.map((row) => JSON.stringify(row))), 'list')
-    },
-    claim: async (prefix, request: ClaimRequest) => {
-      const k = KeySpace.of(prefix)
-      const raw = await this.run(request.table, () =>
-        this.redis.wbcClaim(
-          k.countersIndex, k.updatesIndex, k.queuesIndex, k.inflightIndex, k.batch(request.batchId), k.generation(request.table), k.queue(request.table),
-          prefix, request.batchId, request.createdAt, request.table, request.maxInserts,
-          request.counters.length, ...request.counters, request.updates.length, ...request.updates,
-        ),
-      )
-      if (!raw) return {batch: null, quarantined: []}
-      const answer = JSON.parse(raw) as {empty?: boolean; quarantined?: unknown}
-      const quarantined = emptyArray<[string, string]>(answer.quarantined).map(([key, reason]) => ({key, reason}))
-      return {batch: answer.empty ? null : decodeBatch(answer), quarantined}
-    },
-    quarantine: async (prefix, kind, member, reason) => {
-      const k = KeySpace.of(prefix)
-      await this.run(member, () => this.redis.wbcQuarantine(k.indexOf(kind), `${prefix}:${kind}:${member}`, `${prefix}:bad:${kind}:${member}`, k.badIndex, member, `${kind}:${member}`, reason, Date.now()))
-    },
-    ack: async (prefix, batchId, deadMembers) => {
-      const k = KeySpace.of(prefix)
-      return (await this.run(k.batch(batchId), () => this.redis.wbcAck(k.batch(batchId), k.inflightIndex, prefix, batchId, Date.now(), ...deadMembers))) === 1
-    },
-    readCounter: async (prefix, member): Promise<CounterReading> => {
-      const k = KeySpace.of(prefix)
-      const table = tableOf(member)
-      const [live, base, flat, generation] = await this.run(k.counter(member), () => this.redis.wbcReadCounter(k.counter(member), k.base(member), k.inflightIndex, k.generation(table), prefix, member))
-      const inflight: Record<string, number> = {}
-      for (let i = 0; i < flat.length; i += 2) inflight[flat[i]] = Number(flat[i + 1])
-      return {live: Number(live ?? 0), base: finiteNumber(base), inflight, generation: generation ?? '0'}
-    },
-    requeue: async (prefix, table, id, entry) => {
-      const k = KeySpace.of(prefix)
-      for (const [member, delta] of entry.kind === 'counter' ? entry.deltas : []) {
-        // As the memory step refuses it (String() would send "NaN", or a string that happens to parse).
-        if (typeof delta !== 'number' || !Number.isFinite(delta)) throw new CorruptValue(`${k.deadLetters(table)} (field ${id})`, `delta ${String(delta)} of ${member} is not a number`)
-      }
-      const payload: Array<string | number> =
-        entry.kind === 'counter'
-          ? entry.deltas.flat()
-          : entry.kind === 'update'
-            ? [entry.member, ...Object.entries(entry.fields).flatMap(([field, value]) => [field, JSON.stringify(value)])]
-            : [JSON.stringify(entry.row)]
-      return (await this.run(table, () => this.redis.wbcRequeue(k.deadLetters(table), prefix, id, entry.kind, Date.now(), table, ...payload))) === 1
-    },
-    compactChunk: async (key, position, sha, mask) =>
-      this.run(key, () => this.redis.wbcCompactChunk(key, position, sha, mask, `\u0000wbc-tombstone-${randomUUID()}`), 'list'),
-    settleAge: async (prefix, table, flushStart) => {
-      const k = KeySpace.of(prefix)
-      await this.run(table, () => this.redis.wbcSettleAge(k.age(table), flushStart))
-    },
-    cacheBase: async (prefix, member, generation, base, ttlMs) => {
-      const k = KeySpace.of(prefix)
-      const table = tableOf(member)
-      const [cached, live, inflight] = await this.run(k.counter(member), () =>
-        this.redis.wbcCacheBase(k.generation(table), k.base(member), k.counter(member), k.inflightIndex, generation, base, ttlMs, prefix, member),
-      )
-      return {cached: cached === 1, live: Number(live ?? 0), inflight: sumDeltas(inflight)}
+  /** Named Lua scripts for the layers above (the write buffer's steps define theirs through it). */
+  readonly stepHost = {
+    driver: 'redis' as const,
+    scripts: {
+      define: (name: string, numberOfKeys: number, lua: string) => {
+        if (this.defined.has(name)) return
+        this.redis.defineCommand(name, {numberOfKeys, lua})
+        this.defined.add(name)
+      },
+      run: <T>(name: string, args: Array<string | number>, key: string, expected?: string): Promise<T> => {
+        const command = (this.redis as unknown as Record<string, (...a: Array<string | number>) => Promise<T>>)[name]
+        return this.run(key, () => command.apply(this.redis, args), expected)
+      },
+      error: (key: string, message: string, expected?: string) => this.mapError(key, new Error(message), expected),
     },
   }
 
@@ -388,7 +264,7 @@ export class RedisDriver implements IpcDriver {
 
   private async mapError(key: string, error: unknown, expected?: string): Promise<Error> {
     const message = error instanceof Error ? error.message : String(error)
-    // A step's own check (checks.lua) names the key it refused; Redis appends where the script failed.
+    // A step's own check (buffer/steps/lua/include/checks.lua) names the key it refused; Redis appends where the script failed.
     const checked = /^WRONGTYPE wbc: (.*?) \| (.*?) \| (.*?)(?: script: [0-9a-f]+, on @user_script:\d+\.)?$/s.exec(message)
     if (checked) return new WrongType(checked[3], checked[2].replace(/^an? /, ''), checked[1].replace(/^an? /, ''))
     const corrupt = /^CORRUPT wbc: (.*?) \| (.*)$/s.exec(message)

@@ -13,6 +13,7 @@
 -- Returns 1 when acknowledged, 0 when the batch was already gone. Everything that can fail is
 -- checked before the first write; INCRBYFLOAT on a base (which writes nothing when it fails) is
 -- the only write that may still fail, and its failure drops that base.
+--@include checks
 local prefix, batchId, now = ARGV[1], ARGV[2], ARGV[3]
 expectType(KEYS[2], 'set')
 local raw = redis.call('GET', KEYS[1])

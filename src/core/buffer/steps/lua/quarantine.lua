@@ -9,6 +9,7 @@
 -- ARGV[3]  reason
 -- ARGV[4]  now (ms)
 -- Returns 1. Both indexes are checked before the first write.
+--@include checks
 expectType(KEYS[1], 'set')
 expectType(KEYS[4], 'hash')
 redis.call('SREM', KEYS[1], ARGV[1])

@@ -1,4 +1,4 @@
--- Checks shared by the buffer steps; driver.ts puts this file in front of each step that uses it.
+-- Checks shared by the buffer steps (included by the steps that need them: see lua.ts).
 -- Redis does not undo a script's writes when the script fails half-way, so a step runs every check
 -- that can fail before its first write (or wraps a write that can still fail in pcall).
 -- No KEYS or ARGV of its own. A failed check raises "WRONGTYPE wbc: {found} | {expected} | {key}",
@@ -95,17 +95,6 @@ local function hsetFlat(key, flat, from)
   for i = from, #flat, 1000 do
     redis.call('HSET', key, unpack(flat, i, math.min(i + 999, #flat)))
   end
-end
-
--- A counter's in-flight delta in {prefix}:ifd:{batchId} (nil when absent); fails naming the key
--- when it is not a number, so that no total is made of text (NaN).
-local function inflightDelta(prefix, id, member)
-  local key = prefix .. ':ifd:' .. id
-  local v = readOf('hash', 'HGET', key, member)
-  if v and not finiteNumber(v) then
-    wrongType(key, 'a hash whose field ' .. member .. ' is not a number', 'a hash of numbers')
-  end
-  return v
 end
 
 -- A counter's live delta (nil when absent); fails naming the key when it is not a number.

@@ -11,16 +11,12 @@
 -- Returns {0} when the generation moved on, else {1, live, in-flight deltas joined with ","} as
 -- strings (the engine adds them, exactly). Every read that can fail comes before the one write
 -- (SET replaces a key of any type, including a bad base).
+--@include checks
+--@include inflight
 if (readOf('string', 'GET', KEYS[1]) or '0') ~= ARGV[1] then
   return {0}
 end
-local inflight = {}
-for _, id in ipairs(readOf('set', 'SMEMBERS', KEYS[4])) do
-  local v = inflightDelta(ARGV[4], id, ARGV[5])
-  if v then
-    inflight[#inflight + 1] = v
-  end
-end
+local _, inflight = inflightDeltas(ARGV[4], readOf('set', 'SMEMBERS', KEYS[4]), ARGV[5])
 local live = liveDelta(KEYS[3]) or '0'
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return {1, live, table.concat(inflight, ',')}

@@ -20,6 +20,9 @@
 -- Everything that can fail is checked before an increment's first write (INCRBYFLOAT, which
 -- itself writes nothing when it fails); a table whose stamp keys cannot be written fails its
 -- increments before any of them is applied.
+--@include checks
+--@include inflight
+--@include stamp
 local now, prefix, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out = {}
 local writes = {}
@@ -42,15 +45,11 @@ for i = 0, n - 1 do
     if tableError[t] then
       error(tableError[t], 0)
     end
-    local inflight = {}
+    local holders, inflight = inflightDeltas(prefix, inflightIds, member)
     local byBatch = {}
-    for _, id in ipairs(inflightIds) do
-      local v = inflightDelta(prefix, id, member)
-      if v then
-        inflight[#inflight + 1] = v
-        byBatch[#byBatch + 1] = id
-        byBatch[#byBatch + 1] = v
-      end
+    for k, id in ipairs(holders) do
+      byBatch[#byBatch + 1] = id
+      byBatch[#byBatch + 1] = inflight[k]
     end
     local base = redis.pcall('GET', prefix .. ':b:' .. member)
     local reading = false
@@ -83,8 +82,6 @@ for i = 0, n - 1 do
 end
 for t, count in pairs(writes) do
   local tableName = ARGV[3 * n + 3 + t]
-  redis.call('HSETNX', prefix .. ':age:' .. tableName, 'since', now)
-  redis.call('HSET', prefix .. ':age:' .. tableName, 'last', now)
-  redis.call('HINCRBY', prefix .. ':stats:' .. tableName, 'writes', count)
+  stamp(prefix .. ':age:' .. tableName, prefix .. ':stats:' .. tableName, now, count)
 end
 return out

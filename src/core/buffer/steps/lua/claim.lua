@@ -23,6 +23,7 @@
 -- written as SQL: a member whose where is not a flat JSON object of column names and scalars (or
 -- is empty), an update field or a queued row's column that is not an identifier.
 -- Returns the batch JSON (with the keys it quarantined), or false when nothing was claimed or moved.
+--@include checks
 local prefix, batchId = ARGV[1], ARGV[2]
 local counters, updates, inserts, quarantined = {}, {}, {}, {}
 -- member, delta pairs for {prefix}:ifd:{batchId} (what readers add to a total while in flight)

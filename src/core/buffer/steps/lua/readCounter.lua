@@ -8,13 +8,13 @@
 -- Returns {live or false, base or false, {batch id, delta, …}, generation or false}; the deltas
 -- come from {prefix}:ifd:{batchId} of each batch in flight that holds the member. A cached base
 -- that is not a finite number (or a key of another type) reads as absent. Writes nothing.
+--@include checks
+--@include inflight
+local holders, deltas = inflightDeltas(ARGV[1], readOf('set', 'SMEMBERS', KEYS[3]), ARGV[2])
 local inflight = {}
-for _, id in ipairs(readOf('set', 'SMEMBERS', KEYS[3])) do
-  local v = inflightDelta(ARGV[1], id, ARGV[2])
-  if v then
-    inflight[#inflight + 1] = id
-    inflight[#inflight + 1] = v
-  end
+for i, id in ipairs(holders) do
+  inflight[#inflight + 1] = id
+  inflight[#inflight + 1] = deltas[i]
 end
 local base = redis.pcall('GET', KEYS[2])
 if not finiteNumber(base) then

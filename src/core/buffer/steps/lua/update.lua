@@ -10,6 +10,8 @@
 -- ARGV[2]  now (ms, the caller's clock)
 -- ARGV[3..] field, JSON value, field, JSON value, … (any number: written in slices)
 -- Every key is checked before the first write, so a wrong-typed key fails the step with nothing written.
+--@include checks
+--@include stamp
 expectType(KEYS[1], 'hash')
 expectType(KEYS[2], 'set')
 expectStampable(KEYS[3], KEYS[4])
@@ -21,7 +23,5 @@ local recorded = tonumber(redis.call('HGET', KEYS[5], ARGV[1]) or '')
 if not recorded or recorded < tonumber(ARGV[2]) then
   redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
 end
-redis.call('HSETNX', KEYS[3], 'since', ARGV[2])
-redis.call('HSET', KEYS[3], 'last', ARGV[2])
-redis.call('HINCRBY', KEYS[4], 'writes', 1)
+stamp(KEYS[3], KEYS[4], ARGV[2], 1)
 return 1

@@ -14,6 +14,7 @@
 -- checked before the first write (removing the dead letter): a step that fails leaves the dead
 -- letter where it was and re-buffers nothing.
 -- Returns 1 when re-buffered, 0 when the dead letter was already gone.
+--@include checks
 local prefix, kind, now, tableMember = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
 expectType(KEYS[1], 'hash')
 if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 0 then

@@ -7,6 +7,8 @@
 -- ARGV[2]  now (ms)
 -- ARGV[3..] rows as JSON (any number: pushed in slices)
 -- Returns the queue length. Every key is checked before the first write.
+--@include checks
+--@include stamp
 expectType(KEYS[1], 'list')
 expectType(KEYS[2], 'set')
 expectStampable(KEYS[3], KEYS[4])
@@ -15,7 +17,5 @@ for i = 3, #ARGV, 1000 do
   length = redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
 redis.call('SADD', KEYS[2], ARGV[1])
-redis.call('HSETNX', KEYS[3], 'since', ARGV[2])
-redis.call('HSET', KEYS[3], 'last', ARGV[2])
-redis.call('HINCRBY', KEYS[4], 'writes', #ARGV - 2)
+stamp(KEYS[3], KEYS[4], ARGV[2], #ARGV - 2)
 return length

@@ -1,4 +1,4 @@
-import type {IncrementResult} from '../../buffer/steps.js'
+import type {IncrementResult} from './contract.js'
 
 /** One increment waiting for its turn in a batched script call. */
 export interface QueuedIncrement {

@@ -1,9 +1,9 @@
 import {Redis} from 'ioredis'
 import {afterAll, describe, expect, it} from 'vitest'
 
-import {openTestDb, type TestDb} from '../../support/db.js'
-import {cleanRedisPrefix, driversUp, engineConfig, openEngine, type DriverName} from '../../support/engine.js'
-import {uniquePrefix, urls} from '../../support/services.js'
+import {openTestDb, type TestDb} from '../../../support/db.js'
+import {cleanRedisPrefix, driversUp, engineConfig, openEngine, type DriverName} from '../../../support/engine.js'
+import {uniquePrefix, urls} from '../../../support/services.js'
 
 /**
  * decodeBatch: a batch is addressed by its inner id (ledger rows, dead letters, the ack). A batch
@@ -30,8 +30,8 @@ describe.each(['redis', 'memory'] as DriverName[])('a batch in flight whose id i
     const wb = await openEngine(engineConfig(driver, db.url, prefix))
     try {
       // A real batch left in flight (claimed, not applied), as a crashed flusher leaves it.
-      await wb.ipc.steps.increment(prefix, 'default:forged_ids:1:n', 7)
-      const real = await wb.ipc.steps.claim(prefix, {batchId: '0000-real', table: 'default:forged_ids', createdAt: 1, counters: ['default:forged_ids:1:n'], updates: [], maxInserts: 0})
+      await wb.steps.increment(prefix, 'default:forged_ids:1:n', 7)
+      const real = await wb.steps.claim(prefix, {batchId: '0000-real', table: 'default:forged_ids', createdAt: 1, counters: ['default:forged_ids:1:n'], updates: [], maxInserts: 0})
       expect(real.batch?.id).toBe('0000-real')
       // The forged batch sorts first and claims the real one's id.
       const forged = {id: '0000-real', table: 'default:forged_ids', createdAt: 1, counters: [['default:forged_ids:2:n', 1]], updates: [], inserts: []}

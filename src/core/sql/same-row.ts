@@ -1,0 +1,89 @@
+import type {Dialect} from '../config/connections.js'
+import type {WhereObject} from '../buffer/keys.js'
+import {bindKey, exactDecimal} from './statements.js'
+import type {KeyRule, TableInfo} from './table-info.js'
+
+/**
+ * Whether no two of these keys (one key-column set, in `keys` order) can reach one row, judged
+ * in JavaScript from the column's key rule: then a plain `UPDATE … FROM v` applies every entry,
+ * and the join + aggregation per target row can be skipped. Each value is reduced to a spelling
+ * that two values the database finds equal always share (it may also merge values the database
+ * tells apart: that only costs the fast path). Any value without a known spelling (a column
+ * without a rule, a form the rule does not parse) answers false. A key with a NULL part reaches
+ * no row, so it shares none.
+ */
+export function cannotShareRows(dialect: Dialect, keys: string[], wheres: WhereObject[], info: TableInfo): boolean {
+  const rules = keys.map((key) => info.keyRules[key])
+  if (rules.some((rule) => rule === undefined)) return false
+  const seen = new Set<string>()
+  for (const where of wheres) {
+    const parts: string[] = []
+    let reachesNone = false
+    for (let i = 0; i < keys.length; i++) {
+      const value = where[keys[i]]
+      const bound = dialect === 'mysql' ? bindKey(dialect, value, info.types[keys[i]]) : value
+      if (bound === null || bound === undefined) {
+        reachesNone = true
+        break
+      }
+      const spelled = spelling(rules[i]!, bound as string | number | boolean)
+      if (spelled === undefined) return false
+      parts.push(spelled)
+    }
+    if (reachesNone) continue
+    const tuple = parts.length === 1 ? parts[0] : JSON.stringify(parts)
+    if (seen.has(tuple)) return false
+    seen.add(tuple)
+  }
+  return true
+}
+
+/** The spelling of one key value under a rule; undefined when the rule cannot tell. */
+export function spelling(rule: KeyRule, value: string | number | boolean): string | undefined {
+  if (rule === 'sqlite') return sqliteSpelling(value)
+  if (rule === 'bound') return typeof value === 'string' ? value : undefined
+  if (rule === 'boolean') return typeof value === 'boolean' ? String(value) : undefined
+  // PostgreSQL receives every other value as text: `String` is what the driver sends.
+  const text = String(value)
+  switch (rule) {
+    case 'integer': {
+      const exact = typeof value === 'boolean' ? null : exactDecimal(text)
+      return exact && exact[2] === '' ? exact[0] : undefined
+    }
+    case 'decimal':
+      return typeof value === 'boolean' ? undefined : exactDecimal(text)?.[0]
+    case 'text':
+      return wellFormed(text)
+    case 'bpchar':
+      return wellFormed(text).replace(/ +$/, '')
+    case 'uuid': {
+      const hex = text.replace(/[{}\-\s]/g, '').toLowerCase()
+      return /^[0-9a-f]{32}$/.test(hex) ? hex : undefined
+    }
+    case 'date':
+      return /^\d{4}-\d{2}-\d{2}$/.test(text) ? text : undefined
+  }
+}
+
+/**
+ * SQLite: a column's affinity turns numeric text into a number (and a number into text) before
+ * comparing, NOCASE folds ASCII case and RTRIM drops trailing spaces. So numbers and numeric text
+ * are spelled by their numeric value, other text ASCII-folded without trailing spaces; text that
+ * holds a digit but is no number JavaScript reads is left undecided (SQLite might read it).
+ */
+function sqliteSpelling(value: string | number | boolean): string | undefined {
+  if (typeof value === 'boolean') return value ? 'n:1' : 'n:0'
+  if (typeof value === 'number') return Number.isFinite(value) ? `n:${value}` : undefined
+  const trimmed = value.trim()
+  const number = Number(trimmed)
+  if (trimmed !== '' && Number.isFinite(number)) return `n:${number}`
+  if (/\d|inf|nan/i.test(value)) return undefined
+  return `s:${wellFormed(value)
+    .replace(/[A-Z]+/g, (letters) => letters.toLowerCase())
+    .replace(/ +$/, '')}`
+}
+
+/** The string as the database receives it: UTF-8 turns a lone surrogate into U+FFFD. */
+function wellFormed(text: string): string {
+  return /[\uD800-\uDFFF]/.test(text) ? Buffer.from(text, 'utf8').toString('utf8') : text
+}

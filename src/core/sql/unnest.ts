@@ -1,0 +1,40 @@
+import type {DerivedColumn, Statement} from './statements.js'
+
+/**
+ * PostgreSQL: a derived table `v` of bound rows as one array per column, `unnest(?::integer[],
+ * ?::numeric[], …) AS v(k0, c0, …)`: as many bindings as columns whatever the row count (no
+ * 65,535-parameter limit), one short statement text, and values parsed by each type's own input
+ * function, as `CAST(? AS type)` does. A column of an array type cannot travel as an array of
+ * arrays (unnest would flatten it): its values go as a `text[]` of array literals, cast per row
+ * (`u.c0::integer[]`). A column without a known type goes as text.
+ */
+export function unnestRows(columns: DerivedColumn[], rows: unknown[][]): Statement {
+  const byText = columns.map(({cast}) => cast !== undefined && cast.endsWith('[]'))
+  const bindings = columns.map((_, i) => {
+    const values = new Array<unknown>(rows.length)
+    for (let r = 0; r < rows.length; r++) {
+      const value = rows[r][i]
+      values[r] = byText[i] && Array.isArray(value) ? arrayLiteral(value) : value
+    }
+    return values
+  })
+  const arrays = columns.map(({cast}, i) => `?::${byText[i] || cast === undefined ? 'text' : cast}[]`).join(', ')
+  const aliases = columns.map(({alias}) => alias).join(', ')
+  if (!byText.includes(true)) return {sql: `unnest(${arrays}) AS v(${aliases})`, bindings}
+  const select = columns.map(({alias, cast}, i) => (byText[i] ? `u.${alias}::${cast} AS ${alias}` : `u.${alias}`)).join(', ')
+  return {sql: `(SELECT ${select} FROM unnest(${arrays}) AS u(${aliases})) AS v`, bindings}
+}
+
+/**
+ * A PostgreSQL array literal, as the driver writes a bound array: elements quoted with `\` and `"`
+ * escaped, NULL for null, nested arrays as nested braces, objects as JSON.
+ */
+export function arrayLiteral(values: unknown[]): string {
+  const elements = values.map((value) => {
+    if (value === null || value === undefined) return 'NULL'
+    if (Array.isArray(value)) return arrayLiteral(value)
+    const text = typeof value === 'object' ? JSON.stringify(value) : String(value)
+    return `"${text.replace(/[\\"]/g, (mark) => `\\${mark}`)}"`
+  })
+  return `{${elements.join(',')}}`
+}

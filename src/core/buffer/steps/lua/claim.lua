@@ -244,6 +244,9 @@ do
 end
 
 -- Why a counter (withColumn) or update member cannot be flushed, or nil (as parseMember splits it).
+-- Column name → whether it is an identifier (a batch names few columns).
+local columnNames = {}
+
 local function memberProblem(member, withColumn)
   local nameReason = withColumn and 'the key name is not {connection}:{table}:{where}:{column}' or 'the key name is not {connection}:{table}:{where}'
   local second
@@ -262,8 +265,15 @@ local function memberProblem(member, withColumn)
   end
   local where
   if withColumn then
-    local last = string.find(member, ':[^:]*$')
-    if last <= second + 1 or not isIdentifier(string.sub(member, last + 1)) then
+    -- The last ':' (found from the end), and its column checked once per name.
+    local last = string.match(member, '^.*():')
+    local column = string.sub(member, last + 1)
+    local columnOk = columnNames[column]
+    if columnOk == nil then
+      columnOk = isIdentifier(column)
+      columnNames[column] = columnOk
+    end
+    if last <= second + 1 or not columnOk then
       return nameReason
     end
     where = string.sub(member, second + 1, last - 1)

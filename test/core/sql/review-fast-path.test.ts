@@ -47,3 +47,31 @@ describe('the plain path on SQLite', () => {
     })
   })
 })
+
+describe('the plain path on PostgreSQL', () => {
+  it.skipIf(!dialectsUp.postgres)('a key column moved to a nondeterministic collation while the engine runs: bob and BOB are one row', async () => {
+    const collation = `${uniquePrefix()}_ci`
+    await withEngine('postgres', async (db, wb, table) => {
+      await db.knex.raw(`CREATE COLLATION "${collation}" (provider = icu, locale = 'und-u-ks-level2', deterministic = false)`)
+      try {
+        await db.knex.raw(`CREATE TABLE "${table}" (name varchar(20) PRIMARY KEY, hits integer NOT NULL DEFAULT 0)`)
+        await db.knex(table).insert([{name: 'bob'}, {name: 'eve'}])
+        // A first flush reads the table's info while the collation is still deterministic.
+        await wb.table(table).where({name: 'eve'}).increment('hits', 1)
+        expect((await wb.flush()).status).toBe('ok')
+        await db.knex.raw(`ALTER TABLE "${table}" ALTER COLUMN name TYPE varchar(20) COLLATE "${collation}"`)
+        await wb.table(table).where({name: 'bob'}).increment('hits', 1)
+        await wb.table(table).where({name: 'BOB'}).increment('hits', 10)
+        expect((await wb.flush()).status).toBe('ok')
+        const rows = await db.knex(table).select('name', 'hits').orderBy('name')
+        expect(rows.map((r) => [r.name, Number(r.hits)])).toEqual([
+          ['bob', 11],
+          ['eve', 1],
+        ])
+      } finally {
+        await db.knex.schema.dropTableIfExists(table)
+        await db.knex.raw(`DROP COLLATION IF EXISTS "${collation}"`)
+      }
+    })
+  })
+})

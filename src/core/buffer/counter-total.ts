@@ -12,6 +12,11 @@ import {decodeWhere, parseMember} from './keys.js'
 const ATTEMPTS = 10
 /** Most scalar subqueries (DB values and ledger checks) in one statement; each is a column of the answer. */
 export const MAX_COLUMNS_PER_STATEMENT = 1000
+/**
+ * Most bound values in one statement: PostgreSQL takes at most 65,535 (more is a protocol error,
+ * SQLSTATE 08P01, which reads as an unreachable database), SQLite 32,766.
+ */
+export const MAX_BINDINGS_PER_STATEMENT = 30_000
 
 /** A counter's total and its parts, all from one reading of the counter (they add up). */
 export interface CounterBreakdown {
@@ -173,18 +178,23 @@ async function readValues(
   // Each value and each ledger check is a column of the answer (PostgreSQL allows 1,664).
   let chunk: typeof reads = []
   let columns = 0
+  let bindings = 0
   const send = async () => {
     const values = await readBases(db, prefix, chunk.map(({read}) => read))
     chunk.forEach(({k}, j) => (results[k] = values[j]))
   }
   for (const entry of reads) {
-    if (chunk.length > 0 && columns + 1 + entry.read.positions.length > MAX_COLUMNS_PER_STATEMENT) {
+    // A value binds each where column; a ledger check binds 3 (at most: checks are shared).
+    const entryBindings = Object.keys(entry.read.where).length + 3 * entry.read.positions.length
+    if (chunk.length > 0 && (columns + 1 + entry.read.positions.length > MAX_COLUMNS_PER_STATEMENT || bindings + entryBindings > MAX_BINDINGS_PER_STATEMENT)) {
       await send()
       chunk = []
       columns = 0
+      bindings = 0
     }
     chunk.push(entry)
     columns += 1 + entry.read.positions.length
+    bindings += entryBindings
   }
   if (chunk.length > 0) await send()
   return results

@@ -5,7 +5,8 @@ import type {Ipc} from '../ipc/types.js'
 import type {Database} from '../sql/databases.js'
 import {isUnreachable, typedDatabaseError} from '../sql/errors.js'
 import {ensureLedger, LEDGER_TABLE} from '../sql/ledger.js'
-import {bindValue, quote} from '../sql/statements.js'
+import {bindKey, bindValue, quote, type ColumnTypes} from '../sql/statements.js'
+import {tableInfo} from '../sql/table-info.js'
 import {EntryPositions} from './entry-positions.js'
 import {decodeWhere, parseMember} from './keys.js'
 
@@ -236,14 +237,28 @@ async function readBasesOnce(db: Database, prefix: string, reads: BaseRead[]): P
       return alias
     }),
   )
+  const types = await keyTypes(db, reads)
   reads.forEach(({table, column, where}, i) => {
     const columns = Object.keys(where).sort()
-    parts.push(`(SELECT ${q(column)} FROM ${q(table)} WHERE ${columns.map((c) => `${q(c)} = ?`).join(' AND ')}) AS v${i}`)
-    bindings.push(...columns.map((c) => bindValue(db.dialect, where[c] as never)))
+    const cast = (c: string) => types.get(table)?.[c]
+    parts.push(`(SELECT ${q(column)} FROM ${q(table)} WHERE ${columns.map((c) => `${q(c)} = ${cast(c) ? `CAST(? AS ${cast(c)})` : '?'}`).join(' AND ')}) AS v${i}`)
+    bindings.push(...columns.map((c) => (cast(c) ? bindKey(db.dialect, where[c] as never, cast(c)) : bindValue(db.dialect, where[c] as never))))
   })
   const result = await db.knex.raw(`SELECT ${parts.join(', ')}`, bindings as Knex.RawBinding[])
   const row = (db.dialect === 'postgres' ? result.rows[0] : db.dialect === 'mysql' ? result[0][0] : result[0]) as Record<string, unknown>
   return reads.map((_, i) => ({value: Number(row?.[`v${i}`] ?? 0) || 0, applied: checkOf[i].map((alias) => Number(row?.[alias] ?? 0) > 0)}))
+}
+
+/**
+ * MySQL/MariaDB: the casts of integer and decimal key columns, so that a key value reaches the row
+ * the flush writes (statements.ts bindKey: exactly, not compared as a double, where `'1abc'` would
+ * read row 1 while the flush finds no row). Other dialects compare as the flush does already.
+ */
+async function keyTypes(db: Database, reads: BaseRead[]): Promise<Map<string, ColumnTypes>> {
+  const types = new Map<string, ColumnTypes>()
+  if (db.dialect !== 'mysql') return types
+  for (const table of new Set(reads.map((read) => read.table))) types.set(table, (await tableInfo(db.knex, db.dialect, table)).types)
+  return types
 }
 
 /** The table, column and key came from the caller: a cast error is a usage error, not a bug. */

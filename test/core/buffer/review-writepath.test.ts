@@ -41,7 +41,15 @@ describe.skipIf(!driversUp.redis || !dialectsUp.postgres)('review of the write p
     for (let i = 0; i < rows; i += 200) await knex(table).insert(Array.from({length: 200}, (_, j) => ({id: i + j + 1, views: i + j + 1})))
     // A where of 71 columns is a valid row address; 1,000 of them in one statement are 71,000 bindings.
     const where = (id: number) => Object.fromEntries([['id', id], ...Array.from({length: columns}, (_, c) => [`c${c}`, 0])]) as Record<string, number>
-    const results = await Promise.allSettled(Array.from({length: rows}, (_, i) => engine.wb().table(table).where(where(i + 1)).get('views')))
+    const results = await Promise.allSettled(
+      Array.from({length: rows}, (_, i) =>
+        engine
+          .wb()
+          .table(table)
+          .where(where(i + 1))
+          .get('views'),
+      ),
+    )
     const rejected = results.filter((r) => r.status === 'rejected').length
     expect(rejected).toBe(0)
     expect(results.map((r) => (r as PromiseFulfilledResult<number>).value)).toEqual(Array.from({length: rows}, (_, i) => i + 1))

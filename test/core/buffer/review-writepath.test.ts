@@ -98,4 +98,43 @@ describe.skipIf(!driversUp.redis || !dialectsUp.mysql)('review of the write path
     expect(total).toBe(5)
     expect(await wb.table(table).where('1abc').get('views')).toBe(0)
   })
+
+  it('a key whose text reads like a connection error (ECONNRESET) does not turn another read\'s failure into "unreachable" for the whole group', async () => {
+    const {knex, created} = engine.db()
+    const errors = `${engine.prefix}_errs`
+    const posts = `${engine.prefix}_posts`
+    await knex.schema.createTable(errors, (t) => {
+      t.string('code', 40).primary()
+      t.integer('n').notNullable()
+    })
+    await knex.schema.createTable(posts, (t) => {
+      t.integer('id').primary()
+      t.integer('views').notNullable()
+    })
+    created.push(errors, posts)
+    await knex(errors).insert({code: 'ECONNRESET', n: 7})
+    await knex(posts).insert({id: 1, views: 3})
+    const wb = engine.wb()
+    // knex quotes the statement, bound values included, in the error message of the grouped SELECT.
+    const results = await Promise.allSettled([wb.table(errors).where({code: 'ECONNRESET'}).get('n'), wb.table(`${engine.prefix}_missing`).where(1).get('views'), wb.table(posts).where(1).get('views')])
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect((results[0] as PromiseFulfilledResult<number>).value).toBe(7)
+    expect((results[2] as PromiseFulfilledResult<number>).value).toBe(3)
+  })
+
+  it('a refused row is dead-lettered even when a row beside it holds the text ECONNRESET (the table is not stuck)', async () => {
+    const {knex, created} = engine.db()
+    const log = `${engine.prefix}_log`
+    await knex.schema.createTable(log, (t) => {
+      t.increments('id')
+      t.string('msg', 100).notNullable()
+    })
+    created.push(log)
+    const wb = engine.wb()
+    await wb.table(log).insert([{msg: 'upstream ECONNRESET'}, {msg: 'x'.repeat(150)}])
+    const report = await wb.flush({table: log})
+    const table = report.tables.find((t) => t.table === log)!
+    expect(table.deadLettered).toBe(1)
+    expect((await knex(log).select('msg')).map((row: {msg: string}) => row.msg)).toEqual(['upstream ECONNRESET'])
+  })
 })

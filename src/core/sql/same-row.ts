@@ -1,5 +1,5 @@
 import type {Dialect} from '../config/connections.js'
-import type {WhereObject} from '../buffer/keys.js'
+import type {WhereObject} from './entry.js'
 import {bindKey, exactDecimal} from './statements.js'
 import type {KeyRule, TableInfo} from './table-info.js'
 

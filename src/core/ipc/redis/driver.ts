@@ -1,7 +1,7 @@
 import {randomUUID} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 
-import {Redis, type RedisOptions} from 'ioredis'
+import {Redis, type RedisOptions} from './ioredis.js'
 
 import {maskText} from '../../config/mask.js'
 import {AuthenticationFailed, CorruptValue, ExitCode, ServiceUnavailable, WbcError, WrongType} from '../../errors.js'

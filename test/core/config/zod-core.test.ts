@@ -21,13 +21,32 @@ const pairs: Array<[string, {safeParse(v: unknown): {success: boolean}}, lite.$Z
   ['number().int().positive() with an error', z.number({error: 'expected ms'}).int().positive(), lite.checked(lite.number({error: 'expected ms'}), lite.int(), lite.gt(0))],
   ['number().int().min().max()', z.number().int().min(2).max(65536), lite.checked(lite.number(), lite.int(), lite.gte(2), lite.lte(65536))],
   ['number().int().nonnegative().optional()', z.number().int().nonnegative().optional(), lite.optional(lite.checked(lite.number(), lite.int(), lite.gte(0)))],
-  ['string().regex() with a message, default', z.string().regex(/^[a-z_]+$/, {message: 'expected a name'}).default('id'), lite.withDefault(lite.checked(lite.string(), lite.regex(/^[a-z_]+$/, {message: 'expected a name'})), 'id')],
+  [
+    'string().regex() with a message, default',
+    z
+      .string()
+      .regex(/^[a-z_]+$/, {message: 'expected a name'})
+      .default('id'),
+    lite.withDefault(lite.checked(lite.string(), lite.regex(/^[a-z_]+$/, {message: 'expected a name'})), 'id'),
+  ],
   ['string().min(1) with an error', z.string({error: 'expected text'}).min(1), lite.checked(lite.string({error: 'expected text'}), lite.minLength(1))],
   ['boolean() with an error, default', z.boolean({error: 'expected true or false'}).default(false), lite.withDefault(lite.boolean({error: 'expected true or false'}), false)],
   ['enum() with an error', z.enum(['memory', 'redis'], {error: 'expected "memory" or "redis"'}), lite.enumOf(['memory', 'redis'], {error: 'expected "memory" or "redis"'})],
-  ['union of a string and a loose object', z.union([z.string().min(1), z.looseObject({host: z.string().optional(), port: z.number().optional()})]), lite.union([lite.checked(lite.string(), lite.minLength(1)), lite.looseObject({host: lite.optional(lite.string()), port: lite.optional(lite.number())})])],
-  ['strict object with defaults, prefault', z.strictObject({a: z.number().default(1), b: z.string().optional()}).prefault({}), lite.withPrefault(lite.strictObject({a: lite.withDefault(lite.number(), 1), b: lite.optional(lite.string())}), {})],
-  ['record with checked keys, default', z.record(z.string().regex(/^[a-z]+$/, {message: 'names use a-z'}), z.number()).default({a: 1}), lite.withDefault(lite.record(lite.checked(lite.string(), lite.regex(/^[a-z]+$/, {message: 'names use a-z'})), lite.number()), {a: 1})],
+  [
+    'union of a string and a loose object',
+    z.union([z.string().min(1), z.looseObject({host: z.string().optional(), port: z.number().optional()})]),
+    lite.union([lite.checked(lite.string(), lite.minLength(1)), lite.looseObject({host: lite.optional(lite.string()), port: lite.optional(lite.number())})]),
+  ],
+  [
+    'strict object with defaults, prefault',
+    z.strictObject({a: z.number().default(1), b: z.string().optional()}).prefault({}),
+    lite.withPrefault(lite.strictObject({a: lite.withDefault(lite.number(), 1), b: lite.optional(lite.string())}), {}),
+  ],
+  [
+    'record with checked keys, default',
+    z.record(z.string().regex(/^[a-z]+$/, {message: 'names use a-z'}), z.number()).default({a: 1}),
+    lite.withDefault(lite.record(lite.checked(lite.string(), lite.regex(/^[a-z]+$/, {message: 'names use a-z'})), lite.number()), {a: 1}),
+  ],
   ['unknown().optional()', z.unknown().optional(), lite.optional(lite.unknown())],
 ]
 

@@ -1,6 +1,6 @@
 import {readFileSync} from 'node:fs'
 
-import {Redis, type RedisOptions} from 'ioredis'
+import {Redis, type RedisOptions} from './ioredis.js'
 
 import {maskText} from '../../config/mask.js'
 import {AuthenticationFailed, CorruptValue, ExitCode, ServiceUnavailable, WbcError, WrongType} from '../../errors.js'

@@ -1,3 +1,5 @@
+// Longer than 300 lines on purpose: one method per Ipc operation, each a thin mapping onto a Redis
+// command with its error translation; splitting the class would scatter one interface over files.
 import {readFileSync} from 'node:fs'
 
 import {Redis, type RedisOptions} from './ioredis.js'

@@ -14,18 +14,22 @@ if (cluster.isPrimary) {
   let ready = 0
   let start = 0n
   const workers = Array.from({length: 2}, () => cluster.fork({SHARE: String(total / 2)}))
+  const finish = async () => {
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9
+    process.stdout.write(`${JSON.stringify({rate: total / seconds, total: await ipc.get('hits')})}\n`)
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill()
+    await ipc.close()
+  }
   for (const worker of workers) {
-    worker.on('message', async (msg) => {
+    worker.on('message', (msg) => {
       // Timing starts when both workers are up (forking and loading are not the driver's cost).
       if (msg === 'ready' && ++ready === 2) {
         start = process.hrtime.bigint()
         for (const w of workers) w.send('go')
       }
       if (msg !== 'done' || ++done < 2) return
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9
-      process.stdout.write(`${JSON.stringify({rate: total / seconds, total: await ipc.get('hits')})}\n`)
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.kill()
-      await ipc.close()
+      // A failure ends the benchmark (an unhandled rejection), as it should.
+      void finish()
     })
   }
 } else {

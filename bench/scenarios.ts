@@ -258,23 +258,21 @@ export const scenarios: Record<string, (ctx: BenchContext) => Promise<BenchResul
     return results
   },
 
-  /** 6: CLI start, median of 10 runs, against `node -e 0`. */
+  /** 6: CLI start, median of 10 runs, against `node -e 0`; the three run in turn so a busy machine slows each alike (bench/start-up.ts compares builds). */
   async start(ctx) {
     const prefix = `${tag}start`
     const cwd = mkdtempSync(join(tmpdir(), 'wbc-bench-'))
     writeFileSync(join(cwd, 'wbc.config.json'), JSON.stringify({ipc: {driver: 'redis', redis: ctx.redis, prefix}}))
-    const median = (args: string[]) => {
-      const times: number[] = []
-      for (let i = 0; i < 10; i++) {
+    const runs: Record<'node' | 'version' | 'status', string[]> = {node: ['-e', '0'], version: [bin, '--version'], status: [bin, 'status', '--json']}
+    const times: Record<keyof typeof runs, number[]> = {node: [], version: [], status: []}
+    for (let i = 0; i < 10; i++) {
+      for (const name of ['node', 'version', 'status'] as const) {
         const start = process.hrtime.bigint()
-        spawnSync(process.execPath, args, {cwd})
-        times.push(Number(process.hrtime.bigint() - start) / 1e6)
+        spawnSync(process.execPath, runs[name], {cwd})
+        times[name].push(Number(process.hrtime.bigint() - start) / 1e6)
       }
-      return times.sort((a, b) => a - b)[5]
     }
-    const node = median(['-e', '0'])
-    const version = median([bin, '--version'])
-    const status = median([bin, 'status', '--json'])
+    const [node, version, status] = [times.node, times.version, times.status].map((list) => list.sort((a, b) => a - b)[5])
     return [
       {scenario: '6 CLI start', case: 'wbc --version', value: version, unit: 'ms', baseline: {name: 'node -e 0', value: node}, ratio: version / node},
       {scenario: '6 CLI start', case: 'wbc status --json (empty)', value: status, unit: 'ms', baseline: {name: 'node -e 0', value: node}, ratio: status / node, target: '< 250 ms', met: status < 250},

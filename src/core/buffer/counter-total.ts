@@ -4,13 +4,19 @@ import type {BufferSteps, CounterReading} from './steps/index.js'
 import type {Database} from '../sql/databases.js'
 import {isUnreachable, typedDatabaseError} from '../sql/errors.js'
 import {ensureLedger, LEDGER_TABLE} from '../sql/ledger.js'
-import {bindValue, quote} from '../sql/statements.js'
+import {bindKey, bindValue, quote, type ColumnTypes} from '../sql/statements.js'
+import {tableInfo} from '../sql/table-info.js'
 import {EntryPositions} from './entry-positions.js'
 import {decodeWhere, parseMember} from './keys.js'
 
 const ATTEMPTS = 10
 /** Most scalar subqueries (DB values and ledger checks) in one statement; each is a column of the answer. */
 export const MAX_COLUMNS_PER_STATEMENT = 1000
+/**
+ * Most bound values in one statement: PostgreSQL takes at most 65,535 (more is a protocol error,
+ * SQLSTATE 08P01, which reads as an unreachable database), SQLite 32,766.
+ */
+export const MAX_BINDINGS_PER_STATEMENT = 30_000
 
 /** A counter's total and its parts, all from one reading of the counter (they add up). */
 export interface CounterBreakdown {
@@ -172,18 +178,23 @@ async function readValues(
   // Each value and each ledger check is a column of the answer (PostgreSQL allows 1,664).
   let chunk: typeof reads = []
   let columns = 0
+  let bindings = 0
   const send = async () => {
     const values = await readBases(db, prefix, chunk.map(({read}) => read))
     chunk.forEach(({k}, j) => (results[k] = values[j]))
   }
   for (const entry of reads) {
-    if (chunk.length > 0 && columns + 1 + entry.read.positions.length > MAX_COLUMNS_PER_STATEMENT) {
+    // A value binds each where column; a ledger check binds 3 (at most: checks are shared).
+    const entryBindings = Object.keys(entry.read.where).length + 3 * entry.read.positions.length
+    if (chunk.length > 0 && (columns + 1 + entry.read.positions.length > MAX_COLUMNS_PER_STATEMENT || bindings + entryBindings > MAX_BINDINGS_PER_STATEMENT)) {
       await send()
       chunk = []
       columns = 0
+      bindings = 0
     }
     chunk.push(entry)
     columns += 1 + entry.read.positions.length
+    bindings += entryBindings
   }
   if (chunk.length > 0) await send()
   return results
@@ -225,14 +236,28 @@ async function readBasesOnce(db: Database, prefix: string, reads: BaseRead[]): P
       return alias
     }),
   )
+  const types = await keyTypes(db, reads)
   reads.forEach(({table, column, where}, i) => {
     const columns = Object.keys(where).sort()
-    parts.push(`(SELECT ${q(column)} FROM ${q(table)} WHERE ${columns.map((c) => `${q(c)} = ?`).join(' AND ')}) AS v${i}`)
-    bindings.push(...columns.map((c) => bindValue(db.dialect, where[c] as never)))
+    const cast = (c: string) => types.get(table)?.[c]
+    parts.push(`(SELECT ${q(column)} FROM ${q(table)} WHERE ${columns.map((c) => `${q(c)} = ${cast(c) ? `CAST(? AS ${cast(c)})` : '?'}`).join(' AND ')}) AS v${i}`)
+    bindings.push(...columns.map((c) => (cast(c) ? bindKey(db.dialect, where[c] as never, cast(c)) : bindValue(db.dialect, where[c] as never))))
   })
   const result = await db.knex.raw(`SELECT ${parts.join(', ')}`, bindings as Knex.RawBinding[])
   const row = (db.dialect === 'postgres' ? result.rows[0] : db.dialect === 'mysql' ? result[0][0] : result[0]) as Record<string, unknown>
   return reads.map((_, i) => ({value: Number(row?.[`v${i}`] ?? 0) || 0, applied: checkOf[i].map((alias) => Number(row?.[alias] ?? 0) > 0)}))
+}
+
+/**
+ * MySQL/MariaDB: the casts of integer and decimal key columns, so that a key value reaches the row
+ * the flush writes (statements.ts bindKey: exactly, not compared as a double, where `'1abc'` would
+ * read row 1 while the flush finds no row). Other dialects compare as the flush does already.
+ */
+async function keyTypes(db: Database, reads: BaseRead[]): Promise<Map<string, ColumnTypes>> {
+  const types = new Map<string, ColumnTypes>()
+  if (db.dialect !== 'mysql') return types
+  for (const table of new Set(reads.map((read) => read.table))) types.set(table, (await tableInfo(db.knex, db.dialect, table)).types)
+  return types
 }
 
 /** The table, column and key came from the caller: a cast error is a usage error, not a bug. */

@@ -2,6 +2,7 @@ import type {BufferConfig} from '../config/schema.js'
 import type {Ipc} from '../ipc/types.js'
 import {takeLease} from '../locks/take-lease.js'
 import type {Databases} from '../sql/databases.js'
+import {forgetAllTableInfo} from '../sql/table-info.js'
 import {DeadLetters} from './dead-letters.js'
 import {BatchApplier} from './flush/apply-batch.js'
 import {ClaimPipeline} from './flush/claim-pipeline.js'
@@ -66,6 +67,9 @@ export class Flusher {
     }
     if (taken.tookOverFrom) await recordTakeover(this.ipc, this.keys, this.options.eventsMaxCount, taken.tookOverFrom).catch(() => {})
     const {ipc, keys, dbs} = this
+    // Column types, keys and collations are read again by each flush (once per table): a schema
+    // migrated since the last flush must not be applied with what was true before.
+    for (const db of dbs.openedList()) forgetAllTableInfo(db.knex)
     const lease = new RunLease(ipc, keys, taken.lease, this.options.leaseTtlMs, requestedAt)
     const run = new FlushRun(ipc, keys, filter, lease, this.options.onProgress)
     const store = new StoreCheck(ipc, keys, dbs, lease)

@@ -78,7 +78,10 @@ export class TotalReads {
     }
     group.forEach(([, {callers}], i) => {
       const result = results[i]
-      for (const caller of callers) 'error' in result ? caller.reject(result.error) : caller.resolve(result.total)
+      for (const caller of callers) {
+        if ('error' in result) caller.reject(result.error)
+        else caller.resolve(result.total)
+      }
     })
   }
 }

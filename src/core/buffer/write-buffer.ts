@@ -1,3 +1,6 @@
+// Longer than 300 lines on purpose: this is the library's public surface (WriteBuffer, TableBuffer,
+// RowBuffer), kept in one file so an application developer reads the whole API in one place; the
+// work behind each method lives in its own module (steps/, flusher, counter-total, insert-batcher).
 import cluster from 'node:cluster'
 
 import type {Knex} from 'knex'

@@ -1,14 +1,13 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {dirname, isAbsolute, resolve} from 'node:path'
 
-import {z} from 'zod'
-
 import {ConfigError} from '../errors.js'
 import {maskText} from './mask.js'
 import {fromOdac} from './odac.js'
 import {identifierRule} from './identifiers.js'
 import {findJsonSyntaxProblem} from './json-syntax.js'
 import {configSchema, type WbcConfig, type WbcConfigInput} from './schema.js'
+import {safeParse, type ZodError} from './zod-core.js'
 
 /** Where the file came from: `--config`, `WBC_CONFIG`, found in the working directory, or none. */
 export type ConfigSource = 'flag' | 'env' | 'discovered' | 'defaults'
@@ -56,7 +55,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
 
 /** Validates a config object (from a file or given to the library) and fills in the defaults. */
 export function parseConfig(input: unknown, file?: string): WbcConfig {
-  const result = configSchema.safeParse(input)
+  const result = safeParse(configSchema, input)
   if (!result.success) throw configIssue(result.error, file)
   const config = result.data
   if (!config.connections.default) {
@@ -159,7 +158,7 @@ function resolvePaths(config: WbcConfig, base: string): WbcConfig {
 const where = (file?: string) => (file ? `${file}: ` : '')
 
 /** Every problem zod found, each with its path: fixing one at a time and rerunning wastes the reader's time. */
-function configIssue(error: z.ZodError, file?: string): ConfigError {
+function configIssue(error: ZodError, file?: string): ConfigError {
   const problems = error.issues.map((issue) => {
     const path = issue.path.map(String).join('.') || '(top level)'
     let message = issue.message

@@ -50,12 +50,14 @@ export async function runDemo(config: WbcConfig, options: DemoOptions): Promise<
   const stop = options.until()
   traffic.start()
   if (options.idleAfterSeconds) {
-    setTimeout(async () => {
+    const idle = async () => {
       await traffic.stop()
       options.onEvent({type: 'idle', written: traffic.written})
-    }, options.idleAfterSeconds * 1000).unref()
+    }
+    // A failed stop here is not lost: the traffic is stopped (and awaited) again at the end.
+    setTimeout(() => void idle().catch(() => {}), options.idleAfterSeconds * 1000).unref()
   }
-  const ticker = setInterval(async () => {
+  const tick = async () => {
     try {
       const status = await readStatus(wb.ipc, wb.prefix)
       const pending = status.tables.reduce((n, t) => n + t.counters.keys + t.updates.rows + t.inserts.rows, 0)
@@ -64,7 +66,8 @@ export async function runDemo(config: WbcConfig, options: DemoOptions): Promise<
     } catch {
       // A progress line is not worth failing the demo for.
     }
-  }, 1000)
+  }
+  const ticker = setInterval(() => void tick(), 1000)
   ticker.unref()
   await stop
   clearInterval(ticker)

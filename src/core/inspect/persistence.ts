@@ -1,4 +1,4 @@
-import {Redis} from 'ioredis'
+import {Redis} from '../ipc/redis/ioredis.js'
 
 import type {RedisTarget} from '../ipc/redis/driver.js'
 

@@ -40,6 +40,11 @@ export class Databases {
     return [...new Set([...Object.keys(this.targets), ...this.opened.keys()])]
   }
 
+  /** The connections opened so far (none is opened by asking). */
+  openedList(): Database[] {
+    return [...this.opened.values()]
+  }
+
   has(name: string): boolean {
     return this.opened.has(name) || name in this.targets
   }

@@ -20,7 +20,18 @@ export function isTransient(error: unknown): boolean {
   // PostgreSQL SQLSTATE: 40001 serialization, 53 insufficient resources.
   if (/^(40001|53...)$/.test(code)) return true
   if (typeof e.errno === 'number' && MOMENT_MYSQL_ERRNO.has(e.errno)) return true
-  return MOMENT_MESSAGE.test(String(e.message ?? ''))
+  return !isStatementError(e) && MOMENT_MESSAGE.test(String(e.message ?? ''))
+}
+
+/**
+ * An error the database raised for a statement (a PostgreSQL SQLSTATE, a MySQL `ER_` code, a
+ * SQLite code): its code says what it is. Its message is never searched for words: knex puts the
+ * statement in front of it, bound values included, so a row or key holding "ECONNRESET" would
+ * turn any data error into an unreachable database (and a batch would never be dead-lettered).
+ */
+function isStatementError(e: {code?: unknown}): boolean {
+  const code = String(e.code ?? '')
+  return /^[0-9][0-9A-Z]{4}$/.test(code) || code.startsWith('ER_') || code.startsWith('SQLITE_')
 }
 
 /**
@@ -60,7 +71,7 @@ export function typedDatabaseError(error: unknown, db: {name: string; target: st
   const service = `database "${db.name}"`
   const reason = errorText(error)
   if (AUTH_CODES.has(code)) return new AuthenticationFailed(service, db.target, reason, {cause: error})
-  if (TLS_MESSAGE.test(String(e?.message ?? ''))) {
+  if (!isStatementError(e ?? {}) && TLS_MESSAGE.test(String(e?.message ?? ''))) {
     return new ServiceUnavailable(service, db.target, `TLS: ${reason}`, {
       cause: error,
       hint: 'The connection asks for TLS (sslmode, ssl) that the server does not offer or whose certificate is not trusted: enable TLS on the server, trust its CA, or change sslmode.',
@@ -104,5 +115,5 @@ export function isUnreachable(error: unknown): boolean {
   if (/^(08...|53300|57P0[1-3])$/.test(code)) return true
   if (typeof e.errno === 'number' && UNREACHABLE_MYSQL_ERRNO.has(e.errno)) return true
   if (e.name === 'KnexTimeoutError') return true
-  return UNREACHABLE_MESSAGE.test(String(e.message ?? ''))
+  return !isStatementError(e) && UNREACHABLE_MESSAGE.test(String(e.message ?? ''))
 }

@@ -1,5 +1,5 @@
 import type {Dialect} from '../config/connections.js'
-import type {WhereObject} from '../buffer/keys.js'
+import type {WhereObject} from './entry.js'
 import {bindKey, exactDecimal} from './statements.js'
 import type {KeyRule, TableInfo} from './table-info.js'
 
@@ -69,18 +69,31 @@ export function spelling(rule: KeyRule, value: string | number | boolean): strin
  * SQLite: a column's affinity turns numeric text into a number (and a number into text) before
  * comparing, NOCASE folds ASCII case and RTRIM drops trailing spaces. So numbers and numeric text
  * are spelled by their numeric value, other text ASCII-folded without trailing spaces; text that
- * holds a digit but is no number JavaScript reads is left undecided (SQLite might read it).
+ * holds a digit but is no number both read alike is left undecided (SQLite might read it).
  */
 function sqliteSpelling(value: string | number | boolean): string | undefined {
   if (typeof value === 'boolean') return value ? 'n:1' : 'n:0'
   if (typeof value === 'number') return Number.isFinite(value) ? `n:${value}` : undefined
-  const trimmed = value.trim()
-  const number = Number(trimmed)
-  if (trimmed !== '' && Number.isFinite(number)) return `n:${number}`
+  const exact = exactDecimal(value)
+  if (exact && readAlike(exact)) return `n:${Number(exact[0])}`
   if (/\d|inf|nan/i.test(value)) return undefined
   return `s:${wellFormed(value)
     .replace(/[A-Z]+/g, (letters) => letters.toLowerCase())
     .replace(/ +$/, '')}`
+}
+
+/**
+ * Whether SQLite reads this decimal as the same double as JavaScript. SQLite keeps only about 19
+ * significant digits of numeric text and drops the rest ('1.00000000000000011102230246251566' is 1
+ * to it, 1.0000000000000002 to JavaScript), and need not round as JavaScript does in general. At
+ * most 15 significant digits and a power of ten up to 22 are exact doubles both, and one division
+ * or multiplication of them is correctly rounded: one value.
+ */
+function readAlike([, whole, fraction]: [string, string, string]): boolean {
+  const digits = `${whole === '0' ? '' : whole}${fraction}`.replace(/^0+/, '')
+  const significant = digits.replace(/0+$/, '')
+  const power = digits.length - significant.length - fraction.length
+  return significant.length <= 15 && Math.abs(power) <= 22
 }
 
 /** The string as the database receives it: UTF-8 turns a lone surrogate into U+FFFD. */

@@ -1,12 +1,10 @@
 import type {Dialect} from '../config/connections.js'
 import type {Json} from '../ipc/types.js'
+import type {DerivedColumn, Statement} from './statement.js'
 import {unnestRows} from './unnest.js'
 
 /** SQL text with knex `?` placeholders and its bound values, run with `knex.raw`. */
-export interface Statement {
-  sql: string
-  bindings: unknown[]
-}
+export type {DerivedColumn, Statement} from './statement.js'
 
 /**
  * Quotes an identifier. Names are validated before they get here, but quoting is safe on its own:
@@ -93,10 +91,6 @@ export function exactDecimal(value: number | string): [string, string, string] |
 }
 
 /** A column of a derived table: its alias (a fixed safe name) and the type its values are cast to. */
-export interface DerivedColumn {
-  alias: string
-  cast?: string
-}
 
 /**
  * A derived table `v` of literal rows with named columns, the portable way:

@@ -58,6 +58,15 @@ export function forgetTableInfo(knex: Knex, table: string): void {
   cache.get(knex)?.delete(table)
 }
 
+/**
+ * Drops every table's cached info of a connection: each flush starts from the schema as it is, so
+ * a migration between flushes (a key column's collation made case-insensitive, say) is seen before
+ * the plain path could let two spellings of one row apply as two rows.
+ */
+export function forgetAllTableInfo(knex: Knex): void {
+  cache.delete(knex)
+}
+
 const pgName = (table: string) => `"${table.replaceAll('"', '""')}"`
 
 async function postgresInfo(knex: Knex | Knex.Transaction, table: string): Promise<TableInfo> {

@@ -1,4 +1,4 @@
-import type {DerivedColumn, Statement} from './statements.js'
+import type {DerivedColumn, Statement} from './statement.js'
 
 /**
  * PostgreSQL: a derived table `v` of bound rows as one array per column, `unnest(?::integer[],

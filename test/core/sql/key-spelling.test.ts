@@ -55,7 +55,7 @@ describe('cannotShareRows', () => {
       rule: 'sqlite',
       shared: [[1, '1'], ['1.0', 1], [' 1', '1'], ['Bob', 'bob'], ['a', 'a  '], [true, 1], [false, '0']],
       distinct: [['a', 'b', ' a', 'é', 'É'], [true, false, 2]],
-      undecided: ['x1', 'inf', '0x1g'],
+      undecided: ['x1', 'inf', '0x1g', '0x1', '1.00000000000000011102230246251566', '1234567890123456', '1e23'],
     },
   ]
 

@@ -1,3 +1,5 @@
+// Longer than 300 lines on purpose: the primary's three ways in (in process, cluster IPC, the
+// socket) share one request loop, its checkpoint ordering and its shutdown, which must be read together.
 import cluster, {type Worker} from 'node:cluster'
 import {chmodSync, lstatSync, unlinkSync, type Stats} from 'node:fs'
 import {createConnection, createServer, type Server, type Socket} from 'node:net'

@@ -1,3 +1,5 @@
+// Longer than 300 lines on purpose: MemoryStore implements Redis's semantics for every type the Ipc
+// offers (strings, hashes, lists, sets, leases, cursors) over one key map; one file keeps them consistent.
 import {WrongType} from '../../errors.js'
 import {toLease, toLeaseRecord, type StoredLease} from '../../locks/lease-record.js'
 import {fenceKeyOf, type LeaseClaim} from '../driver.js'

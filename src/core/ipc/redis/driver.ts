@@ -1,6 +1,8 @@
+// Longer than 300 lines on purpose: one method per Ipc operation, each a thin mapping onto a Redis
+// command with its error translation; splitting the class would scatter one interface over files.
 import {readFileSync} from 'node:fs'
 
-import {Redis, type RedisOptions} from 'ioredis'
+import {Redis, type RedisOptions} from './ioredis.js'
 
 import {maskText} from '../../config/mask.js'
 import {AuthenticationFailed, CorruptValue, ExitCode, ServiceUnavailable, WbcError, WrongType} from '../../errors.js'

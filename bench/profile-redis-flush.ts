@@ -55,8 +55,19 @@ for (let run = 0; run < runs; run++) {
     if (p.step === 'apply') applyStarts.push(performance.now() - t0)
     if (p.step === 'applied') events.push(`apply ${applyStarts.shift()?.toFixed(0)}-${(performance.now() - t0).toFixed(0)}`)
   }
-  const wb = await createWriteBuffer({ipc: {driver: 'redis', prefix, redis: redisUrl}, connections: {default: url}}, {timers: false, serveSocket: false, checkpoint: false, ...(process.env.BATCH ? {batchSize: Number(process.env.BATCH)} : {}), ...(process.env.TRACE ? {onProgress} : {})})
-  for (let i = 0; i < count; i += 1000) await Promise.all(Array.from({length: Math.min(1000, count - i)}, (_, j) => wb.table(table).where(i + j + 1).increment('views')))
+  const wb = await createWriteBuffer(
+    {ipc: {driver: 'redis', prefix, redis: redisUrl}, connections: {default: url}},
+    {timers: false, serveSocket: false, checkpoint: false, ...(process.env.BATCH ? {batchSize: Number(process.env.BATCH)} : {}), ...(process.env.TRACE ? {onProgress} : {})},
+  )
+  for (let i = 0; i < count; i += 1000)
+    await Promise.all(
+      Array.from({length: Math.min(1000, count - i)}, (_, j) =>
+        wb
+          .table(table)
+          .where(i + j + 1)
+          .increment('views'),
+      ),
+    )
   t0 = performance.now()
   if (process.env.TRACE) {
     const steps = stepsFor(wb.ipc)
@@ -92,7 +103,16 @@ for (let run = 0; run < runs; run++) {
   if (Number(sum) !== count || report.status !== 'ok') throw new Error(`wrong total ${sum} (status ${report.status})`)
   const limit = await unnestLimit()
   results.push({flush: count / seconds, limit})
-  console.log(JSON.stringify({run, count, seconds: Number(seconds.toFixed(3)), flushRowsPerSecond: Math.round(count / seconds), unnestRowsPerSecond: Math.round(limit), ratio: Number((count / seconds / limit).toFixed(3))}))
+  console.log(
+    JSON.stringify({
+      run,
+      count,
+      seconds: Number(seconds.toFixed(3)),
+      flushRowsPerSecond: Math.round(count / seconds),
+      unnestRowsPerSecond: Math.round(limit),
+      ratio: Number((count / seconds / limit).toFixed(3)),
+    }),
+  )
 }
 await db.schema.dropTable(table)
 await db.destroy()

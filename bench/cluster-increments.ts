@@ -40,11 +40,13 @@ if (cluster.isPrimary) {
     process.send?.('ready')
   })
   let next = 0
-  await Promise.all(Array.from({length: 64}, async () => {
-    while (next < share) {
-      next++
-      await stepsFor(ipc).increment('bm', `default:posts:${next % 1000}:views`, 1)
-    }
-  }))
+  await Promise.all(
+    Array.from({length: 64}, async () => {
+      while (next < share) {
+        next++
+        await stepsFor(ipc).increment('bm', `default:posts:${next % 1000}:views`, 1)
+      }
+    }),
+  )
   process.send?.('done')
 }

@@ -57,9 +57,11 @@ export async function cleanRedis(url: string, prefix: string): Promise<void> {
 /** `callers` concurrent loops, each awaiting its share of `total` calls one by one (like request handlers). */
 export async function callers(total: number, count: number, call: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0
-  await Promise.all(Array.from({length: count}, async () => {
-    while (next < total) await call(next++)
-  }))
+  await Promise.all(
+    Array.from({length: count}, async () => {
+      while (next < total) await call(next++)
+    }),
+  )
 }
 
 /** A fresh folder for sockets, checkpoints and SQLite files. */

@@ -65,9 +65,14 @@ export const odacWorkloads: Record<string, (ctx: BenchContext) => Promise<BenchR
         const rows = Array.from({length: total}, (_, i) => row(i))
         // The limit: multi-row INSERTs of 500 rows in one transaction (and on PostgreSQL, unnest arrays).
         await logTable(db, limitTable)
-        const multi = rate(total, await seconds(() => db.transaction(async (trx) => {
-          for (let i = 0; i < total; i += 500) await trx(limitTable).insert(rows.slice(i, i + 500))
-        })))
+        const multi = rate(
+          total,
+          await seconds(() =>
+            db.transaction(async (trx) => {
+              for (let i = 0; i < total; i += 500) await trx(limitTable).insert(rows.slice(i, i + 500))
+            }),
+          ),
+        )
         exact(`${dialect} multi-row INSERT`, await rowCount(db, limitTable), total)
         let unnest: number | undefined
         if (dialect === 'postgres') {
@@ -110,7 +115,16 @@ export const odacWorkloads: Record<string, (ctx: BenchContext) => Promise<BenchR
           exact(`${dialect} insert flush`, await rowCount(db, table), total)
           if (dialect === 'postgres') {
             results.push(
-              {scenario: '9 redis insert() x64', case: 'one row per call vs RPUSH per call', value: engine, unit: 'rows/s', baseline: {name: 'RPUSH/call', value: plain!}, ratio: engine / plain!, target: '>= 2x', met: engine / plain! >= 2},
+              {
+                scenario: '9 redis insert() x64',
+                case: 'one row per call vs RPUSH per call',
+                value: engine,
+                unit: 'rows/s',
+                baseline: {name: 'RPUSH/call', value: plain!},
+                ratio: engine / plain!,
+                target: '>= 2x',
+                met: engine / plain! >= 2,
+              },
               {scenario: '9 redis insert() x64', case: 'vs auto-pipelined RPUSH', value: engine, unit: 'rows/s', baseline: {name: 'piped RPUSH', value: pipelined!}, ratio: engine / pipelined!},
               {scenario: '9 redis insert() x64', case: 'vs direct INSERT per row', value: engine, unit: 'rows/s', baseline: {name: 'direct', value: direct!}, ratio: engine / direct!},
             )
@@ -127,7 +141,15 @@ export const odacWorkloads: Record<string, (ctx: BenchContext) => Promise<BenchR
             target: pgTarget ? '>= 0.4 (COPY class)' : '>= 0.8',
             met: flushed / limit >= (pgTarget ? 0.4 : 0.8),
           })
-          if (pgTarget) results.push({scenario: `9 redis insert flush ${dialect}`, case: `${total} rows vs multi-row INSERT`, value: flushed, unit: 'rows/s', baseline: {name: 'multi-row', value: multi}, ratio: flushed / multi})
+          if (pgTarget)
+            results.push({
+              scenario: `9 redis insert flush ${dialect}`,
+              case: `${total} rows vs multi-row INSERT`,
+              value: flushed,
+              unit: 'rows/s',
+              baseline: {name: 'multi-row', value: multi},
+              ratio: flushed / multi,
+            })
         } finally {
           await wb.close()
           await cleanRedis(ctx.redis, prefix)
@@ -158,7 +180,10 @@ export const odacWorkloads: Record<string, (ctx: BenchContext) => Promise<BenchR
       // The limit for a counter flush: one set-based UPDATE joined to unnest arrays.
       await postsTable(db, limitTable, rows)
       const ids = Array.from({length: rows}, (_, i) => i + 1)
-      const unnest = rate(rows, await seconds(() => db.raw(`UPDATE "${limitTable}" AS t SET views = t.views + v.d FROM unnest(?::int[], ?::int[]) AS v(id, d) WHERE t.id = v.id`, [intArray(ids), intArray(ids.map(() => 1))])))
+      const unnest = rate(
+        rows,
+        await seconds(() => db.raw(`UPDATE "${limitTable}" AS t SET views = t.views + v.d FROM unnest(?::int[], ?::int[]) AS v(id, d) WHERE t.id = v.id`, [intArray(ids), intArray(ids.map(() => 1))])),
+      )
       exact('unnest UPDATE', await columnSum(db, limitTable), rows)
       // No buffer: one UPDATE per increment from 64 callers (on a tenth of the rows: the same rate).
       const sample = Math.max(100, Math.round(rows / 10))
@@ -169,20 +194,59 @@ export const odacWorkloads: Record<string, (ctx: BenchContext) => Promise<BenchR
       const wb = await redisEngine(ctx, prefix, ctx.postgres)
       try {
         let wrong = 0
-        const first = rate(rows, await seconds(() => callers(rows, 64, async (i) => {
-          if ((await wb.table(table).where(i + 1).increment('views')) !== 1) wrong++
-        })))
+        const first = rate(
+          rows,
+          await seconds(() =>
+            callers(rows, 64, async (i) => {
+              if (
+                (await wb
+                  .table(table)
+                  .where(i + 1)
+                  .increment('views')) !== 1
+              )
+                wrong++
+            }),
+          ),
+        )
         if (wrong > 0) throw new Error(`${wrong} first increments returned a total other than 1`)
         const flushed = rate(rows, await seconds(() => wb.flush()))
         exact('counter flush', await columnSum(db, table), rows)
         results.push(
-          {scenario: '10 redis first touches x64', case: `${rows} distinct rows vs direct UPDATE`, value: first, unit: 'inc/s', baseline: {name: 'direct', value: direct}, ratio: first / direct, target: '>= 3.5x (3x the other buffer)', met: first / direct >= 3.5},
+          {
+            scenario: '10 redis first touches x64',
+            case: `${rows} distinct rows vs direct UPDATE`,
+            value: first,
+            unit: 'inc/s',
+            baseline: {name: 'direct', value: direct},
+            ratio: first / direct,
+            target: '>= 3.5x (3x the other buffer)',
+            met: first / direct >= 3.5,
+          },
           {scenario: '10 redis counter flush', case: `${rows} rows, bases cached: rate`, value: flushed, unit: 'rows/s', target: '>= 150k rows/s', met: flushed >= 150_000},
-          {scenario: '10 redis counter flush', case: `${rows} rows vs unnest UPDATE`, value: flushed, unit: 'rows/s', baseline: {name: 'unnest', value: unnest}, ratio: flushed / unnest, target: '>= 0.5', met: flushed / unnest >= 0.5},
+          {
+            scenario: '10 redis counter flush',
+            case: `${rows} rows vs unnest UPDATE`,
+            value: flushed,
+            unit: 'rows/s',
+            baseline: {name: 'unnest', value: unnest},
+            ratio: flushed / unnest,
+            target: '>= 0.5',
+            met: flushed / unnest >= 0.5,
+          },
         )
 
         // Warm: the rows were touched and flushed, their bases are cached; increments return totals.
-        const engine = rate(warm, await seconds(() => callers(warm, 64, (i) => wb.table(table).where((i % warmRows) + 1).increment('views'))))
+        const engine = rate(
+          warm,
+          await seconds(() =>
+            callers(warm, 64, (i) =>
+              wb
+                .table(table)
+                .where((i % warmRows) + 1)
+                .increment('views'),
+            ),
+          ),
+        )
         const redis = new Redis(ctx.redis, {enableAutoPipelining: true})
         const key = `${tag}:ceiling64`
         const ceiling = rate(warm, await seconds(() => callers(warm, 64, () => redis.incrbyfloat(key, 1))))
@@ -191,7 +255,16 @@ export const odacWorkloads: Record<string, (ctx: BenchContext) => Promise<BenchR
         redis.disconnect()
         await wb.flush()
         exact('warm increments', await columnSum(db, table), rows + warm)
-        results.push({scenario: '11 redis warm increments x64', case: `${warmRows} rows vs INCRBYFLOAT x64`, value: engine, unit: 'inc/s', baseline: {name: 'ceiling', value: ceiling}, ratio: engine / ceiling, target: '>= 0.7', met: engine / ceiling >= 0.7})
+        results.push({
+          scenario: '11 redis warm increments x64',
+          case: `${warmRows} rows vs INCRBYFLOAT x64`,
+          value: engine,
+          unit: 'inc/s',
+          baseline: {name: 'ceiling', value: ceiling},
+          ratio: engine / ceiling,
+          target: '>= 0.7',
+          met: engine / ceiling >= 0.7,
+        })
       } finally {
         await wb.close()
         await cleanRedis(ctx.redis, prefix)
@@ -219,8 +292,20 @@ export const odacWorkloads: Record<string, (ctx: BenchContext) => Promise<BenchR
       )
       let s: number
       try {
-        await callers(rows, 64, (i) => wb.table(table).where(i + 1).increment('views')) // First touches read the bases.
-        s = await seconds(() => callers(total, 64, (i) => wb.table(table).where((i % rows) + 1).increment('views')))
+        await callers(rows, 64, (i) =>
+          wb
+            .table(table)
+            .where(i + 1)
+            .increment('views'),
+        ) // First touches read the bases.
+        s = await seconds(() =>
+          callers(total, 64, (i) =>
+            wb
+              .table(table)
+              .where((i % rows) + 1)
+              .increment('views'),
+          ),
+        )
       } finally {
         await wb.close()
       }

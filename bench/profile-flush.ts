@@ -29,7 +29,15 @@ await db.schema.createTable(table, (t) => {
 })
 for (let i = 0; i < count; i += 500) await db(table).insert(Array.from({length: Math.min(500, count - i)}, (_, j) => ({id: i + j + 1})))
 const wb = await createWriteBuffer({ipc: {driver: 'memory', prefix: table, socket: join(dir, 's.sock')}, connections: {default: url}}, {timers: false, serveSocket: false, checkpoint: false})
-for (let i = 0; i < count; i += 1000) await Promise.all(Array.from({length: 1000}, (_, j) => wb.table(table).where(i + j + 1).increment('views')))
+for (let i = 0; i < count; i += 1000)
+  await Promise.all(
+    Array.from({length: 1000}, (_, j) =>
+      wb
+        .table(table)
+        .where(i + j + 1)
+        .increment('views'),
+    ),
+  )
 // PROFILE=path writes a CPU profile of the flush alone.
 const session = process.env.PROFILE ? new Session() : undefined
 const post = (method: string, params?: object) => new Promise<unknown>((resolve, reject) => session!.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result))))

@@ -38,7 +38,10 @@ await Promise.all(
   Array.from({length: concurrency}, async () => {
     while (next < total) {
       const i = next++
-      await wb.table(table).where((i % 1000) + 1).increment('views')
+      await wb
+        .table(table)
+        .where((i % 1000) + 1)
+        .increment('views')
     }
   }),
 )

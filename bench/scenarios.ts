@@ -48,7 +48,12 @@ export const scenarios: Record<string, (ctx: BenchContext) => Promise<BenchResul
             {serveSocket: false},
           )
           const s = await seconds(async () => {
-            await callers(total, c, (i) => wb.table(table).where((i % rows) + 1).increment('views'))
+            await callers(total, c, (i) =>
+              wb
+                .table(table)
+                .where((i % rows) + 1)
+                .increment('views'),
+            )
             await wb.close() // The final flush is part of the work.
           })
           const [{sum}] = await db(table).sum({sum: 'views'})
@@ -80,7 +85,16 @@ export const scenarios: Record<string, (ctx: BenchContext) => Promise<BenchResul
       await redis.del(key)
       redis.disconnect()
       const ceiling = total / s
-      results.push({scenario: '2 redis engine vs ceiling', case: '64 callers vs pipelined INCRBYFLOAT', value: redisEngine64, unit: 'inc/s', baseline: {name: 'ceiling', value: ceiling}, ratio: redisEngine64 / ceiling, target: '>= 0.5', met: redisEngine64 / ceiling >= 0.5})
+      results.push({
+        scenario: '2 redis engine vs ceiling',
+        case: '64 callers vs pipelined INCRBYFLOAT',
+        value: redisEngine64,
+        unit: 'inc/s',
+        baseline: {name: 'ceiling', value: ceiling},
+        ratio: redisEngine64 / ceiling,
+        target: '>= 0.5',
+        met: redisEngine64 / ceiling >= 0.5,
+      })
     } finally {
       await db.schema.dropTableIfExists(table)
       await db.destroy()
@@ -101,40 +115,90 @@ export const scenarios: Record<string, (ctx: BenchContext) => Promise<BenchResul
       try {
         await postsTable(db, table, count)
         const ids = Array.from({length: count}, (_, i) => i + 1)
-        const naive = await seconds(() => db.transaction(async (trx) => {
-          for (const id of ids) await trx(table).where({id}).update({views: trx.raw('views + ?', [1])})
-        }))
-        const limit = await seconds(() => db.transaction(async (trx) => {
-          for (let i = 0; i < count; i += 5000) {
-            const chunk = ids.slice(i, i + 5000)
-            // The plainest set-based statement: one UPDATE joined to the literal rows, no aggregation.
-            const int = dialect === 'postgres' ? 'integer' : undefined
-            const v = derivedRows(dialect, [{alias: 'k0', cast: int}, {alias: 'c0', cast: int}], chunk.map((id) => [id, 1]))
-            const [t, id, views] = [quote(dialect, table), quote(dialect, 'id'), quote(dialect, 'views')]
-            const sql = dialect === 'mysql' ? `UPDATE ${t} AS t JOIN ${v.sql} ON t.${id} = v.k0 SET t.${views} = t.${views} + v.c0` : `UPDATE ${t} AS t SET ${views} = t.${views} + v.c0 FROM ${v.sql} WHERE t.${id} = v.k0`
-            await trx.raw(sql, v.bindings as never[])
-          }
-        }))
+        const naive = await seconds(() =>
+          db.transaction(async (trx) => {
+            for (const id of ids)
+              await trx(table)
+                .where({id})
+                .update({views: trx.raw('views + ?', [1])})
+          }),
+        )
+        const limit = await seconds(() =>
+          db.transaction(async (trx) => {
+            for (let i = 0; i < count; i += 5000) {
+              const chunk = ids.slice(i, i + 5000)
+              // The plainest set-based statement: one UPDATE joined to the literal rows, no aggregation.
+              const int = dialect === 'postgres' ? 'integer' : undefined
+              const v = derivedRows(
+                dialect,
+                [
+                  {alias: 'k0', cast: int},
+                  {alias: 'c0', cast: int},
+                ],
+                chunk.map((id) => [id, 1]),
+              )
+              const [t, id, views] = [quote(dialect, table), quote(dialect, 'id'), quote(dialect, 'views')]
+              const sql =
+                dialect === 'mysql'
+                  ? `UPDATE ${t} AS t JOIN ${v.sql} ON t.${id} = v.k0 SET t.${views} = t.${views} + v.c0`
+                  : `UPDATE ${t} AS t SET ${views} = t.${views} + v.c0 FROM ${v.sql} WHERE t.${id} = v.k0`
+              await trx.raw(sql, v.bindings as never[])
+            }
+          }),
+        )
         // PostgreSQL: the same UPDATE over typed arrays (`unnest`), the faster set-based form there.
         const unnestLimit =
           dialect === 'postgres'
-            ? await seconds(() => db.transaction(async (trx) => {
-                for (let i = 0; i < count; i += 5000) {
-                  const chunk = ids.slice(i, i + 5000)
-                  await trx.raw(`UPDATE "${table}" AS t SET views = t.views + v.c0 FROM unnest(?::integer[], ?::integer[]) AS v(k0, c0) WHERE t.id = v.k0`, [chunk, chunk.map(() => 1)])
-                }
-              }))
+            ? await seconds(() =>
+                db.transaction(async (trx) => {
+                  for (let i = 0; i < count; i += 5000) {
+                    const chunk = ids.slice(i, i + 5000)
+                    await trx.raw(`UPDATE "${table}" AS t SET views = t.views + v.c0 FROM unnest(?::integer[], ?::integer[]) AS v(k0, c0) WHERE t.id = v.k0`, [chunk, chunk.map(() => 1)])
+                  }
+                }),
+              )
             : 0
         const prefix = `${tag}${dialect}`
-        const wb = await createWriteBuffer({ipc: {driver: 'memory', prefix, socket: join(dir, `${dialect}.sock`)}, connections: {default: url}, buffer: {checkpointPath: join(dir, `${dialect}.lmdb`)}}, {timers: false, serveSocket: false, checkpoint: false})
+        const wb = await createWriteBuffer(
+          {ipc: {driver: 'memory', prefix, socket: join(dir, `${dialect}.sock`)}, connections: {default: url}, buffer: {checkpointPath: join(dir, `${dialect}.lmdb`)}},
+          {timers: false, serveSocket: false, checkpoint: false},
+        )
         for (let i = 0; i < count; i += 1000) await Promise.all(ids.slice(i, i + 1000).map((id) => wb.table(table).where(id).increment('views')))
         const engine = await seconds(() => wb.flush())
         const [{sum}] = await db(table).sum({sum: 'views'})
         const expected = (dialect === 'postgres' ? 4 : 3) * count
         if (Number(sum) !== expected) throw new Error(`${dialect}: ${sum} != ${expected}`)
-        results.push({scenario: `3 counter flush ${dialect}`, case: `${count} rows vs set-based limit`, value: engine, unit: 's', baseline: {name: 'limit', value: limit}, ratio: engine / limit, target: '<= 1.5x', met: engine / limit <= 1.5})
-        if (dialect === 'postgres') results.push({scenario: `3 counter flush ${dialect}`, case: `${count} rows vs unnest limit`, value: engine, unit: 's', baseline: {name: 'unnest', value: unnestLimit}, ratio: engine / unnestLimit, target: '<= 1.5x', met: engine / unnestLimit <= 1.5})
-        results.push({scenario: `3 counter flush ${dialect}`, case: `${count} rows vs naive per-row`, value: engine, unit: 's', baseline: {name: 'naive', value: naive}, ratio: naive / engine, target: '>= 10x faster', met: naive / engine >= 10})
+        results.push({
+          scenario: `3 counter flush ${dialect}`,
+          case: `${count} rows vs set-based limit`,
+          value: engine,
+          unit: 's',
+          baseline: {name: 'limit', value: limit},
+          ratio: engine / limit,
+          target: '<= 1.5x',
+          met: engine / limit <= 1.5,
+        })
+        if (dialect === 'postgres')
+          results.push({
+            scenario: `3 counter flush ${dialect}`,
+            case: `${count} rows vs unnest limit`,
+            value: engine,
+            unit: 's',
+            baseline: {name: 'unnest', value: unnestLimit},
+            ratio: engine / unnestLimit,
+            target: '<= 1.5x',
+            met: engine / unnestLimit <= 1.5,
+          })
+        results.push({
+          scenario: `3 counter flush ${dialect}`,
+          case: `${count} rows vs naive per-row`,
+          value: engine,
+          unit: 's',
+          baseline: {name: 'naive', value: naive},
+          ratio: naive / engine,
+          target: '>= 10x faster',
+          met: naive / engine >= 10,
+        })
 
         await db.schema.dropTableIfExists(log)
         await db.schema.createTable(log, (t) => {
@@ -143,9 +207,11 @@ export const scenarios: Record<string, (ctx: BenchContext) => Promise<BenchResul
           t.string('action', 20).notNullable()
         })
         const rows = ids.map((i) => ({user_id: i, action: 'view'}))
-        const multi = await seconds(() => db.transaction(async (trx) => {
-          for (let i = 0; i < count; i += 500) await trx(log).insert(rows.slice(i, i + 500))
-        }))
+        const multi = await seconds(() =>
+          db.transaction(async (trx) => {
+            for (let i = 0; i < count; i += 500) await trx(log).insert(rows.slice(i, i + 500))
+          }),
+        )
         const copy = dialect === 'postgres' ? await seconds(() => copyRows(db, `COPY "${log}" (user_id, action) FROM STDIN`, rows.map((r) => `${r.user_id}\t${r.action}\n`).join(''))) : 0
         for (let i = 0; i < count; i += 1000) await wb.table(log).insert(rows.slice(i, i + 1000))
         const engineInsert = await seconds(() => wb.flush())
@@ -153,8 +219,27 @@ export const scenarios: Record<string, (ctx: BenchContext) => Promise<BenchResul
         const inserted = (dialect === 'postgres' ? 3 : 2) * count
         if (Number(c) !== inserted) throw new Error(`${dialect}: ${c} rows != ${inserted}`)
         // Rates: the engine's insert rate as a share of COPY's (above 0.4 is the target).
-        if (dialect === 'postgres') results.push({scenario: `3 insert flush ${dialect}`, case: `${count} rows: rate vs COPY`, value: count / engineInsert, unit: 'rows/s', baseline: {name: 'COPY', value: count / copy}, ratio: copy / engineInsert, target: '>= 0.4x', met: copy / engineInsert >= 0.4})
-        results.push({scenario: `3 insert flush ${dialect}`, case: `${count} rows vs multi-row INSERTs`, value: engineInsert, unit: 's', baseline: {name: 'multi-row', value: multi}, ratio: engineInsert / multi, target: '<= 1.5x', met: engineInsert / multi <= 1.5})
+        if (dialect === 'postgres')
+          results.push({
+            scenario: `3 insert flush ${dialect}`,
+            case: `${count} rows: rate vs COPY`,
+            value: count / engineInsert,
+            unit: 'rows/s',
+            baseline: {name: 'COPY', value: count / copy},
+            ratio: copy / engineInsert,
+            target: '>= 0.4x',
+            met: copy / engineInsert >= 0.4,
+          })
+        results.push({
+          scenario: `3 insert flush ${dialect}`,
+          case: `${count} rows vs multi-row INSERTs`,
+          value: engineInsert,
+          unit: 's',
+          baseline: {name: 'multi-row', value: multi},
+          ratio: engineInsert / multi,
+          target: '<= 1.5x',
+          met: engineInsert / multi <= 1.5,
+        })
         await wb.close()
       } finally {
         await db.schema.dropTableIfExists(table)
@@ -248,8 +333,24 @@ export const scenarios: Record<string, (ctx: BenchContext) => Promise<BenchResul
       const small = peaks[big / 10]
       const large = peaks[big]
       results.push(
-        {scenario: '8 queued inserts', case: `wbc flush, ${big} rows: peak RSS`, value: large.rssMb, unit: 'MB', baseline: {name: `${big / 10} rows`, value: small.rssMb}, ratio: large.rssMb / small.rssMb, target: '<= 1.5x (bounded by batch)', met: large.rssMb / small.rssMb <= 1.5},
-        {scenario: '8 queued inserts', case: `wbc flush, ${big} rows: time`, value: large.seconds, unit: 's', baseline: {name: `${big / 10} rows`, value: small.seconds}, ratio: large.seconds / small.seconds},
+        {
+          scenario: '8 queued inserts',
+          case: `wbc flush, ${big} rows: peak RSS`,
+          value: large.rssMb,
+          unit: 'MB',
+          baseline: {name: `${big / 10} rows`, value: small.rssMb},
+          ratio: large.rssMb / small.rssMb,
+          target: '<= 1.5x (bounded by batch)',
+          met: large.rssMb / small.rssMb <= 1.5,
+        },
+        {
+          scenario: '8 queued inserts',
+          case: `wbc flush, ${big} rows: time`,
+          value: large.seconds,
+          unit: 's',
+          baseline: {name: `${big / 10} rows`, value: small.seconds},
+          ratio: large.seconds / small.seconds,
+        },
       )
     } finally {
       raw.disconnect()
@@ -277,14 +378,25 @@ export const scenarios: Record<string, (ctx: BenchContext) => Promise<BenchResul
       {scenario: '6 CLI start', case: 'wbc --version', value: version, unit: 'ms', baseline: {name: 'node -e 0', value: node}, ratio: version / node},
       {scenario: '6 CLI start', case: 'wbc status --json (empty)', value: status, unit: 'ms', baseline: {name: 'node -e 0', value: node}, ratio: status / node, target: '< 250 ms', met: status < 250},
       // Cron and monitoring probes (#16): a status against Redis costs at most half again a bare start.
-      {scenario: '6 CLI start', case: 'status --json vs --version', value: status, unit: 'ms', baseline: {name: '--version', value: version}, ratio: status / version, target: '<= 1.5x', met: status / version <= 1.5},
+      {
+        scenario: '6 CLI start',
+        case: 'status --json vs --version',
+        value: status,
+        unit: 'ms',
+        baseline: {name: '--version', value: version},
+        ratio: status / version,
+        target: '<= 1.5x',
+        met: status / version <= 1.5,
+      },
     ]
   },
 
   /** 7: the dashboard's CPU share at 1 s refresh with 100,000 pending keys (see dashboard-cpu.ts). */
   async dashboard(ctx) {
     const keys = n(ctx, 100_000, 1000)
-    const out = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'dashboard-cpu.ts'), String(keys), String(Math.max(5, Math.round(30 * Math.min(1, ctx.scale * 10))))], {encoding: 'utf8'})
+    const out = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'dashboard-cpu.ts'), String(keys), String(Math.max(5, Math.round(30 * Math.min(1, ctx.scale * 10))))], {
+      encoding: 'utf8',
+    })
     const share = JSON.parse(out.trim().split('\n').pop()!).cpuShareOfOneCore as number
     return [{scenario: '7 dashboard refresh cost', case: `${keys} keys, 1 s refresh`, value: share * 100, unit: '% of a core', target: '< 10%', met: share < 0.1}]
   },

@@ -199,7 +199,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       await cli('locks', 'release', 'flush', '--force', '--yes')
       const flush = await cli('flush', '--wait', '10s')
       const status = await cli('status')
-      const verdict = await db.using((knex) => verify(knex, 'posts', 'activity', all.map((w) => w.logFile)))
+      const verdict = await db.using((knex) =>
+        verify(
+          knex,
+          'posts',
+          'activity',
+          all.map((w) => w.logFile),
+        ),
+      )
       return {
         driver: options.driver,
         dialect: options.dialect,
@@ -221,7 +228,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       await exitWithin(host, 60_000)
       host = undefined
     }
-    const verdict = await db.using((knex) => verify(knex, 'posts', 'activity', all.map((w) => w.logFile)))
+    const verdict = await db.using((knex) =>
+      verify(
+        knex,
+        'posts',
+        'activity',
+        all.map((w) => w.logFile),
+      ),
+    )
     return {driver: options.driver, dialect: options.dialect, seed: options.seed, seconds: options.seconds, ...verdict, faults: tally, left, writerErrors}
   } finally {
     for (const child of children) {

@@ -34,7 +34,9 @@ for (const {driver, dialect} of combos) {
     log: (line) => process.stderr.write(`${line}\n`),
   })
   results.push(result)
-  const faults = Object.entries(result.faults).map(([name, n]) => `${name}=${n}`).join(' ')
+  const faults = Object.entries(result.faults)
+    .map(([name, n]) => `${name}=${n}`)
+    .join(' ')
   console.log(
     `${driver}+${dialect} seed=${seed} ${seconds.toFixed(0)}s ops=${result.ops} acknowledged=${result.acknowledged} ambiguous=${result.ambiguous} ` +
       `lost=${result.lost} duplicated=${result.duplicated} wrong=${result.wrong} left=${JSON.stringify(result.left)}\n  faults: ${faults}\n  writer errors: ${JSON.stringify(result.writerErrors)}`,

@@ -171,7 +171,10 @@ export class DedicatedDatabase {
     let killed = 0
     for (const row of rows as Array<{id: number}>) {
       // A connection may end by itself in between; that is as good as killed.
-      await this.admin.raw(`KILL CONNECTION ${Number(row.id)}`).then(() => killed++, () => {})
+      await this.admin.raw(`KILL CONNECTION ${Number(row.id)}`).then(
+        () => killed++,
+        () => {},
+      )
     }
     return killed
   }

@@ -31,10 +31,7 @@ export interface WriterOptions {
 
 /** One line of a writer's log. */
 export type LogEntry =
-  | {k: 'i'; id: number; d: number; r: Outcome}
-  | {k: 'u'; id: number; v: string; r: Outcome}
-  | {k: 'n'; u: number; s: number; r: Outcome; o?: 1}
-  | {k: 'p'; s: number; c: string; d: number; r: Outcome}
+  {k: 'i'; id: number; d: number; r: Outcome} | {k: 'u'; id: number; v: string; r: Outcome} | {k: 'n'; u: number; s: number; r: Outcome; o?: 1} | {k: 'p'; s: number; c: string; d: number; r: Outcome}
 export type Outcome = 'ok' | '?' | 'no'
 
 /** Errors raised before anything was stored: the write certainly did not happen. */

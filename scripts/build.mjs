@@ -11,8 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
 // OCLIF_SKIP_NEW_VERSION_CHECK: the oclif tool itself (a devDependency) would otherwise print "update
 // available" notices during every install and build.
-const run = (script, args) =>
-  execFileSync(process.execPath, [script, ...args], {cwd: root, stdio: 'inherit', env: {...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true'}})
+const run = (script, args) => execFileSync(process.execPath, [script, ...args], {cwd: root, stdio: 'inherit', env: {...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true'}})
 
 rmSync(join(root, 'dist'), {recursive: true, force: true})
 run(require.resolve('typescript/bin/tsc'), ['-p', 'tsconfig.build.json'])
@@ -32,7 +31,10 @@ copyAssets(join(root, 'src'))
 const {build} = await import('esbuild')
 // The inlined packages' licences travel with them (dist/THIRD-PARTY-LICENSES.txt).
 const inlined = new Map()
-for (const [module, needsRequire] of [['core/config/zod-core.js', false], ['core/ipc/redis/ioredis.js', true]]) {
+for (const [module, needsRequire] of [
+  ['core/config/zod-core.js', false],
+  ['core/ipc/redis/ioredis.js', true],
+]) {
   const file = join(root, 'dist', module)
   await build({
     entryPoints: [file],
@@ -57,12 +59,14 @@ for (const [module, needsRequire] of [['core/config/zod-core.js', false], ['core
   rmSync(`${file}.map`, {force: true}) // tsc's map describes the wrapper, not the bundle.
 }
 
-const notices = [...inlined].sort(([, a], [, b]) => a.localeCompare(b)).map(([path, name]) => {
-  const dir = join(root, path)
-  const license = readdirSync(dir).find((file) => /^licen[cs]e/i.test(file))
-  const {version} = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
-  return `${name} ${version}\n\n${license ? readFileSync(join(dir, license), 'utf8').trim() : '(no licence file in the package)'}\n`
-})
+const notices = [...inlined]
+  .sort(([, a], [, b]) => a.localeCompare(b))
+  .map(([path, name]) => {
+    const dir = join(root, path)
+    const license = readdirSync(dir).find((file) => /^licen[cs]e/i.test(file))
+    const {version} = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
+    return `${name} ${version}\n\n${license ? readFileSync(join(dir, license), 'utf8').trim() : '(no licence file in the package)'}\n`
+  })
 writeFileSync(join(root, 'dist', 'THIRD-PARTY-LICENSES.txt'), `Packages inlined into dist/ by the build, with their licences.\n\n${notices.join('\n----\n\n')}`)
 
 const oclifBin = join(dirname(require.resolve('oclif/package.json')), 'bin', 'run.js')

@@ -23,7 +23,13 @@ flush has committed since, unless --force.`
     return this.withState(async (ipc, loaded) => {
       if (!this.flags.out) {
         const result = await ipc.checkpoint()
-        if (!this.jsonEnabled()) this.print(renderPairs([['written', result.path], ['holds', holds(result)]]))
+        if (!this.jsonEnabled())
+          this.print(
+            renderPairs([
+              ['written', result.path],
+              ['holds', holds(result)],
+            ]),
+          )
         return result
       }
       const out = resolve(this.flags.out)
@@ -37,12 +43,17 @@ flush has committed since, unless --force.`
       const {writeExportMeta} = await import('../core/checkpoint/export-meta.js')
       await writeExportMeta(out, meta)
       if (!this.jsonEnabled()) {
-        this.print(renderPairs([['written', result.path], ['holds', holds(result)], ['taken', `${new Date(at).toISOString()}, store fence ${storeFence}`]]))
+        this.print(
+          renderPairs([
+            ['written', result.path],
+            ['holds', holds(result)],
+            ['taken', `${new Date(at).toISOString()}, store fence ${storeFence}`],
+          ]),
+        )
       }
       return {...result, meta}
     })
   }
 }
 
-const holds = (r: {counters: number; updates: number; queues: number; inflight: number}) =>
-  `${r.counters} counter keys, ${r.updates} update rows, ${r.queues} queues, ${r.inflight} batches in flight`
+const holds = (r: {counters: number; updates: number; queues: number; inflight: number}) => `${r.counters} counter keys, ${r.updates} update rows, ${r.queues} queues, ${r.inflight} batches in flight`

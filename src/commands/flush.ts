@@ -109,7 +109,10 @@ function renderPlan(plan: FlushPlan, tty: boolean): string {
     ...(t.error ? [`-- ${printable(t.connection)}:${printable(t.table)}: statements unknown (${printable(t.error)})`] : []),
     ...t.statements.map((s) => {
       const runs = `${s.times > 1 ? `runs ${s.times} times, ` : ''}${s.bindings} bound values${s.conditional ? ', only if the UPDATEs changed fewer rows than entries' : ''}`
-      return `-- ${printable(t.connection)}:${printable(t.table)} ${s.kind} (${runs})\n${s.sql.split('\n').map((line) => printable(line)).join('\n')};`
+      return `-- ${printable(t.connection)}:${printable(t.table)} ${s.kind} (${runs})\n${s.sql
+        .split('\n')
+        .map((line) => printable(line))
+        .join('\n')};`
     }),
   ])
   return [renderTable(['connection', 'table', 'counter rows', 'update rows', 'queued inserts', 'in flight'], rows, tty), '', ...statements, '', '(dry run: nothing was claimed or written)'].join('\n')

@@ -25,7 +25,6 @@ database that cannot be reached exits 3; a table it does not have exits 2 with t
     column: Args.string({required: true, description: 'Counter column.'}),
   }
 
-
   async run(): Promise<CounterView> {
     const loaded = this.loadWbcConfig()
     let where: unknown = this.args.where
@@ -41,7 +40,14 @@ database that cannot be reached exits 3; a table it does not have exits 2 with t
       const view = await readCounterView(wb, loaded.config, this.args.table, where, this.args.column)
       if (!this.jsonEnabled()) {
         const cached = view.baseSource === 'cache' ? ` (cached, at most ${formatDuration(view.baseMaxAgeMs)} old${view.databaseError ? '; the database is unreachable' : ''})` : ''
-        this.print(renderPairs([['db base', `${view.base}${cached}`], ['in flight', view.inflight], ['pending', view.pending], ['total', view.total]]))
+        this.print(
+          renderPairs([
+            ['db base', `${view.base}${cached}`],
+            ['in flight', view.inflight],
+            ['pending', view.pending],
+            ['total', view.total],
+          ]),
+        )
         if (view.databaseError) this.note(`the database cannot be read (${view.databaseError}): the base is the cached copy`)
       }
       return view

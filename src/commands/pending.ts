@@ -29,13 +29,13 @@ export default class Pending extends BaseCommand<typeof Pending> {
         limit: this.flags.limit,
         cursor: this.flags.cursor,
         showValues: this.flags['show-values'],
-    })
-    if (!this.jsonEnabled()) {
-      const rows = page.entries.map((e) => [e.type, e.connection, e.table, e.where ?? '', e.column ?? '', ...(this.flags['show-values'] ? [JSON.stringify(e.value ?? null).slice(0, 80)] : [])])
-      this.print(page.entries.length === 0 ? 'nothing pending' : renderTable(['type', 'connection', 'table', 'where', 'column', ...(this.flags['show-values'] ? ['value'] : [])], rows, this.tty))
-      if (page.cursor) this.note(`more: --cursor ${page.cursor}`)
-    }
-    return page
+      })
+      if (!this.jsonEnabled()) {
+        const rows = page.entries.map((e) => [e.type, e.connection, e.table, e.where ?? '', e.column ?? '', ...(this.flags['show-values'] ? [JSON.stringify(e.value ?? null).slice(0, 80)] : [])])
+        this.print(page.entries.length === 0 ? 'nothing pending' : renderTable(['type', 'connection', 'table', 'where', 'column', ...(this.flags['show-values'] ? ['value'] : [])], rows, this.tty))
+        if (page.cursor) this.note(`more: --cursor ${page.cursor}`)
+      }
+      return page
     })
   }
 }

@@ -41,7 +41,10 @@ batches to finish: every table left is listed with why), 7 a rollback found (--a
     {description: 'From cron every 5 minutes', command: '<%= config.bin %> <%= command.id %> --json'},
     {description: 'Apply an ODAC checkpoint after a crash (the application is down)', command: '<%= config.bin %> <%= command.id %> --config odac.json --checkpoint storage/sessions.db'},
     {description: 'See what would be recovered', command: '<%= config.bin %> <%= command.id %> --dry-run'},
-    {description: 'After exit 7: see what may be applied again, then resume flushing', command: '<%= config.bin %> <%= command.id %> --after-rollback --dry-run && <%= config.bin %> <%= command.id %> --after-rollback --yes'},
+    {
+      description: 'After exit 7: see what may be applied again, then resume flushing',
+      command: '<%= config.bin %> <%= command.id %> --after-rollback --dry-run && <%= config.bin %> <%= command.id %> --after-rollback --yes',
+    },
   ]
 
   static flags = {
@@ -118,7 +121,10 @@ function renderAssessment(a: RollbackAssessment): string {
   const pending = a.pending.filter((t) => t.counters.keys + t.updates.rows + t.inserts.rows + t.inflight.batches > 0)
   if (pending.length === 0) pairs.push(['pending', 'nothing'])
   for (const t of pending) {
-    pairs.push([`may apply again ${t.connection}:${t.table}`, `${t.counters.keys} counter keys (${t.counters.rows} rows), ${t.updates.rows} update rows, ${t.inserts.rows} queued rows, ${t.inflight.batches} batches in flight`])
+    pairs.push([
+      `may apply again ${t.connection}:${t.table}`,
+      `${t.counters.keys} counter keys (${t.counters.rows} rows), ${t.updates.rows} update rows, ${t.inserts.rows} queued rows, ${t.inflight.batches} batches in flight`,
+    ])
   }
   return renderPairs(pairs)
 }

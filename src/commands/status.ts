@@ -9,7 +9,8 @@ import {renderStatus} from '../ui/status-view.js'
 
 export default class Status extends BaseCommand<typeof Status> {
   static summary = 'Show what is pending per table, the flush lease and the last flush; with thresholds, a health check.'
-  static description = 'A --table or --connection name that is unknown (neither configured, nor in the state, nor in the database) exits 2 with the closest names, so a misspelled health check fails. Exits 6 when a threshold given with --max-pending or --max-age is exceeded (for cron and monitoring), 7 when the state store was found rolled back (flushing is refused until `wbc recover --after-rollback`).'
+  static description =
+    'A --table or --connection name that is unknown (neither configured, nor in the state, nor in the database) exits 2 with the closest names, so a misspelled health check fails. Exits 6 when a threshold given with --max-pending or --max-age is exceeded (for cron and monitoring), 7 when the state store was found rolled back (flushing is refused until `wbc recover --after-rollback`).'
   static examples = [
     {description: 'Everything pending, as a table', command: '<%= config.bin %> <%= command.id %>'},
     {description: 'One table, as JSON', command: '<%= config.bin %> <%= command.id %> --table posts --json'},

@@ -51,7 +51,11 @@ export async function checkBackup(config: WbcConfig, path: string): Promise<Back
   for (const [connection, then] of Object.entries(meta.databases)) {
     const current = now[connection]
     if (then === null || current === undefined || current === null) {
-      return {verdict: 'unknown', detail: `exported ${taken}; database "${connection}" ${then === null ? 'could not be read at export' : 'cannot be read now'}, so whether it moved past the backup is unknown`, meta}
+      return {
+        verdict: 'unknown',
+        detail: `exported ${taken}; database "${connection}" ${then === null ? 'could not be read at export' : 'cannot be read now'}, so whether it moved past the backup is unknown`,
+        meta,
+      }
     }
     if (current.seq > then.seq || current.fence > then.fence) {
       return {

@@ -92,12 +92,15 @@ export async function recover(
     // A file holding nothing applies nothing (a backup applied once already, run again).
     const empty = held.counters + held.updates + held.inserts + held.batches === 0
     if (!empty && !options.force && (backup.verdict === 'moved-past' || backup.verdict === 'unknown')) throw new BackupOutdated(backup)
-    const wb = await createWriteBuffer({...config, ipc: {...config.ipc, driver: 'memory'}, buffer: {...config.buffer, checkpointPath}}, {
-      role: 'primary',
-      serveSocket: false,
-      timers: false,
-      onProgress: options.onProgress,
-    })
+    const wb = await createWriteBuffer(
+      {...config, ipc: {...config.ipc, driver: 'memory'}, buffer: {...config.buffer, checkpointPath}},
+      {
+        role: 'primary',
+        serveSocket: false,
+        timers: false,
+        onProgress: options.onProgress,
+      },
+    )
     const found = await countPending(wb.ipc, config.ipc.prefix)
     let report: FlushReport
     try {

@@ -17,7 +17,9 @@ export function holderText(holder: LeaseRecord | null | undefined): string {
 export function leaseHeldMessage(holder: LeaseRecord | null | undefined, waited: string | null, what = 'nothing was flushed'): string {
   const who = holderText(holder)
   const ttl = holder?.ttlLeftMs ?? null
-  const head = waited ? `the flush lease is still held by ${who} after waiting ${waited}; ${what}.` : `the flush lease is held by ${who}${ttl !== null ? ` (ttl ${formatDuration(ttl)})` : ''}; ${what}.`
+  const head = waited
+    ? `the flush lease is still held by ${who} after waiting ${waited}; ${what}.`
+    : `the flush lease is held by ${who}${ttl !== null ? ` (ttl ${formatDuration(ttl)})` : ''}; ${what}.`
   if (ttl === null) return `${head} Its lease never expires: once that process is gone, release it with \`wbc locks release flush --force\`.`
   const alive = holder ? isAlive(holder) : null
   if (alive === false) return `${head} Its process is gone: run the command again to take the lease over.`

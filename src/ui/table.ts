@@ -45,7 +45,11 @@ function boxed(head: string[], rows: string[][], width: number, dropOrder?: numb
   let shown = head.map((_, i) => i)
   // Give up as little as needed: headers wrap and long values are cut first; then cells lose their
   // right padding; then headers and values are cut further; then columns go.
-  const attempts: Array<{padding: number; level: number}> = [{padding: 2, level: 3}, {padding: 1, level: 3}, {padding: 1, level: 5}]
+  const attempts: Array<{padding: number; level: number}> = [
+    {padding: 2, level: 3},
+    {padding: 1, level: 3},
+    {padding: 1, level: 5},
+  ]
   let layout: {widths: number[]; padding: number} | undefined
   for (const attempt of attempts) {
     const widths = fit(head, rows, shown, width, attempt.padding, attempt.level)
@@ -61,7 +65,16 @@ function boxed(head: string[], rows: string[][], width: number, dropOrder?: numb
     if (widths) layout = {widths, padding: 1}
   }
   // Not even the last column fits: show it at its narrowest (the terminal wraps what it must).
-  layout ??= {widths: shown.map((i) => floors(head[i], rows.map((row) => row[i] ?? ''), 1).at(-1)!), padding: 1}
+  layout ??= {
+    widths: shown.map((i) =>
+      floors(
+        head[i],
+        rows.map((row) => row[i] ?? ''),
+        1,
+      ).at(-1)!,
+    ),
+    padding: 1,
+  }
   const table = new (tableClass ??= require('cli-table3') as typeof CliTable)({
     // cli-table3 takes cell objects in the head too (its types say strings): headers wrap, values are cut.
     head: shown.map((i) => ({content: head[i], wordWrap: true, wrapOnWordBoundary: true})) as unknown as string[],
@@ -90,7 +103,13 @@ function wrapWords(text: string, width: number): string[] {
  * up to `maxLevel` (see floors), the widest column gives up one column at a time until it fits.
  */
 function fit(head: string[], rows: string[][], shown: number[], width: number, padding: number, maxLevel: number): number[] | undefined {
-  const columns = shown.map((i) => floors(head[i], rows.map((row) => row[i] ?? ''), padding))
+  const columns = shown.map((i) =>
+    floors(
+      head[i],
+      rows.map((row) => row[i] ?? ''),
+      padding,
+    ),
+  )
   const widths = columns.map((levels) => levels[0])
   const available = width - (shown.length + 1)
   let excess = widths.reduce((sum, w) => sum + w, 0) - available

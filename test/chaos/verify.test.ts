@@ -61,15 +61,53 @@ describe('chaos verify', () => {
 
   it('accepts exact results, with or without the writes whose outcome was unknown', async () => {
     for (const db of [
-      await state([[1, 3, 'a'], [2, 4, 'c'], [3, 0, null]], [[0, 1], [0, 3]]),
-      await state([[1, 5, 'b'], [2, 4, 'c'], [3, 0, null]], [[0, 1], [0, 2], [0, 3]], [[1, 'AT ', 7]]),
+      await state(
+        [
+          [1, 3, 'a'],
+          [2, 4, 'c'],
+          [3, 0, null],
+        ],
+        [
+          [0, 1],
+          [0, 3],
+        ],
+      ),
+      await state(
+        [
+          [1, 5, 'b'],
+          [2, 4, 'c'],
+          [3, 0, null],
+        ],
+        [
+          [0, 1],
+          [0, 2],
+          [0, 3],
+        ],
+        [[1, 'AT ', 7]],
+      ),
     ]) {
       expect(db).toEqual({ops: 12, acknowledged: 7, ambiguous: 4, lost: 0, duplicated: 0, wrong: 0, differences: []})
     }
   })
 
   it('names lost, duplicated and wrong writes', async () => {
-    const v = await state([[1, 2, 'a'], [2, 13, 'x'], [3, 1, 'z']], [[0, 2], [0, 2], [7, 7], [0, 3, 'chaos']], [[1, 'AT', 8], [2, 'A', 1]])
+    const v = await state(
+      [
+        [1, 2, 'a'],
+        [2, 13, 'x'],
+        [3, 1, 'z'],
+      ],
+      [
+        [0, 2],
+        [0, 2],
+        [7, 7],
+        [0, 3, 'chaos'],
+      ],
+      [
+        [1, 'AT', 8],
+        [2, 'A', 1],
+      ],
+    )
     expect(v.differences).toEqual([
       'lost: posts id 1: views 2, acknowledged increments add up to 3',
       'duplicated: posts id 2: views 13, at most 4 was written',

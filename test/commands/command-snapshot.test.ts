@@ -34,7 +34,8 @@ interface ManifestCommand {
   flags: Record<string, ManifestFlag>
 }
 
-const UPDATE = 'A command, flag or argument changed. If that is on purpose, update the snapshot with `npx vitest run test/commands/command-snapshot.test.ts -u` and commit test/commands/__snapshots__/command-flags.json (scripts calling wbc may depend on it).'
+const UPDATE =
+  'A command, flag or argument changed. If that is on purpose, update the snapshot with `npx vitest run test/commands/command-snapshot.test.ts -u` and commit test/commands/__snapshots__/command-flags.json (scripts calling wbc may depend on it).'
 
 /** Only what a script calling wbc depends on, in a fixed order (absent fields stay absent). */
 function surfaceOf(command: ManifestCommand) {

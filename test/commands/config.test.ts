@@ -61,9 +61,7 @@ describe('wbc config', () => {
     const text = await runCli(['config'], {cwd})
     expect(text.code).toBe(2)
     expect(text.stdout).toBe('')
-    expect(text.stderr).toBe(
-      `Error: ${file}: buffer.maxQueueSize: Too small: expected number to be >0\nHint: See the Configuration section of the README for every field and its default.\n`,
-    )
+    expect(text.stderr).toBe(`Error: ${file}: buffer.maxQueueSize: Too small: expected number to be >0\nHint: See the Configuration section of the README for every field and its default.\n`)
     const json = await runCli(['config', '--json'], {cwd})
     expect(json.code).toBe(2)
     expect(JSON.parse(json.stdout)).toEqual({

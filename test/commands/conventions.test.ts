@@ -9,8 +9,14 @@ import {runCli} from '../support/cli.js'
 const dir = () => mkdtempSync(join(tmpdir(), 'wbc-conventions-'))
 
 describe('the conventions of an oclif CLI', () => {
-  it('shows a command\'s help for `help status`, `status -h` and `status --help` alike', async () => {
-    const outputs = await Promise.all([['help', 'status'], ['status', '-h'], ['status', '--help']].map((args) => runCli(args, {cwd: dir()})))
+  it("shows a command's help for `help status`, `status -h` and `status --help` alike", async () => {
+    const outputs = await Promise.all(
+      [
+        ['help', 'status'],
+        ['status', '-h'],
+        ['status', '--help'],
+      ].map((args) => runCli(args, {cwd: dir()})),
+    )
     for (const {code, stdout, stderr} of outputs) {
       expect(code).toBe(0)
       expect(stderr).toBe('')

@@ -119,9 +119,19 @@ describe.skipIf(!driversUp.redis)('hostile values in the state, on every human o
     )
     expect(JSON.parse(outputs.locks.stdout).locks.map((l: {host: string}) => l.host)).toEqual([HOSTILE])
     expect(JSON.parse(outputs.deadletters.stdout).deadLetters).toEqual([
-      {id: 'b1:0', connection: 'default', table: 'posts', kind: 'update', entry: {where: HOSTILE, fields: {title: HOSTILE}}, error: HOSTILE, at: expect.any(Number),
+      {
+        id: 'b1:0',
+        connection: 'default',
+        table: 'posts',
+        kind: 'update',
+        entry: {where: HOSTILE, fields: {title: HOSTILE}},
+        error: HOSTILE,
+        at: expect.any(Number),
         // Read from a record without them: the reason is the stored text, nothing else recorded.
-        reason: {code: null, constraint: null, message: HOSTILE}, statement: null, attempts: null},
+        reason: {code: null, constraint: null, message: HOSTILE},
+        statement: null,
+        attempts: null,
+      },
     ])
     expect(JSON.parse(outputs.tail.stdout).entries.map((e: {entry: {note: string}}) => e.entry.note)).toEqual([HOSTILE])
     expect(JSON.stringify(JSON.parse(outputs.doctor.stdout))).toContain(JSON.stringify(BAD_TABLE).slice(1, -1))

@@ -58,10 +58,14 @@ describe.skipIf(!up)('interrupting and waiting for a flush (redis + postgres)', 
       await trx(posts).where({id: 2}).forUpdate().select('id')
       flushing = startCli(['flush'], {cwd})
       // The flush's UPDATE waits for the row lock.
-      await until(async () => {
-        const rows = await db.knex.raw(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like ?`, [`%${posts}%`])
-        return rows.rows[0].n > 0
-      }, 20_000, 'the flush to wait on the locked row')
+      await until(
+        async () => {
+          const rows = await db.knex.raw(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like ?`, [`%${posts}%`])
+          return rows.rows[0].n > 0
+        },
+        20_000,
+        'the flush to wait on the locked row',
+      )
       flushing.child.kill('SIGINT')
       const result = await flushing.exit
       expect(result.code).toBe(130)

@@ -48,7 +48,9 @@ function validate(id: string, text: string, exitCode: number): {doc: Record<stri
   const matched = shapes.find((s) => s.safeParse(doc).success)
   if (!matched) {
     const why = shapes.map((s) => `- ${String(z.globalRegistry.get(s)?.title)}:\n${issuesOf(s.safeParse(doc))}`).join('\n')
-    throw new Error(`wbc ${id} --json (exit ${exitCode}) printed a document its schema does not describe (a new or changed field? update src/cli/output-schemas/ and ${UPDATE}):\n${JSON.stringify(doc, null, 2).slice(0, 3000)}\n${why}`)
+    throw new Error(
+      `wbc ${id} --json (exit ${exitCode}) printed a document its schema does not describe (a new or changed field? update src/cli/output-schemas/ and ${UPDATE}):\n${JSON.stringify(doc, null, 2).slice(0, 3000)}\n${why}`,
+    )
   }
   const viaFile = publishedSchema(id).safeParse(doc)
   expect(viaFile.success, `docs/schemas/${schemaFileName(id)} rejects it: ${issuesOf(viaFile)}`).toBe(true)
@@ -217,7 +219,11 @@ describe.skipIf(!driversUp.redis)('real --json output matches the published sche
   it('checkpoint on a running memory-driver application, the export, and recover --checkpoint', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wbc-json-mem-'))
     const memPrefix = `${prefix}m`
-    const config = {ipc: {driver: 'memory', prefix: memPrefix, socket: join(dir, 'wbc.sock')}, connections: {default: db.url}, buffer: {flushInterval: 60_000, checkpointPath: join(dir, 'checkpoint.lmdb')}}
+    const config = {
+      ipc: {driver: 'memory', prefix: memPrefix, socket: join(dir, 'wbc.sock')},
+      connections: {default: db.url},
+      buffer: {flushInterval: 60_000, checkpointPath: join(dir, 'checkpoint.lmdb')},
+    }
     const file = join(dir, 'wbc.config.json')
     writeFileSync(file, JSON.stringify(config))
     const app = await openEngine(config as never, {serveSocket: true})
@@ -230,7 +236,11 @@ describe.skipIf(!driversUp.redis)('real --json output matches the published sche
       expect((await run('recover', ['--checkpoint', backup], {config: file, expectCode: 0})).doc.report).toMatchObject({status: 'ok'})
     } finally {
       await app.close()
-      await db.knex(FENCE_TABLE).where({name: memPrefix}).delete().catch(() => {})
+      await db
+        .knex(FENCE_TABLE)
+        .where({name: memPrefix})
+        .delete()
+        .catch(() => {})
     }
   })
 
@@ -243,7 +253,9 @@ describe.skipIf(!driversUp.redis)('real --json output matches the published sche
 
   it('every command with --json was checked, in every shape its schema names', () => {
     const expected = Object.fromEntries(Object.entries(commandOutputs).map(([id, shapes]) => [id, shapes.map((s) => String(z.globalRegistry.get(s)?.title)).sort()]))
-    const got = Object.fromEntries(Object.keys(commandOutputs).map((id) => [id, [...new Set([...(seen.get(id) ?? [])].map((t) => t.replace(/ \(exit \d+\)$/, '')).filter((t) => t !== 'error'))].sort()]))
+    const got = Object.fromEntries(
+      Object.keys(commandOutputs).map((id) => [id, [...new Set([...(seen.get(id) ?? [])].map((t) => t.replace(/ \(exit \d+\)$/, '')).filter((t) => t !== 'error'))].sort()]),
+    )
     expect(got).toEqual(expected)
     const errorExits = new Set([...seen.values()].flatMap((titles) => [...titles].filter((t) => t.startsWith('error')).map((t) => t.match(/exit (\d+)/)![1])))
     expect([...errorExits].sort()).toEqual(['2', '3', '4'])

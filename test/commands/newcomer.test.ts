@@ -21,7 +21,9 @@ describe('the newcomer path', () => {
   })
 
   it('installs and builds with no "update available" notice: npm\'s is off, oclif\'s update-check plugin is not used', () => {
-    const npmrc = read('.npmrc').split('\n').map((line) => line.trim())
+    const npmrc = read('.npmrc')
+      .split('\n')
+      .map((line) => line.trim())
     expect(npmrc).toContain('update-notifier=false')
     const pkg = JSON.parse(read('package.json'))
     expect(pkg.oclif.plugins).not.toContain('@oclif/plugin-warn-if-update-available')

@@ -56,7 +56,10 @@ describe.skipIf(!up)('wbc while PostgreSQL is unreachable', () => {
   it('flush exits 3 and lists every table left pending with why; nothing is lost, and the next flush applies it once', async () => {
     for (let id = 1; id <= 5; id++) await wb.table(posts).where(id).increment('views', id)
     await wb.table(posts).where(6).update({title: 'six'})
-    await wb.table(log).insert([{user_id: 1, action: 'a', seq: 1}, {user_id: 2, action: 'b', seq: 2}])
+    await wb.table(log).insert([
+      {user_id: 1, action: 'a', seq: 1},
+      {user_id: 2, action: 'b', seq: 2},
+    ])
     await wb.table(audit).insert([{user_id: 3, action: 'c', seq: 3}])
     await proxy.stop()
 
@@ -105,7 +108,14 @@ describe.skipIf(!up)('wbc while PostgreSQL is unreachable', () => {
       [posts, {counters: [`default:${posts}:7:views`], updates: [], maxInserts: 0}],
       [log, {counters: [], updates: [], maxInserts: 10}],
     ] as const) {
-      const {batch} = await wb.steps.claim(prefix, {batchId: `0-${prefix}-${table}`, table: `default:${table}`, createdAt: Date.now(), ...claim, updates: [...claim.updates], counters: [...claim.counters]})
+      const {batch} = await wb.steps.claim(prefix, {
+        batchId: `0-${prefix}-${table}`,
+        table: `default:${table}`,
+        createdAt: Date.now(),
+        ...claim,
+        updates: [...claim.updates],
+        counters: [...claim.counters],
+      })
       expect(batch).not.toBeNull()
     }
     await proxy.stop()

@@ -106,7 +106,11 @@ describe.skipIf(!up)('names an operator types, against redis + postgres', () => 
   })
 
   it('--table takes several names, repeated or as a comma list, on every command', async () => {
-    for (const args of [['--table', posts, '--table', log], ['--table', `${posts},${log}`], ['-t', `${log},${posts}`]]) {
+    for (const args of [
+      ['--table', posts, '--table', log],
+      ['--table', `${posts},${log}`],
+      ['-t', `${log},${posts}`],
+    ]) {
       const status = await wbc('status', ...args, '--json')
       expect(status.code).toBe(0)
       expect(JSON.parse(status.stdout).tables.map((t: {table: string}) => t.table)).toEqual([log, posts])
@@ -117,10 +121,7 @@ describe.skipIf(!up)('names an operator types, against redis + postgres', () => 
     }
     const flushed = await wbc('flush', '--table', `${posts},${log}`, '--json')
     expect(flushed.code).toBe(0)
-    expect(JSON.parse(flushed.stdout).tables).toEqual([
-      expect.objectContaining({table: log, inserts: 1}),
-      expect.objectContaining({table: posts, counters: 4}),
-    ])
+    expect(JSON.parse(flushed.stdout).tables).toEqual([expect.objectContaining({table: log, inserts: 1}), expect.objectContaining({table: posts, counters: 4})])
     expect(await views()).toBe(10)
     // The ghost table was not named: still pending.
     expect(JSON.parse((await wbc('status', '--json')).stdout).tables.map((t: {table: string}) => t.table)).toEqual([ghost])

@@ -54,13 +54,22 @@ describe.skipIf(!up)('dead letters, streams and metrics as an operator reads the
     const config = {ipc: {driver: 'redis', redis: urls.redis, prefix}, connections: {default: urls.postgres}}
     writeFileSync(join(cwd, 'wbc.config.json'), JSON.stringify(config))
     wb = await openEngine(config as never)
-    await wb.table(table).insert([{amount: 5, note: 'a'}, {amount: -1, note: 'refused'}, {amount: 7, note: 'c'}])
+    await wb.table(table).insert([
+      {amount: 5, note: 'a'},
+      {amount: -1, note: 'refused'},
+      {amount: 7, note: 'c'},
+    ])
     flushStatus = (await wb.flush()).status
     // A dead letter written before the reason was kept apart: the statement in front of the error.
     await wb.ipc.sadd(`${prefix}:idx:deadletters`, `default:${table}`)
     await wb.ipc.hset(`${prefix}:dl:default:${table}`, {
       'old-batch:0': {
-        id: 'old-batch:0', connection: 'default', table, kind: 'insert', entry: {row: {amount: -9}}, at: 1,
+        id: 'old-batch:0',
+        connection: 'default',
+        table,
+        kind: 'insert',
+        entry: {row: {amount: -9}},
+        at: 1,
         error: `23514: insert into "${table}" ("amount") values ($1) - new row for relation "${table}" violates check constraint "${table}_amount_check"`,
       },
     })
@@ -196,7 +205,13 @@ describe.skipIf(!driversUp.redis)('streams tail (redis)', () => {
   it('without --cursor shows the newest --limit entries, like tail(1)', async () => {
     await wb.ipc.rpush(`${prefix}:lists:last`, ...Array.from({length: 30}, (_, n) => ({n})))
     const page = JSON.parse((await runCli(['streams', 'tail', 'lists:last', '--limit', '5', '--json'], {cwd})).stdout)
-    expect(page.entries.map((e: {index: number; entry: {n: number}}) => [e.index, e.entry.n])).toEqual([[25, 25], [26, 26], [27, 27], [28, 28], [29, 29]])
+    expect(page.entries.map((e: {index: number; entry: {n: number}}) => [e.index, e.entry.n])).toEqual([
+      [25, 25],
+      [26, 26],
+      [27, 27],
+      [28, 28],
+      [29, 29],
+    ])
     const plain = await runCli(['streams', 'tail', 'lists:last', '--limit', '3'], {cwd})
     expect(plain.stdout).toBe('27\t{"n":27}\n28\t{"n":28}\n29\t{"n":29}\n')
     expect(plain.stderr).toContain('27 older: --cursor 0')
@@ -207,7 +222,11 @@ describe.skipIf(!driversUp.redis)('streams tail (redis)', () => {
   it('--follow --json waits for a missing stream, then prints NDJSON and keeps up as the head is trimmed', async () => {
     const key = `${prefix}:events`
     const follow = background(['streams', 'tail', 'events', '--follow', '--json', '--limit', '2'], cwd)
-    const seen = () => follow.out.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line).entry.n as number)
+    const seen = () =>
+      follow.out.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line).entry.n as number)
     try {
       // The stream does not exist yet: the follower waits instead of failing.
       await until(() => follow.out.stderr.includes('events is empty or does not exist yet: waiting for entries'), 15_000, 'the follower to wait')

@@ -51,7 +51,10 @@ describe.skipIf(!up)('wbc against redis + postgres', () => {
     for (let id = 1; id <= 10; id++) await wb.table(posts).where(id).increment('views', id)
     await wb.table(posts).where(3).increment('likes')
     await wb.table(posts).where(4).update({title: 'four'})
-    await wb.table(log).insert([{user_id: 1, action: 'a', seq: 1}, {user_id: 2, action: 'b', seq: 2}])
+    await wb.table(log).insert([
+      {user_id: 1, action: 'a', seq: 1},
+      {user_id: 2, action: 'b', seq: 2},
+    ])
     const {code, stdout} = await wbc('status', '--json')
     expect(code).toBe(0)
     const report = JSON.parse(stdout)
@@ -188,7 +191,14 @@ describe.skipIf(!up)('wbc against redis + postgres', () => {
     expect(metrics.stdout).toContain(`wbc_pending_counter_keys{prefix="${prefix}",driver="redis",connection="default",table="${posts}"} 5`)
     const doctor = await wbc('doctor', '--json')
     expect(doctor.code).toBe(0)
-    expect(JSON.parse(doctor.stdout).checks.map((c: {name: string; ok: boolean}) => [c.name, c.ok])).toEqual([['config', true], ['redis', true], ['state', true], ['redis persistence', true], ['rollback', true], ['database default', true]])
+    expect(JSON.parse(doctor.stdout).checks.map((c: {name: string; ok: boolean}) => [c.name, c.ok])).toEqual([
+      ['config', true],
+      ['redis', true],
+      ['state', true],
+      ['redis persistence', true],
+      ['rollback', true],
+      ['database default', true],
+    ])
   })
 })
 
@@ -213,7 +223,27 @@ describe('wbc without a reachable state store', () => {
 })
 
 describe('every command answers --help with examples', () => {
-  const commands = ['config', 'status', 'pending', 'get', 'flush', 'recover', 'checkpoint', 'locks', 'locks release', 'deadletter list', 'deadletter retry', 'deadletter drop', 'doctor', 'metrics', 'demo', 'dashboard', 'streams', 'streams tail', 'compact']
+  const commands = [
+    'config',
+    'status',
+    'pending',
+    'get',
+    'flush',
+    'recover',
+    'checkpoint',
+    'locks',
+    'locks release',
+    'deadletter list',
+    'deadletter retry',
+    'deadletter drop',
+    'doctor',
+    'metrics',
+    'demo',
+    'dashboard',
+    'streams',
+    'streams tail',
+    'compact',
+  ]
   it.each(commands)('wbc %s --help', async (command) => {
     const {code, stdout} = await runCli([...command.split(' '), '--help'])
     expect(code).toBe(0)

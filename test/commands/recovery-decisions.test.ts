@@ -43,10 +43,14 @@ describe.skipIf(!dialectsUp.postgres)('wbc checkpoint --out, then recover --chec
 
   const startApp = async (workload: number) => {
     const app = startFixture('serving-app.ts', {WBC_TEST_CONFIG: JSON.stringify(config), WORKLOAD: String(workload), POSTS: posts})
-    await until(async () => {
-      const status = await runCli(['status', '--json'], {cwd})
-      return status.code === 0 && JSON.parse(status.stdout).tables.length === (workload > 0 ? 1 : 0)
-    }, 20_000, 'the application and its workload')
+    await until(
+      async () => {
+        const status = await runCli(['status', '--json'], {cwd})
+        return status.code === 0 && JSON.parse(status.stdout).tables.length === (workload > 0 ? 1 : 0)
+      },
+      20_000,
+      'the application and its workload',
+    )
     return app
   }
   const stop = async (app: ReturnType<typeof startFixture>) => {

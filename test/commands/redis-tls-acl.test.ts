@@ -15,11 +15,13 @@ const READER_PW = `reader-pw-${Math.random().toString(36).slice(2, 8)}`
 const WRONG_PW = `wrong-pw-${Math.random().toString(36).slice(2, 8)}`
 const SECRETS = [APP_PW, encodeURIComponent(APP_PW), READER_PW, WRONG_PW]
 
-const tls = dialectsUp.postgres ? await TlsRedis.start([
-  {name: 'app', password: APP_PW, rules: '~* &* +@all'},
-  // May read, not write or run scripts: wbc's flush lease needs EVALSHA.
-  {name: 'reader', password: READER_PW, rules: '~* +@read +@connection +info -@scripting -@write'},
-]) : null
+const tls = dialectsUp.postgres
+  ? await TlsRedis.start([
+      {name: 'app', password: APP_PW, rules: '~* &* +@all'},
+      // May read, not write or run scripts: wbc's flush lease needs EVALSHA.
+      {name: 'reader', password: READER_PW, rules: '~* +@read +@connection +info -@scripting -@write'},
+    ])
+  : null
 if (dialectsUp.postgres && !tls) console.warn('\n!!!! SKIPPING REDIS TLS/ACL TESTS: this redis-server cannot start with --tls-port (built without TLS?) !!!!\n')
 
 /** rediss:// and Redis ACL users, against a redis-server of the test's own with TLS and an ACL file. */
@@ -50,7 +52,10 @@ describe.skipIf(!tls)('Redis over TLS and with ACL users', () => {
 
   it('rediss:// with an ACL user: buffered through TLS, listed and flushed by wbc with exact totals', async () => {
     // The application side: an options object with the CA given inline.
-    const wb = await openEngine({ipc: {driver: 'redis', prefix, redis: {host: '127.0.0.1', port: server.tlsPort, username: 'app', password: APP_PW, tls: {ca: server.caPem, servername: 'localhost'}}}, connections: {default: urls.postgres}} as never)
+    const wb = await openEngine({
+      ipc: {driver: 'redis', prefix, redis: {host: '127.0.0.1', port: server.tlsPort, username: 'app', password: APP_PW, tls: {ca: server.caPem, servername: 'localhost'}}},
+      connections: {default: urls.postgres},
+    } as never)
     try {
       await wb.table(posts).where(2).increment('views', 7)
     } finally {
@@ -79,7 +84,11 @@ describe.skipIf(!tls)('Redis over TLS and with ACL users', () => {
     ['an unknown user', () => `redis://nobody:${WRONG_PW}@127.0.0.1:${server.port}`, /WRONGPASS/],
     ['no credentials', () => `rediss://127.0.0.1:${server.tlsPort}`, /NOAUTH/],
   ])('%s is an authentication failure (exit 3) naming the service, not "unreachable"', async (_what, url, reason) => {
-    for (const args of [['status', '--json'], ['pending', '--json'], ['flush', '--json']]) {
+    for (const args of [
+      ['status', '--json'],
+      ['pending', '--json'],
+      ['flush', '--json'],
+    ]) {
       const result = await run(args, {WBC_REDIS_URL: url()})
       expect(result.code).toBe(3)
       const {error} = json(result.stdout)
@@ -113,7 +122,13 @@ describe.skipIf(!tls)('Redis over TLS and with ACL users', () => {
 
   it('the options object with an inline CA: wbc connects, and config shows neither password nor PEM', async () => {
     const file = join(cwd, 'object.json')
-    writeFileSync(file, JSON.stringify({ipc: {driver: 'redis', prefix, redis: {host: '127.0.0.1', port: server.tlsPort, username: 'app', password: APP_PW, tls: {ca: server.caPem, servername: 'localhost'}}}, connections: {default: urls.postgres}}))
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ipc: {driver: 'redis', prefix, redis: {host: '127.0.0.1', port: server.tlsPort, username: 'app', password: APP_PW, tls: {ca: server.caPem, servername: 'localhost'}}},
+        connections: {default: urls.postgres},
+      }),
+    )
     const status = await runCli(['status', '--json', '--config', file], {cwd})
     expect(status.code).toBe(0)
     expect(json(status.stdout).target).toBe(`rediss://app:***@127.0.0.1:${server.tlsPort}`)

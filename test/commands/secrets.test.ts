@@ -79,7 +79,17 @@ describe.skipIf(!driversUp.redis || !dialectsUp.postgres)('passwords never appea
     const connections = {
       default: pgUrl.toString(),
       slashy: `postgres://app:${FORMS.slashy}@${pg2.host}/test`,
-      tls: {client: 'pg', connection: {host: pg2.hostname, port: Number(pg2.port), user: 'postgres', database: 'test', password: FORMS.pgObject, ssl: {key: PEM, passphrase: FORMS.passphrase, rejectUnauthorized: false}}},
+      tls: {
+        client: 'pg',
+        connection: {
+          host: pg2.hostname,
+          port: Number(pg2.port),
+          user: 'postgres',
+          database: 'test',
+          password: FORMS.pgObject,
+          ssl: {key: PEM, passphrase: FORMS.passphrase, rejectUnauthorized: false},
+        },
+      },
       my: {client: 'mysql2', connection: {host: '127.0.0.1', user: 'root', password1: FORMS.mysqlPassword1, passwordSha1: FORMS.mysqlSha1}},
       cs: {client: 'pg', connection: {connectionString: `postgres://postgres:${FORMS.connectionString}@${pg2.host}/test`}},
     }
@@ -87,9 +97,21 @@ describe.skipIf(!driversUp.redis || !dialectsUp.postgres)('passwords never appea
     writeFileSync(formsFile, JSON.stringify({ipc: {driver: 'redis', redis: redisUrl.toString(), prefix}, connections}))
     const r = new URL(urls.redis)
     objectFile = join(cwd, 'object.json')
-    writeFileSync(objectFile, JSON.stringify({ipc: {driver: 'redis', redis: {host: r.hostname, port: Number(r.port || 6379), username: 'default', password: FORMS.redisObject, sentinelPassword: FORMS.sentinel}, prefix}, connections}))
+    writeFileSync(
+      objectFile,
+      JSON.stringify({
+        ipc: {driver: 'redis', redis: {host: r.hostname, port: Number(r.port || 6379), username: 'default', password: FORMS.redisObject, sentinelPassword: FORMS.sentinel}, prefix},
+        connections,
+      }),
+    )
     downConfig = join(cwd, 'down.json')
-    writeFileSync(downConfig, JSON.stringify({ipc: {driver: 'redis', redis: `redis://u:${FORMS.slashy}@127.0.0.1:1/?password=${FORMS.redisQuery}`, prefix, connectTimeout: 300}, connections: {default: withPassword('postgres://postgres@127.0.0.1:1/test'), other: `postgres://postgres@127.0.0.1:1/test?password=${FORMS.pgQuery}`}}))
+    writeFileSync(
+      downConfig,
+      JSON.stringify({
+        ipc: {driver: 'redis', redis: `redis://u:${FORMS.slashy}@127.0.0.1:1/?password=${FORMS.redisQuery}`, prefix, connectTimeout: 300},
+        connections: {default: withPassword('postgres://postgres@127.0.0.1:1/test'), other: `postgres://postgres@127.0.0.1:1/test?password=${FORMS.pgQuery}`},
+      }),
+    )
     wb = await openEngine(config as never)
     await wb.table(posts).where(1).increment('views', 2)
     await wb.table(posts).where(2).update({nope: 1}) // Dead-lettered at flush: the error text is shown.
@@ -167,26 +189,30 @@ describe.skipIf(!driversUp.redis || !dialectsUp.postgres)('passwords never appea
   it.each([
     ['URL forms, pg ssl key and passphrase, mysql2 password1/passwordSha1, connectionString', () => formsFile],
     ['an ipc.redis options object with password and sentinelPassword', () => objectFile],
-  ])('every secret form stays out of every command (%s)', async (_what, file) => {
-    const leaks: string[] = []
-    await mapLimit(runs, 4, async (run) => {
-      const result = await runCli(run.id === 'demo' ? run.args : [...run.args, '--config', file()], {cwd, timeoutMs: 30_000})
-      const found = leaked(`${result.stdout}${result.stderr}`)
-      if (found.length > 0) leaks.push(`${run.args.join(' ')} (exit ${result.code}): ${found.join(', ')}`)
-    })
-    expect(leaks).toEqual([])
-    // The commands really ran against the services (a config that failed to load would prove nothing).
-    const status = await runCli(['status', '--json', '--config', file()], {cwd})
-    expect(status.code).toBe(0)
-    expect(JSON.parse(status.stdout).target).toMatch(/^redis:\/\/default:\*\*\*@/)
-    const get = await runCli(['get', posts, '1', 'views', '--json', '--config', file()], {cwd})
-    expect(get.code).toBe(0)
-    expect(JSON.parse(get.stdout)).toMatchObject({table: posts, column: 'views', pending: 0})
-    const shown = JSON.parse((await runCli(['config', '--json', '--config', file()], {cwd})).stdout)
-    expect(shown.config.connections.tls.connection.ssl).toEqual({key: '***', passphrase: '***', rejectUnauthorized: false})
-    expect(shown.config.connections.my.connection).toMatchObject({password1: '***', passwordSha1: '***'})
-    expect(shown.connections.find((c: {name: string}) => c.name === 'slashy').target).toBe(`postgres://app:***@${new URL(urls.postgres).host}/test`)
-  }, 240_000)
+  ])(
+    'every secret form stays out of every command (%s)',
+    async (_what, file) => {
+      const leaks: string[] = []
+      await mapLimit(runs, 4, async (run) => {
+        const result = await runCli(run.id === 'demo' ? run.args : [...run.args, '--config', file()], {cwd, timeoutMs: 30_000})
+        const found = leaked(`${result.stdout}${result.stderr}`)
+        if (found.length > 0) leaks.push(`${run.args.join(' ')} (exit ${result.code}): ${found.join(', ')}`)
+      })
+      expect(leaks).toEqual([])
+      // The commands really ran against the services (a config that failed to load would prove nothing).
+      const status = await runCli(['status', '--json', '--config', file()], {cwd})
+      expect(status.code).toBe(0)
+      expect(JSON.parse(status.stdout).target).toMatch(/^redis:\/\/default:\*\*\*@/)
+      const get = await runCli(['get', posts, '1', 'views', '--json', '--config', file()], {cwd})
+      expect(get.code).toBe(0)
+      expect(JSON.parse(get.stdout)).toMatchObject({table: posts, column: 'views', pending: 0})
+      const shown = JSON.parse((await runCli(['config', '--json', '--config', file()], {cwd})).stdout)
+      expect(shown.config.connections.tls.connection.ssl).toEqual({key: '***', passphrase: '***', rejectUnauthorized: false})
+      expect(shown.config.connections.my.connection).toMatchObject({password1: '***', passwordSha1: '***'})
+      expect(shown.connections.find((c: {name: string}) => c.name === 'slashy').target).toBe(`postgres://app:***@${new URL(urls.postgres).host}/test`)
+    },
+    240_000,
+  )
 
   it('a config that fails validation does not echo its passwords', async () => {
     const bad = join(cwd, 'bad.json')

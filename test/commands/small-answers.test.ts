@@ -16,11 +16,19 @@ const ESC = '\u001b['
 
 describe('durations, config errors and colour through the CLI', () => {
   it('refuses a duration without a unit instead of reading it as milliseconds', async () => {
-    for (const args of [['status', '--max-age', '5'], ['compact', 'events', '--max-age', '300', '--dry-run'], ['flush', '--wait', '3'], ['dashboard', '--once', '--interval', '1']]) {
+    for (const args of [
+      ['status', '--max-age', '5'],
+      ['compact', 'events', '--max-age', '300', '--dry-run'],
+      ['flush', '--wait', '3'],
+      ['dashboard', '--once', '--interval', '1'],
+    ]) {
       const {code, stderr} = await runCli(args, {cwd: dir()})
       const flag = args.find((arg) => arg.startsWith('--') && arg !== '--dry-run' && arg !== '--once')!
       const value = args[args.indexOf(flag) + 1]
-      expect({code, stderr}, args.join(' ')).toEqual({code: 2, stderr: `Error: ${flag}: "${value}" has no unit: ${value}ms, ${value}s, ${value}m, ${value}h or ${value}d?\nHint: Write the unit, e.g. ${value}s or ${value}m.\n`})
+      expect({code, stderr}, args.join(' ')).toEqual({
+        code: 2,
+        stderr: `Error: ${flag}: "${value}" has no unit: ${value}ms, ${value}s, ${value}m, ${value}h or ${value}d?\nHint: Write the unit, e.g. ${value}s or ${value}m.\n`,
+      })
     }
   })
 
@@ -115,7 +123,7 @@ describe.skipIf(!driversUp.redis)('recover --dry-run and dashboard --once agains
     await cleanRedisPrefix(prefix)
   })
 
-  it('does not count the batch of a live flusher (it holds the lease) as left behind; a dead holder\'s it does', async () => {
+  it("does not count the batch of a live flusher (it holds the lease) as left behind; a dead holder's it does", async () => {
     await wb.table(posts).where(2).increment('views', 7)
     const claimed = await wb.steps.claim(prefix, {batchId: `0-${prefix}-live`, table: `default:${posts}`, createdAt: Date.now(), counters: [`default:${posts}:2:views`], updates: [], maxInserts: 0})
     expect(claimed.batch).not.toBeNull()

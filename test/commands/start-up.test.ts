@@ -29,7 +29,11 @@ describe.skipIf(!driversUp.redis)('what a status probe loads', () => {
     writeFileSync(join(cwd, 'wbc.config.json'), JSON.stringify({ipc: {driver: 'redis', redis: urls.redis, prefix: uniquePrefix()}}))
     const [status, version] = [await modulesLoadedBy(['status', '--json'], cwd), await modulesLoadedBy(['--version'], cwd)]
     // The log sees this run's own modules: it did validate the config and reach Redis.
-    for (const module of ['core/config/zod-core.js', 'core/ipc/redis/ioredis.js', 'core/ipc/redis/driver.js']) expect(status.some((url) => url.endsWith(`/dist/${module}`)), module).toBe(true)
+    for (const module of ['core/config/zod-core.js', 'core/ipc/redis/ioredis.js', 'core/ipc/redis/driver.js'])
+      expect(
+        status.some((url) => url.endsWith(`/dist/${module}`)),
+        module,
+      ).toBe(true)
     const loaded = packagesOf(status)
     for (const name of ['knex', 'lmdb', 'ink', 'react', 'cli-table3', 'pg', 'mysql2', 'better-sqlite3']) expect(loaded, name).not.toContain(name)
     // zod (95 modules, 64 of them locales) and ioredis (~55) are inlined by the build: no package

@@ -62,7 +62,12 @@ describe.skipIf(!driversUp.redis)('wbc streams, streams tail, compact (redis)', 
     const archive = join(cwd, 'removed.ndjson')
     const done = JSON.parse((await wbc('compact', 'q:default:visits', '--keep-key', 'user_id', '--archive', archive, '--json')).stdout)
     expect(done).toMatchObject({examined: 20, removed: 16, kept: 4})
-    expect(readFileSync(archive, 'utf8').trim().split('\n').map((l) => JSON.parse(l).seq)).toEqual(Array.from({length: 16}, (_, i) => i))
+    expect(
+      readFileSync(archive, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).seq),
+    ).toEqual(Array.from({length: 16}, (_, i) => i))
     expect((await ipc.lrange<{seq: number}>(`${prefix}:q:default:visits`, 0, -1)).map((e) => e.seq)).toEqual([16, 17, 18, 19])
   })
 

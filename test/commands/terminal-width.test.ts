@@ -83,13 +83,7 @@ describe.skipIf(!up)('wbc on an 80×24 terminal', () => {
     await cleanRedisPrefix(prefix)
   })
 
-  it.each([
-    [['status']],
-    [['deadletter', 'list']],
-    [['pending']],
-    [['locks']],
-    [['streams']],
-  ])('%j draws nothing wider than 80 columns', async (args) => {
+  it.each([[['status']], [['deadletter', 'list']], [['pending']], [['locks']], [['streams']]])('%j draws nothing wider than 80 columns', async (args) => {
     const {code, lines} = await runInTerminal(args, {cwd, columns: 80})
     expect(code, lines.join('\n')).toBe(0)
     expect(lines.length).toBeGreaterThan(0)

@@ -28,7 +28,13 @@ export function runInTerminal(args: string[], options: {cwd: string; columns: nu
   return new Promise((resolve) => {
     execFile('script', ['-qec', command, '/dev/null'], {cwd: options.cwd, env, timeout: 30_000}, (error, stdout) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
-      resolve({code, lines: stdout.replaceAll('\r', '').split('\n').filter((line, i, all) => i < all.length - 1 || line !== '')})
+      resolve({
+        code,
+        lines: stdout
+          .replaceAll('\r', '')
+          .split('\n')
+          .filter((line, i, all) => i < all.length - 1 || line !== ''),
+      })
     })
   })
 }

@@ -58,8 +58,30 @@ export class TlsRedis {
     const d = (name: string) => join(this.dir, name)
     this.child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--tls-port', String(this.tlsPort), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no',
-        '--tls-cert-file', d('server.crt'), '--tls-key-file', d('server.key'), '--tls-ca-cert-file', d('ca.crt'), '--tls-auth-clients', 'no', '--aclfile', d('users.acl')],
+      [
+        '--port',
+        String(this.port),
+        '--tls-port',
+        String(this.tlsPort),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--tls-cert-file',
+        d('server.crt'),
+        '--tls-key-file',
+        d('server.key'),
+        '--tls-ca-cert-file',
+        d('ca.crt'),
+        '--tls-auth-clients',
+        'no',
+        '--aclfile',
+        d('users.acl'),
+      ],
       {stdio: 'ignore'},
     )
     let exited = false

@@ -7,7 +7,10 @@ import {renderPairs, renderTable} from '../../src/ui/table.js'
 const UNSAFE = [
   ...Array.from({length: 0x20}, (_, i) => i),
   ...Array.from({length: 0x21}, (_, i) => 0x7f + i),
-  0x061c, 0x200b, 0x200e, 0x200f,
+  0x061c,
+  0x200b,
+  0x200e,
+  0x200f,
   ...Array.from({length: 7}, (_, i) => 0x2028 + i),
   ...Array.from({length: 0x10}, (_, i) => 0x2060 + i),
   0xfeff,
@@ -43,7 +46,14 @@ describe('printable', () => {
 
 describe('render helpers escape every cell', () => {
   it('plain columns: one line per row whatever the values hold', () => {
-    const out = renderTable(['where', 'n'], [['1\nfake  row', 2], ['x\u001b[2J', rendered('\u001b[31m3\u001b[39m')]], false)
+    const out = renderTable(
+      ['where', 'n'],
+      [
+        ['1\nfake  row', 2],
+        ['x\u001b[2J', rendered('\u001b[31m3\u001b[39m')],
+      ],
+      false,
+    )
     expect(out.split('\n')).toEqual(['where         n', '1\\nfake  row  2', 'x\\x1b[2J      \u001b[31m3\u001b[39m'])
   })
 
@@ -51,6 +61,11 @@ describe('render helpers escape every cell', () => {
     const boxed = renderTable(['h\u202e'], [['a\nb']], true)
     expect(boxed).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u202e]/)
     expect(boxed).toContain('a\\nb')
-    expect(renderPairs([['k\n', 'v\u0007'], ['n', 1]])).toBe('k\\n: v\\x07\nn:   1')
+    expect(
+      renderPairs([
+        ['k\n', 'v\u0007'],
+        ['n', 1],
+      ]),
+    ).toBe('k\\n: v\\x07\nn:   1')
   })
 })

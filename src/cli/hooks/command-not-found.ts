@@ -15,7 +15,12 @@ import {describeUnknownCommand, writeUsageError} from '../unknown-command.js'
 const hook: Hook.CommandNotFound = async function (options) {
   const argv = options.argv ?? []
   const json = argv.includes('--json')
-  const report = describeUnknownCommand(options.id, [...options.config.commandIDs], options.config.topics.map((topic) => topic.name), options.config.bin)
+  const report = describeUnknownCommand(
+    options.id,
+    [...options.config.commandIDs],
+    options.config.topics.map((topic) => topic.name),
+    options.config.bin,
+  )
   if (!json && report.suggestion && process.stdin.isTTY && process.stdout.isTTY) {
     const declined = new Error('declined')
     const context = {

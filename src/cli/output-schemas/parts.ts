@@ -194,8 +194,5 @@ export const resolvedConfig = z.strictObject({
     statementTimeoutMs: ms,
     checkpointPath: z.string(),
   }),
-  streams: z.record(
-    z.string(),
-    z.strictObject({keepKey: z.string().optional(), maxCount: count.optional(), maxAge: z.union([z.number(), z.string()]).optional(), timeField: z.string().optional()}),
-  ),
+  streams: z.record(z.string(), z.strictObject({keepKey: z.string().optional(), maxCount: count.optional(), maxAge: z.union([z.number(), z.string()]).optional(), timeField: z.string().optional()})),
 })

@@ -41,8 +41,10 @@ An update's columns written since it was dead-lettered and still pending keep th
     const n = result.retried.length
     if (!this.jsonEnabled()) {
       this.print(`${n} dead letter${n === 1 ? '' : 's'} put back into the buffer`)
-      if (result.alreadyApplied.length > 0) this.print(`${result.alreadyApplied.length} removed: the ledger shows them applied already (${result.alreadyApplied.map((id) => printable(id)).join(', ')})`)
-      if (result.inFlight.length > 0) this.note(`${result.inFlight.length} left alone: their batch is still in flight; run \`wbc recover\` (or wait for the next flush), then retry (${result.inFlight.join(', ')})`)
+      if (result.alreadyApplied.length > 0)
+        this.print(`${result.alreadyApplied.length} removed: the ledger shows them applied already (${result.alreadyApplied.map((id) => printable(id)).join(', ')})`)
+      if (result.inFlight.length > 0)
+        this.note(`${result.inFlight.length} left alone: their batch is still in flight; run \`wbc recover\` (or wait for the next flush), then retry (${result.inFlight.join(', ')})`)
     }
     const out = {retried: n, ids: result.retried, alreadyApplied: result.alreadyApplied, inFlight: result.inFlight}
     return this.finish(result.inFlight.length > 0 ? ExitCode.partial : ExitCode.ok, out)

@@ -28,11 +28,11 @@ Asks for confirmation on a terminal; scripts pass --yes. Exit codes: 0 released 
       const result = await releaseLock(ipc, loaded.config.ipc.prefix, this.args.key, {
         force: this.flags.force,
         confirm: (lock) => confirm(`Release ${lock.key} held by ${lock.host ?? 'an unknown owner'} pid ${lock.pid ?? '?'}${this.flags.force ? ' (forced)' : ''}?`, this.flags.yes),
-    })
-    if (!this.jsonEnabled()) {
-      this.print(result.released ? `released ${printable(result.key)}${result.forced ? ' (forced; its holder is fenced out)' : ''}` : `${printable(result.key)} is not held; nothing to release`)
-    }
-    return result
+      })
+      if (!this.jsonEnabled()) {
+        this.print(result.released ? `released ${printable(result.key)}${result.forced ? ' (forced; its holder is fenced out)' : ''}` : `${printable(result.key)} is not held; nothing to release`)
+      }
+      return result
     })
   }
 }

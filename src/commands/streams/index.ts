@@ -5,7 +5,10 @@ import {listStreams, type StreamInfo} from '../../core/streams/streams.js'
 import {renderTable} from '../../ui/table.js'
 
 const describePolicy = (p: StreamPolicy | null) =>
-  !p ? 'none' : [p.keepKey && `keep-key ${p.keepKey}`, p.maxCount !== undefined && `max-count ${p.maxCount}`, p.maxAgeMs !== undefined && `max-age ${formatDuration(p.maxAgeMs)}`].filter(Boolean).join(', ') || 'none'
+  !p
+    ? 'none'
+    : [p.keepKey && `keep-key ${p.keepKey}`, p.maxCount !== undefined && `max-count ${p.maxCount}`, p.maxAgeMs !== undefined && `max-age ${formatDuration(p.maxAgeMs)}`].filter(Boolean).join(', ') ||
+      'none'
 
 export default class Streams extends BaseCommand<typeof Streams> {
   static summary = 'List every stream under the prefix: insert queues, the event stream, other lists.'

@@ -33,7 +33,13 @@ export interface CounterBreakdown {
 
 export type TotalResult = CounterBreakdown | {error: unknown}
 
-const parts = (base: number, inflight: number, live: number, baseSource: CounterBreakdown['baseSource'], total = base + inflight + live): CounterBreakdown => ({base, inflight, live, total, baseSource})
+const parts = (base: number, inflight: number, live: number, baseSource: CounterBreakdown['baseSource'], total = base + inflight + live): CounterBreakdown => ({
+  base,
+  inflight,
+  live,
+  total,
+  baseSource,
+})
 
 /** One counter's DB value to read, and the in-flight entries whose ledger records to check. */
 interface BaseRead {
@@ -99,7 +105,13 @@ export async function counterTotals(
         ),
       ),
     )
-    const values = await readValues(db, prefix, cold.map(({i, reading}) => ({member: members[i], reading})), primaryKey, positions)
+    const values = await readValues(
+      db,
+      prefix,
+      cold.map(({i, reading}) => ({member: members[i], reading})),
+      primaryKey,
+      positions,
+    )
     const retry: number[] = []
     await Promise.all(
       cold.map(async ({i, reading}, k) => {
@@ -180,7 +192,11 @@ async function readValues(
   let columns = 0
   let bindings = 0
   const send = async () => {
-    const values = await readBases(db, prefix, chunk.map(({read}) => read))
+    const values = await readBases(
+      db,
+      prefix,
+      chunk.map(({read}) => read),
+    )
     chunk.forEach(({k}, j) => (results[k] = values[j]))
   }
   for (const entry of reads) {

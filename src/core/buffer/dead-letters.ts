@@ -77,8 +77,16 @@ export class DeadLetters {
     const member = `${connection}:${table}`
     const why: RefusalRecord = typeof refused === 'string' ? {reason: {code: null, constraint: null, message: refused}} : refused
     const record: DeadLetter = {
-      id, connection, table, kind: entry.kind, entry: toJson(entry), error: formatRefusal(why.reason), at: Date.now(),
-      reason: why.reason, statement: why.statement ?? null, attempts: why.attempts ?? null,
+      id,
+      connection,
+      table,
+      kind: entry.kind,
+      entry: toJson(entry),
+      error: formatRefusal(why.reason),
+      at: Date.now(),
+      reason: why.reason,
+      statement: why.statement ?? null,
+      attempts: why.attempts ?? null,
     }
     await this.ipc.sadd(this.keys.deadLettersIndex, member)
     const added = await this.ipc.hset(this.keys.deadLetters(member), {[id]: record as unknown as Json})

@@ -46,10 +46,12 @@ export class Flusher {
 
   /** Flushes now; a flush this process already runs finishes first (never two at once). */
   flush(filter: FlushFilter = {}): Promise<FlushReport> {
-    const next = this.running.then(() => this.run(filter)).then(async (report) => {
-      await countFlush(this.ipc, this.keys, report)
-      return report
-    })
+    const next = this.running
+      .then(() => this.run(filter))
+      .then(async (report) => {
+        await countFlush(this.ipc, this.keys, report)
+        return report
+      })
     this.running = next.catch(() => {})
     return next
   }

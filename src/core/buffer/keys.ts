@@ -143,8 +143,7 @@ export function assertIdentifier(value: unknown, argument: string): asserts valu
   }
 }
 
-const isScalar = (value: unknown) =>
-  value === null || typeof value === 'boolean' || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))
+const isScalar = (value: unknown) => value === null || typeof value === 'boolean' || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))
 
 /**
  * `{where}` as ODAC encodes it: String(id) for a scalar, key-sorted JSON for an object. An object

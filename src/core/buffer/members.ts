@@ -35,4 +35,3 @@ export function parseTableMember(member: string): {connection: string; table: st
   const [connection, table, ...rest] = member.split(':')
   return rest.length === 0 && IDENTIFIER.test(connection ?? '') && IDENTIFIER.test(table ?? '') ? {connection, table} : null
 }
-

@@ -33,7 +33,7 @@ const isHex = (c: number) => isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c
 
 /** Index just past the JSON string starting at `i` (a `"`), or -1 when it is not strict JSON. */
 function endOfString(text: string, i: number): number {
-  for (let k = i + 1; k < text.length; ) {
+  for (let k = i + 1; k < text.length;) {
     const c = text.charCodeAt(k)
     if (c === 34) return k + 1
     if (c < 32) return -1

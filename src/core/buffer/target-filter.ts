@@ -8,8 +8,7 @@ export interface TargetFilter {
   table?: string | string[]
 }
 
-const asList = (value: string | string[] | undefined): string[] | null =>
-  value === undefined ? null : Array.isArray(value) ? (value.length === 0 ? null : value) : [value]
+const asList = (value: string | string[] | undefined): string[] | null => (value === undefined ? null : Array.isArray(value) ? (value.length === 0 ? null : value) : [value])
 
 /** A test of (connection, table) against the filter. */
 export function targetMatcher(filter: TargetFilter = {}): (connection: string, table: string) => boolean {

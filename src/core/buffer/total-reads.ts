@@ -71,7 +71,16 @@ export class TotalReads {
   private async readGroup(group: Array<[string, Waiting]>): Promise<void> {
     let results
     try {
-      results = await counterTotals(this.steps, this.prefix, group[0][1].db, group.map(([member]) => member), this.primaryKey, this.cacheTtlMs(), this.positions, group.map(([, entry]) => entry.reading))
+      results = await counterTotals(
+        this.steps,
+        this.prefix,
+        group[0][1].db,
+        group.map(([member]) => member),
+        this.primaryKey,
+        this.cacheTtlMs(),
+        this.positions,
+        group.map(([, entry]) => entry.reading),
+      )
     } catch (error) {
       for (const [, {callers}] of group) for (const caller of callers) caller.reject(error)
       return

@@ -66,8 +66,7 @@ export interface ProvidedResources {
   streams?: Record<string, StreamPolicyInput>
 }
 
-const isProvided = (input: unknown): input is ProvidedResources =>
-  Boolean(input) && typeof (input as ProvidedResources).ipc === 'object' && typeof (input as {ipc: Ipc}).ipc?.incrBy === 'function'
+const isProvided = (input: unknown): input is ProvidedResources => Boolean(input) && typeof (input as ProvidedResources).ipc === 'object' && typeof (input as {ipc: Ipc}).ipc?.incrBy === 'function'
 
 /** Opens a write buffer from a config (file contents or object) or from an Ipc and knex instances. */
 export async function createWriteBuffer(input: WbcConfigInput | WbcConfig | ProvidedResources = {}, options: WriteBufferOptions = {}): Promise<WriteBuffer> {

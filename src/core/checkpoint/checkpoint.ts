@@ -45,8 +45,7 @@ export const ownFileKey = (prefix: string, storeKey: string) => `${prefix}:wbc:$
 const REWRITTEN = ['c', 'u', 'q', 'if', 'wbc'] as const
 
 const OWN_TYPES = new Set(['string', 'hash', 'list', 'set'])
-const isOwnValue = (type: string, value: unknown) =>
-  type === 'string' || (type === 'hash' ? Boolean(value) && typeof value === 'object' && !Array.isArray(value) : Array.isArray(value))
+const isOwnValue = (type: string, value: unknown) => type === 'string' || (type === 'hash' ? Boolean(value) && typeof value === 'object' && !Array.isArray(value) : Array.isArray(value))
 
 /**
  * LMDB refuses keys over 1,978 bytes, and one refused key fails the whole transaction (then every
@@ -69,7 +68,9 @@ export function probeCheckpoint(path: string): void {
   if (isEmptyFile(path)) return
   const result = spawnSync(process.execPath, [fileURLToPath(new URL('./probe.mjs', import.meta.url)), path], {encoding: 'utf8', timeout: 60_000})
   if (result.status === 0) return
-  const how = result.signal ? `reading it crashed the reader (${result.signal})` : (result.stderr.split('\n').find((line) => /Error/.test(line)) ?? result.stderr.trim().split('\n').at(-1) ?? `exit ${result.status}`)
+  const how = result.signal
+    ? `reading it crashed the reader (${result.signal})`
+    : (result.stderr.split('\n').find((line) => /Error/.test(line)) ?? result.stderr.trim().split('\n').at(-1) ?? `exit ${result.status}`)
   throw damaged(path, how)
 }
 
@@ -252,9 +253,11 @@ export class Checkpoint {
    * commit, and any failure, is reported by the transaction's own promise.
    */
   private enqueue(work: () => void): Promise<void> {
-    const next = this.tail.then(() => this.db.transaction(() => {
-      work()
-    }))
+    const next = this.tail.then(() =>
+      this.db.transaction(() => {
+        work()
+      }),
+    )
     this.tail = next.catch(() => {})
     return next.then(
       () => undefined,

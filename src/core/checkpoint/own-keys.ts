@@ -8,8 +8,7 @@ import type {Json} from '../ipc/types.js'
  * mirror writes (see mirror.ts) come back, each with the type and values wbc writes; anything else
  * in the file was not written by wbc and is set aside like any entry of the wrong shape.
  */
-const isInteger = (value: unknown) =>
-  (typeof value === 'number' && Number.isSafeInteger(value)) || (typeof value === 'string' && /^(0|-?[1-9][0-9]{0,15})$/.test(value))
+const isInteger = (value: unknown) => (typeof value === 'number' && Number.isSafeInteger(value)) || (typeof value === 'string' && /^(0|-?[1-9][0-9]{0,15})$/.test(value))
 const isNumber = (value: unknown) => typeof value === 'number' && Number.isFinite(value)
 const isObject = (value: unknown) => Boolean(value) && typeof value === 'object' && !Array.isArray(value)
 /** A record, or its JSON text (idx:bad holds records; files written by older versions hold their JSON text). */

@@ -66,7 +66,8 @@ export function takeOwnerLock(checkpointPath: string): OwnerLock {
     })
   }
   try {
-    if (!fstatSync(fd).isFile()) throw new WbcError('CHECKPOINT_LOCK_FAILED', `the checkpoint's lock file ${path} is not a regular file`, {exitCode: ExitCode.unexpected, hint: 'Remove it; wbc creates the lock file itself.'})
+    if (!fstatSync(fd).isFile())
+      throw new WbcError('CHECKPOINT_LOCK_FAILED', `the checkpoint's lock file ${path} is not a regular file`, {exitCode: ExitCode.unexpected, hint: 'Remove it; wbc creates the lock file itself.'})
     if (!tryLock(fd)) throw new CheckpointInUse(checkpointPath, holderPidOf(fd))
     fchmodSync(fd, 0o600)
     ftruncateSync(fd, 0)
@@ -89,7 +90,10 @@ export function takeOwnerLock(checkpointPath: string): OwnerLock {
 function holderPidOf(fd: number): number | null {
   try {
     const buffer = Buffer.alloc(32)
-    const text = buffer.subarray(0, readSync(fd, buffer, 0, 32, 0)).toString('utf8').trim()
+    const text = buffer
+      .subarray(0, readSync(fd, buffer, 0, 32, 0))
+      .toString('utf8')
+      .trim()
     return /^\d+$/.test(text) ? Number(text) : null
   } catch {
     return null

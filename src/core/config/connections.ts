@@ -43,7 +43,7 @@ export function resolveConnection(name: string, target: ConnectionTarget): Resol
 
 function fromUrl(name: string, url: string): ResolvedConnection {
   const scheme = /^([a-z0-9+]+):/i.exec(url)?.[1]?.toLowerCase()
-  const known = scheme ? CLIENTS[scheme] ?? (scheme === 'file' ? CLIENTS.sqlite : undefined) : undefined
+  const known = scheme ? (CLIENTS[scheme] ?? (scheme === 'file' ? CLIENTS.sqlite : undefined)) : undefined
   if (!known) {
     throw new ConfigError(`connection "${name}": unsupported URL ${maskText(url)}`, {
       path: `connections.${name}`,

@@ -11,7 +11,10 @@ export interface JsonSyntaxProblem {
 }
 
 class Stop extends Error {
-  constructor(readonly at: number, readonly problem: string) {
+  constructor(
+    readonly at: number,
+    readonly problem: string,
+  ) {
     super(problem)
   }
 }
@@ -34,7 +37,7 @@ export function findJsonSyntaxProblem(text: string): JsonSyntaxProblem | undefin
   const string = () => {
     at++ // the opening quote
     for (;;) {
-      if (at >= text.length) fail('a closing \'"\'')
+      if (at >= text.length) fail("a closing '\"'")
       const char = text[at]
       if (char === '"') return void at++
       if (char < ' ') throw new Stop(at, 'a line break or control character inside a string (write it as \\n or \\u00XX)')

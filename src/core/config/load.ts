@@ -141,10 +141,7 @@ function resolvePaths(config: WbcConfig, base: string): WbcConfig {
     } else {
       const conn = target.connection as Record<string, unknown> | undefined
       const isSqlite = /sqlite/.test(String(target.client))
-      connections[name] =
-        isSqlite && conn && typeof conn.filename === 'string' && conn.filename !== ':memory:'
-          ? {...target, connection: {...conn, filename: abs(conn.filename)}}
-          : target
+      connections[name] = isSqlite && conn && typeof conn.filename === 'string' && conn.filename !== ':memory:' ? {...target, connection: {...conn, filename: abs(conn.filename)}} : target
     }
   }
   return {

@@ -39,8 +39,7 @@ function splitUserinfo(afterScheme: string): {user: string; password: string; re
   return {user: userinfo.slice(0, colon), password: userinfo.slice(colon + 1), rest: afterScheme.slice(at)}
 }
 
-const maskQuery = (text: string) =>
-  text.replace(QUERY_PARAM, (all, lead: string, name: string, value: string) => (value && isSecretName(name) ? `${lead}${name}=${MASK}` : all))
+const maskQuery = (text: string) => text.replace(QUERY_PARAM, (all, lead: string, name: string, value: string) => (value && isSecretName(name) ? `${lead}${name}=${MASK}` : all))
 
 /** Masks what looks like a secret in any text: URL passwords, secret query parameters, PEM blocks. */
 export function maskText(text: string): string {

@@ -24,8 +24,7 @@ function odacConnection(entry: Json, path: string, file: string): Record<string,
   return out
 }
 
-const looksLikeOneConnection = (value: Json) =>
-  ['type', 'host', 'filename', 'database', 'user'].some((field) => typeof value[field] === 'string')
+const looksLikeOneConnection = (value: Json) => ['type', 'host', 'filename', 'database', 'user'].some((field) => typeof value[field] === 'string')
 
 /** node-redis client options (`{url}` or `{socket: {host, port}, password, database}`) → ioredis. */
 function odacRedis(options: unknown): string | Json | undefined {

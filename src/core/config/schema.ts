@@ -51,10 +51,7 @@ const knexConfig = z.looseObject({
   connection: z.optional(z.unknown()),
 })
 
-const connectionTarget = z.union([
-  z.checked(z.string({error: 'expected a connection URL or a knex configuration object'}), z.minLength(1)),
-  knexConfig,
-])
+const connectionTarget = z.union([z.checked(z.string({error: 'expected a connection URL or a knex configuration object'}), z.minLength(1)), knexConfig])
 
 export const bufferSchema = z.strictObject({
   flushInterval: z.withDefault(positiveMs('an interval'), 5000),
@@ -68,10 +65,7 @@ export const bufferSchema = z.strictObject({
 })
 
 /** A JSON number is milliseconds; text needs its unit (`5` alone could be 5 ms or 5 minutes). */
-const duration = z.union([
-  positiveInt(),
-  z.checked(z.string(), z.regex(DURATION_TEXT, {message: 'expected a duration with its unit, like 30s, 5m, 2h, 7d (a JSON number is milliseconds)'})),
-])
+const duration = z.union([positiveInt(), z.checked(z.string(), z.regex(DURATION_TEXT, {message: 'expected a duration with its unit, like 30s, 5m, 2h, 7d (a JSON number is milliseconds)'}))])
 
 export const streamPolicySchema = z.strictObject({
   keepKey: z.optional(nonEmpty()),

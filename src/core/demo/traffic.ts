@@ -96,7 +96,10 @@ export class DemoTraffic {
     const at = new Date().toISOString()
     const writes: Array<Promise<unknown>> = [
       this.wb.table(DEMO_TABLES.posts).where(post).increment('views'),
-      this.wb.table(DEMO_TABLES.users).where(user).update({last_seen: at, last_ip: `10.0.${user % 256}.${post % 256}`}),
+      this.wb
+        .table(DEMO_TABLES.users)
+        .where(user)
+        .update({last_seen: at, last_ip: `10.0.${user % 256}.${post % 256}`}),
       this.wb.table(DEMO_TABLES.activity).insert({user_id: user, action: 'view', at}),
     ]
     this.written.views++

@@ -21,7 +21,6 @@ export interface CounterView {
   databaseError?: string
 }
 
-
 /**
  * A counter as `wbc get` shows it: its parts come from one reading (WriteBuffer's breakdown), so
  * they add up to the total. A cached base answers without the database; then the database

@@ -34,13 +34,15 @@ export async function runDoctor(loaded: LoadedConfig): Promise<Check[]> {
 
   if (config.ipc.driver === 'redis') {
     let reachable = false
-    checks.push(await probe('redis', async () => {
-      const ipc = await createIpc(config.ipc)
-      const address = ipc.address
-      await ipc.close()
-      reachable = true
-      return `reachable at ${address}`
-    }))
+    checks.push(
+      await probe('redis', async () => {
+        const ipc = await createIpc(config.ipc)
+        const address = ipc.address
+        await ipc.close()
+        reachable = true
+        return `reachable at ${address}`
+      }),
+    )
     if (reachable) {
       checks.push(await stateCheck(loaded))
       checks.push(await persistenceCheck(config.ipc.redis as RedisTarget))
@@ -48,31 +50,39 @@ export async function runDoctor(loaded: LoadedConfig): Promise<Check[]> {
     }
   } else {
     const socket = config.ipc.socket
-    checks.push(await probe('socket', async () => {
-      if (!existsSync(socket)) throw new WbcError('NO_APP', `no application serves ${socket}`, {exitCode: ExitCode.unavailable, hint: 'Start the application (or `wbc demo`); commands that read the state need it running.'})
-      const mode = statSync(socket).mode & 0o777
-      if (mode & 0o077) throw new WbcError('SOCKET_OPEN', `${socket} is readable by others (mode ${mode.toString(8)})`, {exitCode: ExitCode.usage, hint: `chmod 600 ${socket}`})
-      const ipc = await createIpc(config.ipc, {role: 'socket'})
-      await ipc.close()
-      return `${socket} answers (mode 600)`
-    }))
+    checks.push(
+      await probe('socket', async () => {
+        if (!existsSync(socket))
+          throw new WbcError('NO_APP', `no application serves ${socket}`, {
+            exitCode: ExitCode.unavailable,
+            hint: 'Start the application (or `wbc demo`); commands that read the state need it running.',
+          })
+        const mode = statSync(socket).mode & 0o777
+        if (mode & 0o077) throw new WbcError('SOCKET_OPEN', `${socket} is readable by others (mode ${mode.toString(8)})`, {exitCode: ExitCode.usage, hint: `chmod 600 ${socket}`})
+        const ipc = await createIpc(config.ipc, {role: 'socket'})
+        await ipc.close()
+        return `${socket} answers (mode 600)`
+      }),
+    )
     if (checks.at(-1)!.ok) {
       checks.push(await stateCheck(loaded))
       checks.push(await rollbackCheck(loaded))
     }
     const checkpoint = config.buffer.checkpointPath
-    checks.push(await probe('checkpoint', async () => {
-      const folder = existsSync(checkpoint) ? checkpoint : dirname(checkpoint)
-      if (!existsSync(folder)) return `${checkpoint} will be created on first start`
-      accessSync(folder, constants.W_OK)
-      if (existsSync(checkpoint)) {
-        // lmdb loads only here; a damaged file is read in a child process.
-        const {probeCheckpoint} = await import('../checkpoint/checkpoint.js')
-        probeCheckpoint(checkpoint)
-      }
-      const mode = statSync(checkpoint === folder ? checkpoint : folder).mode & 0o777
-      return `${checkpoint} writable${mode & 0o077 && existsSync(checkpoint) ? ` (warning: mode ${mode.toString(8)}, expected 600)` : ''}`
-    }))
+    checks.push(
+      await probe('checkpoint', async () => {
+        const folder = existsSync(checkpoint) ? checkpoint : dirname(checkpoint)
+        if (!existsSync(folder)) return `${checkpoint} will be created on first start`
+        accessSync(folder, constants.W_OK)
+        if (existsSync(checkpoint)) {
+          // lmdb loads only here; a damaged file is read in a child process.
+          const {probeCheckpoint} = await import('../checkpoint/checkpoint.js')
+          probeCheckpoint(checkpoint)
+        }
+        const mode = statSync(checkpoint === folder ? checkpoint : folder).mode & 0o777
+        return `${checkpoint} writable${mode & 0o077 && existsSync(checkpoint) ? ` (warning: mode ${mode.toString(8)}, expected 600)` : ''}`
+      }),
+    )
   }
 
   const files = filesCheck(config)
@@ -81,13 +91,15 @@ export async function runDoctor(loaded: LoadedConfig): Promise<Check[]> {
   const dbs = new Databases(config.connections)
   try {
     for (const name of Object.keys(config.connections)) {
-      checks.push(await probe(`database ${name}`, async () => {
-        const db = dbs.get(name)
-        // A refused password or missing TLS is named as such, with its own fix.
-        await db.knex.raw('SELECT 1').catch((error: unknown) => Promise.reject(typedDatabaseError(error, db)))
-        const ledger = (await db.knex.schema.hasTable(LEDGER_TABLE)) && (await db.knex.schema.hasTable(FENCE_TABLE))
-        return `${db.target} answers; ledger tables ${ledger ? 'present' : 'not yet created (created on first flush)'}`
-      }))
+      checks.push(
+        await probe(`database ${name}`, async () => {
+          const db = dbs.get(name)
+          // A refused password or missing TLS is named as such, with its own fix.
+          await db.knex.raw('SELECT 1').catch((error: unknown) => Promise.reject(typedDatabaseError(error, db)))
+          const ledger = (await db.knex.schema.hasTable(LEDGER_TABLE)) && (await db.knex.schema.hasTable(FENCE_TABLE))
+          return `${db.target} answers; ledger tables ${ledger ? 'present' : 'not yet created (created on first flush)'}`
+        }),
+      )
     }
   } finally {
     await dbs.close()

@@ -57,12 +57,7 @@ export interface ReleaseResult {
  * and its TTL has not passed, unless forced. The next holder gets a higher fence, so a released
  * holder that wakes up can no longer commit.
  */
-export async function releaseLock(
-  ipc: Ipc,
-  prefix: string,
-  key: string,
-  options: {force?: boolean; confirm?: (lock: LockInfo) => Promise<void>} = {},
-): Promise<ReleaseResult> {
+export async function releaseLock(ipc: Ipc, prefix: string, key: string, options: {force?: boolean; confirm?: (lock: LockInfo) => Promise<void>} = {}): Promise<ReleaseResult> {
   const full = key.startsWith(`${prefix}:`) ? key : `${prefix}:lock:${key}`
   if (!full.startsWith(`${prefix}:lock:`) || full.endsWith(':fence')) {
     throw new WbcError('NOT_A_LOCK', `"${key}" is not a lease under ${prefix}:lock:`, {exitCode: ExitCode.usage, hint: 'See the keys `wbc locks` lists.'})

@@ -83,25 +83,73 @@ export function toPrometheus(metrics: MetricsReport): string {
   const base = {prefix: report.prefix, driver: report.driver}
   const per = (t: {connection: string; table: string}) => ({...base, connection: t.connection, table: t.table})
   metric('wbc_up', 'Whether wbc could read the state (1), or not (0: the other figures are absent, not zero).', 'gauge', [[base, 1]])
-  metric('wbc_pending_rows', 'Rows with pending writes, per table and type.', 'gauge', report.tables.flatMap((t) => [
-    [{...per(t), type: 'counter'}, t.counters.rows],
-    [{...per(t), type: 'update'}, t.updates.rows],
-    [{...per(t), type: 'insert'}, t.inserts.rows],
-  ] as Samples))
-  metric('wbc_pending_counter_keys', 'Pending counter keys (row, column), per table.', 'gauge', report.tables.map((t) => [per(t), t.counters.keys]))
-  metric('wbc_oldest_pending_seconds', 'Age of the oldest pending or in-flight entry, per table.', 'gauge', report.tables.map((t) => [per(t), (t.oldestPendingMs ?? 0) / 1000]))
-  metric('wbc_inflight_batches', 'Batches claimed but not yet acknowledged, per table.', 'gauge', report.tables.map((t) => [per(t), t.inflight.batches]))
-  metric('wbc_dead_letters', 'Entries the database refused, per table.', 'gauge', report.tables.map((t) => [per(t), t.deadLetters]))
+  metric(
+    'wbc_pending_rows',
+    'Rows with pending writes, per table and type.',
+    'gauge',
+    report.tables.flatMap(
+      (t) =>
+        [
+          [{...per(t), type: 'counter'}, t.counters.rows],
+          [{...per(t), type: 'update'}, t.updates.rows],
+          [{...per(t), type: 'insert'}, t.inserts.rows],
+        ] as Samples,
+    ),
+  )
+  metric(
+    'wbc_pending_counter_keys',
+    'Pending counter keys (row, column), per table.',
+    'gauge',
+    report.tables.map((t) => [per(t), t.counters.keys]),
+  )
+  metric(
+    'wbc_oldest_pending_seconds',
+    'Age of the oldest pending or in-flight entry, per table.',
+    'gauge',
+    report.tables.map((t) => [per(t), (t.oldestPendingMs ?? 0) / 1000]),
+  )
+  metric(
+    'wbc_inflight_batches',
+    'Batches claimed but not yet acknowledged, per table.',
+    'gauge',
+    report.tables.map((t) => [per(t), t.inflight.batches]),
+  )
+  metric(
+    'wbc_dead_letters',
+    'Entries the database refused, per table.',
+    'gauge',
+    report.tables.map((t) => [per(t), t.deadLetters]),
+  )
   metric('wbc_lease_held', 'Whether the flush lease is held.', 'gauge', [[base, report.lease ? 1 : 0]])
   metric('wbc_lease_age_seconds', 'Age of the flush lease.', 'gauge', [[base, (report.lease?.ageMs ?? 0) / 1000]])
   const last = report.lastFlush
   metric('wbc_last_flush_duration_seconds', 'Duration of the last flush.', 'gauge', [[base, Number(last?.durationMs ?? 0) / 1000]])
   metric('wbc_last_flush_timestamp_seconds', 'When the last flush started (Unix time).', 'gauge', [[base, Number(last?.startedAt ?? 0) / 1000]])
   metric('wbc_last_flush_ok', 'Whether the last flush applied everything it claimed (1), or not (0).', 'gauge', [[base, last?.status === 'ok' ? 1 : 0]])
-  metric('wbc_writes_total', 'Buffered write calls (rows for inserts) since the state began, per table.', 'counter', metrics.tables.map((t) => [per(t), t.writes]))
-  metric('wbc_rows_flushed_total', 'Rows the flushes changed in the database (applied, not dead-lettered), per table.', 'counter', metrics.tables.map((t) => [per(t), t.flushed]))
-  metric('wbc_dead_lettered_total', 'Entries dead-lettered since the state began, per table.', 'counter', metrics.tables.map((t) => [per(t), t.deadLettered]))
-  metric('wbc_flushes_total', 'Flushes run, per status (ok, partial, skipped: the lease was held).', 'counter', Object.entries(metrics.flushes).map(([status, n]) => [{...base, status}, n]))
+  metric(
+    'wbc_writes_total',
+    'Buffered write calls (rows for inserts) since the state began, per table.',
+    'counter',
+    metrics.tables.map((t) => [per(t), t.writes]),
+  )
+  metric(
+    'wbc_rows_flushed_total',
+    'Rows the flushes changed in the database (applied, not dead-lettered), per table.',
+    'counter',
+    metrics.tables.map((t) => [per(t), t.flushed]),
+  )
+  metric(
+    'wbc_dead_lettered_total',
+    'Entries dead-lettered since the state began, per table.',
+    'counter',
+    metrics.tables.map((t) => [per(t), t.deadLettered]),
+  )
+  metric(
+    'wbc_flushes_total',
+    'Flushes run, per status (ok, partial, skipped: the lease was held).',
+    'counter',
+    Object.entries(metrics.flushes).map(([status, n]) => [{...base, status}, n]),
+  )
   return `${lines.join('\n')}\n`
 }
 

@@ -27,11 +27,7 @@ const ORDER: PendingType[] = ['counter', 'update', 'insert']
  * Pending entries a page at a time. The cursor names the phase and its position:
  * `counter:<sscan cursor>:<items read of that page>`, `update:…` likewise, `insert:<table index>:<offset>`.
  */
-export async function readPending(
-  ipc: Ipc,
-  prefix: string,
-  options: TargetFilter & {type?: PendingType; limit: number; cursor?: string; showValues?: boolean},
-): Promise<PendingPage> {
+export async function readPending(ipc: Ipc, prefix: string, options: TargetFilter & {type?: PendingType; limit: number; cursor?: string; showValues?: boolean}): Promise<PendingPage> {
   const keys = new KeySpace(prefix)
   const types = options.type ? [options.type] : ORDER
   let [phase, position, offset] = parseCursor(options.cursor ?? `${types[0]}:0`, types)

@@ -142,7 +142,9 @@ async function namesInState(ipc: Ipc, prefix: string): Promise<StateNames> {
   await scan(keys.inflightIndex, (id) => batches.push(id))
   for (const id of batches) {
     // A damaged batch (or one that cannot be read) names no table.
-    const batch = await stepsFor(ipc).readBatch(keys.prefix, id).catch(() => null)
+    const batch = await stepsFor(ipc)
+      .readBatch(keys.prefix, id)
+      .catch(() => null)
     if (batch === null) continue
     try {
       add(parseTableMember(batch.table))

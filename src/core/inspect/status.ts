@@ -66,7 +66,18 @@ export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter 
     const id = `${connection}:${table}`
     let status = tables.get(id)
     if (!status) {
-      status = {connection, table, counters: {rows: 0, keys: 0}, updates: {rows: 0}, inserts: {rows: 0}, inflight: {batches: 0}, deadLetters: 0, oldestPendingMs: null, rowKeys: new Set(), oldestAt: null}
+      status = {
+        connection,
+        table,
+        counters: {rows: 0, keys: 0},
+        updates: {rows: 0},
+        inserts: {rows: 0},
+        inflight: {batches: 0},
+        deadLetters: 0,
+        oldestPendingMs: null,
+        rowKeys: new Set(),
+        oldestAt: null,
+      }
       tables.set(id, status)
     }
     return status
@@ -112,7 +123,9 @@ export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter 
     batchIds.push(id)
   })
   for (const id of new Set(batchIds)) {
-    const batch = await stepsFor(ipc).readBatch(keys.prefix, id).catch(unreadable(keys.batch(id)))
+    const batch = await stepsFor(ipc)
+      .readBatch(keys.prefix, id)
+      .catch(unreadable(keys.batch(id)))
     if (batch === null) continue
     const parsed = parseTableMember(batch.table)
     if (!parsed || !matches(parsed.connection, parsed.table)) continue
@@ -165,9 +178,7 @@ export async function readLeaseAndLastFlush(ipc: Ipc, prefix: string, now = Date
   const rollback = await readRollback(ipc, prefix).catch(() => null)
   return {
     rollback,
-    lease: lock
-      ? {owner: lock.token, host: lock.host, pid: lock.pid, fence: lock.fence, ageMs: lock.acquiredAt === null ? null : Math.max(0, now - lock.acquiredAt), ttlMs: lock.ttlLeftMs}
-      : null,
+    lease: lock ? {owner: lock.token, host: lock.host, pid: lock.pid, fence: lock.fence, ageMs: lock.acquiredAt === null ? null : Math.max(0, now - lock.acquiredAt), ttlMs: lock.ttlLeftMs} : null,
     lastFlush: lastFlush && typeof lastFlush === 'object' && !Array.isArray(lastFlush) ? (lastFlush as Record<string, unknown>) : null,
   }
 }

@@ -3,17 +3,7 @@ import {hostname} from 'node:os'
 
 import type {IpcDriver} from './driver.js'
 import type {Ipc, Json, Lease, LeaseRecord, MessageHandler, ScanPage, UnlockResult} from './types.js'
-import {
-  assertCursor,
-  assertFields,
-  assertFiniteNumber,
-  assertInteger,
-  assertJson,
-  assertKey,
-  assertNonEmpty,
-  assertStrings,
-  ttlToMs,
-} from './validate.js'
+import {assertCursor, assertFields, assertFiniteNumber, assertInteger, assertJson, assertKey, assertNonEmpty, assertStrings, ttlToMs} from './validate.js'
 
 const MAX_SCAN_COUNT = 100_000
 

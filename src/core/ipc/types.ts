@@ -26,10 +26,7 @@ export interface LeaseRecord {
   legacy: boolean
 }
 
-export type UnlockResult =
-  | {released: true}
-  | {released: false; reason: 'not-held'}
-  | {released: false; reason: 'not-owner'; holder: LeaseRecord | null}
+export type UnlockResult = {released: true} | {released: false; reason: 'not-held'} | {released: false; reason: 'not-owner'; holder: LeaseRecord | null}
 
 export interface ScanPage<T> {
   /** '0' when the iteration is complete, as in Redis. */

@@ -78,7 +78,12 @@ export function entryStatements(dialect: Dialect, table: string, entries: Entry[
     const keys = Object.keys(group[0].entry.where).sort()
     const all = [...new Set(group.flatMap(({entry}) => Object.keys(entry.fields)))].sort()
     // No two entries can reach one row: each row takes its entry as it is, no ranking per row.
-    const plain = cannotShareRows(dialect, keys, group.map(({entry}) => entry.where), info)
+    const plain = cannotShareRows(
+      dialect,
+      keys,
+      group.map(({entry}) => entry.where),
+      info,
+    )
     for (const chunk of chunks(dialect, group, 1 + keys.length + 2 * all.length)) {
       const columns = all.filter((c) => chunk.some(({entry}) => c in entry.fields))
       const flagged = columns.map((c) => !chunk.every(({entry}) => c in entry.fields))
@@ -98,7 +103,12 @@ export function entryStatements(dialect: Dialect, table: string, entries: Entry[
     const keys = Object.keys(group[0].entry.where).sort()
     const columns = [...new Set(group.flatMap(({entry}) => Object.keys(entry.deltas)))].sort()
     // No two entries can reach one row: joined straight to the table, without summing per row.
-    const plain = cannotShareRows(dialect, keys, group.map(({entry}) => entry.where), info)
+    const plain = cannotShareRows(
+      dialect,
+      keys,
+      group.map(({entry}) => entry.where),
+      info,
+    )
     // A unique key reaches at most one row per entry: no need to count entries apart (wbc_i).
     const unique = plain || info.uniqueKeys.some((set) => set.every((column) => keys.includes(column)))
     for (const chunk of chunks(dialect, group, 1 + keys.length + columns.length)) {

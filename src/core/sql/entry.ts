@@ -15,4 +15,3 @@ export type Entry =
     }
   | {kind: 'counter'; members: string[]; where: WhereObject; deltas: Record<string, number>}
   | {kind: 'insert'; row: Record<string, Json>}
-

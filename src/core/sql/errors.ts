@@ -54,14 +54,17 @@ export function isBlocked(error: unknown): boolean {
 /** A short, single-line description of a database error for reports and dead letters. */
 export function errorText(error: unknown): string {
   const e = error as {code?: unknown; message?: unknown}
-  const message = String(e?.message ?? error).replace(/\s+/g, ' ').trim()
+  const message = String(e?.message ?? error)
+    .replace(/\s+/g, ' ')
+    .trim()
   return e?.code && !message.includes(String(e.code)) ? `${String(e.code)}: ${message}` : message
 }
 
 /** PostgreSQL 28P01 invalid_password, 28000 invalid_authorization_specification; MySQL 1045, 1044, 1698. */
 const AUTH_CODES = new Set(['28P01', '28000', 'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR'])
 /** TLS negotiation: the server offers none (pg, mysql2), or its certificate is not trusted. */
-const TLS_MESSAGE = /does not support SSL|Server does not support secure connection|self[- ]signed certificate|unable to (get|verify) (local issuer|the first) certificate|certificate|Hostname\/IP does not match|wrong version number/i
+const TLS_MESSAGE =
+  /does not support SSL|Server does not support secure connection|self[- ]signed certificate|unable to (get|verify) (local issuer|the first) certificate|certificate|Hostname\/IP does not match|wrong version number/i
 
 /** What a database error means for the caller: refused credentials, no TLS, unreachable, or a bad input. */
 export function typedDatabaseError(error: unknown, db: {name: string; target: string}, input: {table?: string; column?: string; where?: string} = {}): unknown {
@@ -81,7 +84,11 @@ export function typedDatabaseError(error: unknown, db: {name: string; target: st
   // The table, column and key values came from the caller: a type, cast or name error is theirs to fix.
   // PostgreSQL class 22 (data exception), 42P01 undefined table, 42703 undefined column; MySQL 1054, 1146, 1292, 1366.
   if (/^22...$/.test(code) || ['ER_TRUNCATED_WRONG_VALUE', 'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD', 'ER_WARN_DATA_OUT_OF_RANGE'].includes(code)) {
-    return new InvalidArgument('where', `${input.where !== undefined ? `${input.where} ` : ''}does not fit the key column's type: ${reason}`, 'Give the key as the column stores it (e.g. an integer for an integer id).')
+    return new InvalidArgument(
+      'where',
+      `${input.where !== undefined ? `${input.where} ` : ''}does not fit the key column's type: ${reason}`,
+      'Give the key as the column stores it (e.g. an integer for an integer id).',
+    )
   }
   if (code === '42P01' || code === 'ER_NO_SUCH_TABLE' || /no such table/i.test(reason)) {
     return new InvalidArgument('table', `${input.table ?? ''} does not exist in ${service}: ${reason}`.replace(/^ /, ''), 'Check the table name and the connection.')
@@ -93,11 +100,23 @@ export function typedDatabaseError(error: unknown, db: {name: string; target: st
 }
 
 const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED',
-  'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'SQLITE_CANTOPEN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'SQLITE_CANTOPEN',
 ])
 const UNREACHABLE_MYSQL_ERRNO = new Set([1040, 1053, 2002, 2003, 2006, 2013])
-const UNREACHABLE_MESSAGE = /Connection terminated|terminating connection|connection error|Connection lost|Timeout acquiring a connection|server closed the connection|ECONNREFUSED|ECONNRESET|socket hang up|the database system is (starting up|shutting down)/i
+const UNREACHABLE_MESSAGE =
+  /Connection terminated|terminating connection|connection error|Connection lost|Timeout acquiring a connection|server closed the connection|ECONNREFUSED|ECONNRESET|socket hang up|the database system is (starting up|shutting down)/i
 
 /**
  * The database cannot be reached (refused, reset, timed out, shutting down, out of connections) —

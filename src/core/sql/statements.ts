@@ -183,7 +183,14 @@ export function counterUpdate(dialect: Dialect, table: string, keys: string[], c
     ? `(SELECT ${[...targetKeys, ...cs.map((c) => `SUM(v.${c}) AS ${c}`)].join(', ')} FROM ${reached(dialect, table, keys, derived)} GROUP BY ${keys.map((key) => `t2.${q(key)}`).join(', ')})`
     : `(SELECT ${[...ks.map((k) => `d.${k} AS ${k}`), ...cs.map((c) => `SUM(d.${c}) AS ${c}`)].join(', ')} FROM (SELECT DISTINCT ${[...targetKeys, 'v.wbc_i AS wbc_i', ...cs.map((c) => `v.${c} AS ${c}`)].join(', ')} FROM ${reached(dialect, table, keys, derived)}) AS d GROUP BY ${ks.map((k) => `d.${k}`).join(', ')})`
   // A NULL counter column counts as 0.
-  return updateFromAggregate(dialect, table, keys, columns.map((c, i) => [c, `COALESCE(t.${q(c)}, 0) + a.${cs[i]}`]), aggregate, derived.bindings)
+  return updateFromAggregate(
+    dialect,
+    table,
+    keys,
+    columns.map((c, i) => [c, `COALESCE(t.${q(c)}, 0) + a.${cs[i]}`]),
+    aggregate,
+    derived.bindings,
+  )
 }
 
 /**
@@ -221,7 +228,13 @@ export function fieldUpdate(dialect: Dialect, table: string, keys: string[], col
  */
 export function plainCounterUpdate(dialect: Dialect, table: string, keys: string[], columns: string[], rows: unknown[][], types: ColumnTypes): Statement {
   const derived = derivedTable(dialect, [...keyColumns(dialect, keys, types), ...columns.map((c, i) => ({alias: valueAlias(i), cast: deltaCast(dialect, c, types)}))], rows)
-  return updateFromDerived(dialect, table, keys, columns.map((c, i) => [c, `COALESCE(t.${quote(dialect, c)}, 0) + v.${valueAlias(i)}`]), derived)
+  return updateFromDerived(
+    dialect,
+    table,
+    keys,
+    columns.map((c, i) => [c, `COALESCE(t.${quote(dialect, c)}, 0) + v.${valueAlias(i)}`]),
+    derived,
+  )
 }
 
 /**

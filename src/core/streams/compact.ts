@@ -29,7 +29,10 @@ export interface CompactResult {
  */
 export async function compactStream(ipc: Ipc, key: string, policy: StreamPolicy, options: {dryRun?: boolean; archive?: string; now?: number} = {}): Promise<CompactResult> {
   if (isEmptyPolicy(policy)) {
-    throw new WbcError('NO_POLICY', `no compaction rule for ${key}`, {exitCode: ExitCode.usage, hint: 'Give --keep-key FIELD, --max-count N or --max-age DURATION (or a policy under "streams" in the config).'})
+    throw new WbcError('NO_POLICY', `no compaction rule for ${key}`, {
+      exitCode: ExitCode.usage,
+      hint: 'Give --keep-key FIELD, --max-count N or --max-age DURATION (or a policy under "streams" in the config).',
+    })
   }
   const now = options.now ?? Date.now()
   const examined = await ipc.llen(key)
@@ -39,10 +42,11 @@ export async function compactStream(ipc: Ipc, key: string, policy: StreamPolicy,
   for (let start = 0; start < examined; start += CHUNK) {
     const items = await ipc.lrange(key, start, Math.min(examined, start + CHUNK) - 1)
     shas.push(chunkSha(items))
-    if (policy.keepKey) items.forEach((item, i) => {
-      const value = fieldOf(item, policy.keepKey!)
-      if (value !== null) latest.set(value, start + i)
-    })
+    if (policy.keepKey)
+      items.forEach((item, i) => {
+        const value = fieldOf(item, policy.keepKey!)
+        if (value !== null) latest.set(value, start + i)
+      })
   }
   const keep = (item: Json, index: number) => {
     if (policy.maxCount !== undefined && index < examined - policy.maxCount) return false

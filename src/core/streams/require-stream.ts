@@ -15,7 +15,10 @@ export async function requireStream(ipc: Ipc, prefix: string, key: string, known
   // A known stream that is empty right now (Redis drops an empty list) is no typo.
   if (type === 'none' && (await known(name))) return
   if (type !== 'none') throw new WbcError('NO_SUCH_STREAM', `${name} is a ${type}, not a stream`, {exitCode: ExitCode.usage, hint: 'See `wbc streams` for their names.'})
-  const near = closestNames(name, (await listStreams(ipc, prefix, {})).map((s) => s.name))
+  const near = closestNames(
+    name,
+    (await listStreams(ipc, prefix, {})).map((s) => s.name),
+  )
   throw new WbcError('NO_SUCH_STREAM', `no stream "${name}" under the prefix ${prefix}${near.length > 0 ? `; did you mean ${near.map((n) => `"${n}"`).join(' or ')}?` : ''}`, {
     exitCode: ExitCode.usage,
     hint: 'See `wbc streams` for their names.',

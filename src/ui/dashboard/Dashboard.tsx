@@ -122,10 +122,9 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
     }
   }
 
-  useInput(
-    (input, key) => apply(dashboardReducer(ui.current, {input, upArrow: key.upArrow, downArrow: key.downArrow, escape: key.escape, return: key.return, ctrl: key.ctrl}, latest.current)),
-    {isActive: isRawModeSupported === true},
-  )
+  useInput((input, key) => apply(dashboardReducer(ui.current, {input, upArrow: key.upArrow, downArrow: key.downArrow, escape: key.escape, return: key.return, ctrl: key.ctrl}, latest.current)), {
+    isActive: isRawModeSupported === true,
+  })
 
   useEffect(() => {
     if (state.quitting) exit()
@@ -147,7 +146,19 @@ export function Dashboard({source, intervalMs, thresholds = DEFAULT_THRESHOLDS, 
       ) : (
         <Text> </Text>
       )}
-      {view === 'tables' && <TablesView rows={rows} known={snapshot !== null && failure === null} readAt={snapshot?.at ?? null} selected={selected} thresholds={thresholds} columns={columns} height={body} busy={busy} spinner={spinner} />}
+      {view === 'tables' && (
+        <TablesView
+          rows={rows}
+          known={snapshot !== null && failure === null}
+          readAt={snapshot?.at ?? null}
+          selected={selected}
+          thresholds={thresholds}
+          columns={columns}
+          height={body}
+          busy={busy}
+          spinner={spinner}
+        />
+      )}
       {view === 'locks' && <LocksView snapshot={snapshot} selected={selected} columns={columns} height={body} />}
       {view === 'deadletters' && <DeadLettersView target={state.letterTable?.id ?? null} letters={letters} selected={selected} columns={columns} height={body} />}
       {view === 'letter' && letters[selected] && <LetterView letter={letters[selected]} columns={columns} height={body} />}

@@ -60,7 +60,10 @@ const BARS = '▁▂▃▄▅▆▇█'
 export function sparkline(points: number[], width: number): string {
   const tail = points.slice(-width)
   const max = Math.max(1, ...tail)
-  return tail.map((p) => BARS[Math.min(BARS.length - 1, Math.round((p / max) * (BARS.length - 1)))]).join('').padStart(width, ' ')
+  return tail
+    .map((p) => BARS[Math.min(BARS.length - 1, Math.round((p / max) * (BARS.length - 1)))])
+    .join('')
+    .padStart(width, ' ')
 }
 
 /**

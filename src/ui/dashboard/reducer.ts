@@ -62,11 +62,7 @@ export interface DashboardKey {
 }
 
 /** Work a key asks for, beyond the new state; the component carries it out. */
-export type DashboardEffect =
-  | {type: 'run'; confirmed: Confirming}
-  | {type: 'load-events'}
-  | {type: 'load-streams'}
-  | {type: 'load-letters'; target: LetterTable}
+export type DashboardEffect = {type: 'run'; confirmed: Confirming} | {type: 'load-events'} | {type: 'load-streams'} | {type: 'load-letters'; target: LetterTable}
 
 export interface Transition {
   state: DashboardState

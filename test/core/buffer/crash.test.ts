@@ -40,7 +40,11 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('crash safety on
         }),
       )
     }
-    for (let id = 1; id <= 20; id++) await wb.table(posts).where(id).update({title: `t${id}`})
+    for (let id = 1; id <= 20; id++)
+      await wb
+        .table(posts)
+        .where(id)
+        .update({title: `t${id}`})
     await wb.table(log).insert(Array.from({length: 300}, (_, i) => ({user_id: i, action: 'a', seq: i})))
     return {posts, log, expected}
   }
@@ -54,8 +58,7 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('crash safety on
     expect(await wb.ipc.scard(`${prefix}:idx:inflight`)).toBe(0)
   }
 
-  const flushInChild = (failpoint: string) =>
-    startFixture('flush-once.ts', {WBC_TEST_CONFIG: JSON.stringify(config), WBC_FAILPOINT: failpoint, LEASE_TTL_MS: '1000'})
+  const flushInChild = (failpoint: string) => startFixture('flush-once.ts', {WBC_TEST_CONFIG: JSON.stringify(config), WBC_FAILPOINT: failpoint, LEASE_TTL_MS: '1000'})
 
   for (const failpoint of ['after-claim', 'mid-transaction', 'after-commit'] as const) {
     it.skipIf(!up)(`a flusher killed ${failpoint.replace('-', ' ')} loses nothing and applies nothing twice`, async () => {

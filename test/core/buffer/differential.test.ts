@@ -116,7 +116,12 @@ async function createSchema(db: TestDb, rnd: Rng, stem: string, run: number): Pr
   const usable = KEY_TYPES.filter((t) => t.dialects.includes(db.dialect))
   const pick = () => usable[rnd.nextInt(0, usable.length - 1)]
   const composite = rnd.nextBoolean()
-  const keys = composite ? [{column: 'k1', type: pick()}, {column: 'k2', type: pick()}] : [{column: 'id', type: pick()}]
+  const keys = composite
+    ? [
+        {column: 'k1', type: pick()},
+        {column: 'k2', type: pick()},
+      ]
+    : [{column: 'id', type: pick()}]
   const table = `${stem}_t${run}`
   const log = `${stem}_log${run}`
   const q = (name: string) => quoteName(db.dialect, name)
@@ -155,13 +160,15 @@ const opArbitrary = (rows: number): fc.Arbitrary<Op> =>
   fc.oneof(
     {
       weight: 6,
-      arbitrary: fc.record({
-        kind: fc.constant('increment' as const),
-        row: fc.nat({max: rows - 1}),
-        spelling: fc.nat({max: 5}),
-        column: fc.constantFrom('hits' as const, 'amount' as const),
-        delta: fc.integer({min: -400, max: 400}),
-      }).map((op) => (op.column === 'amount' ? {...op, delta: op.delta / 4} : op)),
+      arbitrary: fc
+        .record({
+          kind: fc.constant('increment' as const),
+          row: fc.nat({max: rows - 1}),
+          spelling: fc.nat({max: 5}),
+          column: fc.constantFrom('hits' as const, 'amount' as const),
+          delta: fc.integer({min: -400, max: 400}),
+        })
+        .map((op) => (op.column === 'amount' ? {...op, delta: op.delta / 4} : op)),
     },
     {
       weight: 3,
@@ -235,7 +242,10 @@ describe.each(combos)('differential: $driver driver, $dialect', ({dialect, drive
 
       for (const op of ops) {
         if (op.kind === 'increment') {
-          await wb.table(schema.table).where(whereOf(op.row, op.spelling) as never).increment(op.column, op.delta)
+          await wb
+            .table(schema.table)
+            .where(whereOf(op.row, op.spelling) as never)
+            .increment(op.column, op.delta)
           model[op.row][op.column] += op.delta
         } else if (op.kind === 'update') {
           const fields: Record<string, unknown> = {}
@@ -248,7 +258,10 @@ describe.each(combos)('differential: $driver driver, $dialect', ({dialect, drive
           // Updates reaching one row through two spellings are ordered by their write time (ms):
           // the model needs them in different milliseconds to know which is newest.
           if (last && last.spelling !== spelling && Date.now() - last.at < 3) await sleep(3)
-          await wb.table(schema.table).where(where as never).update(fields as never)
+          await wb
+            .table(schema.table)
+            .where(where as never)
+            .update(fields as never)
           lastUpdate.set(op.row, {spelling, at: Date.now()})
           Object.assign(model[op.row], fields)
         } else if (op.kind === 'insert') {
@@ -270,8 +283,10 @@ describe.each(combos)('differential: $driver driver, $dialect', ({dialect, drive
       const keyList = schema.keys.map((k) => q(k.column)).join(', ')
       // Keys read back as text, so that bigints and dates compare exactly.
       const asText = (column: string) => (dialect === 'postgres' ? `${q(column)}::text` : dialect === 'mysql' ? `CAST(${q(column)} AS CHAR)` : `CAST(${q(column)} AS TEXT)`)
-      const found = await db.knex(schema.table).select(db.knex.raw(`${schema.keys.map((k) => `${asText(k.column)} AS ${q(`key_${k.column}`)}`).join(', ')}, ${[
-        'hits', 'amount', 'label', 'flag'].map(q).join(', ')}`)).orderByRaw(keyList)
+      const found = await db
+        .knex(schema.table)
+        .select(db.knex.raw(`${schema.keys.map((k) => `${asText(k.column)} AS ${q(`key_${k.column}`)}`).join(', ')}, ${['hits', 'amount', 'label', 'flag'].map(q).join(', ')}`))
+        .orderByRaw(keyList)
       const canonical = (key: {column: string; type: KeyType}, row: Record<string, unknown>) => {
         const text = String(row[`key_${key.column}`])
         return key.type.name === 'char' ? text.trimEnd() : text

@@ -73,7 +73,14 @@ describe.each(combos)('engine on %s + %s', (driver, dialect) => {
     expect(await wb.table(posts).where(500).get('likes')).toBe(40)
     expect(await wb.table(posts).where(500).increment('likes', 2)).toBe(42)
     // Claim without applying: the delta is in flight, not yet in the database.
-    const batch = await wb.steps.claim(wb.prefix, {batchId: `0000-inflight-${prefix}`, table: `default:${posts}`, createdAt: Date.now(), counters: [`default:${posts}:500:likes`], updates: [], maxInserts: 0})
+    const batch = await wb.steps.claim(wb.prefix, {
+      batchId: `0000-inflight-${prefix}`,
+      table: `default:${posts}`,
+      createdAt: Date.now(),
+      counters: [`default:${posts}:500:likes`],
+      updates: [],
+      maxInserts: 0,
+    })
     expect(batch.quarantined).toEqual([])
     expect(batch.batch?.counters).toEqual([[`default:${posts}:500:likes`, 2]])
     expect(await wb.table(posts).where(500).increment('likes', 3)).toBe(45)
@@ -154,7 +161,12 @@ describe.each(combos)('engine on %s + %s', (driver, dialect) => {
     // Writes are promises: bad input rejects them (nothing is stored).
     await expect(wb.table(posts).where(1).increment('views', NaN)).rejects.toMatchObject({...invalid, argument: 'delta'})
     await expect(wb.table(posts).where(1).increment('views"; --')).rejects.toMatchObject({...invalid, argument: 'column'})
-    await expect(wb.table(posts).where(1).update({title: () => 1} as never)).rejects.toMatchObject(invalid)
+    await expect(
+      wb
+        .table(posts)
+        .where(1)
+        .update({title: () => 1} as never),
+    ).rejects.toMatchObject(invalid)
     await expect(wb.table(posts).where(1).update({'bad col': 1})).rejects.toMatchObject(invalid)
     await expect(wb.table(log).insert({user_id: 1, when: new Date()} as never)).rejects.toMatchObject(invalid)
     await expect(wb.table(log).insert({user_id: 1, blob: 'x'.repeat(2 * 1024 * 1024)})).rejects.toMatchObject(invalid)

@@ -48,7 +48,10 @@ describe.each(['redis', 'memory'] as DriverName[])('garbage under the prefix on 
     const p = prefix
     for (let id = 1; id <= 10; id++) await wb.table(posts).where(id).increment('views', id)
     await wb.table(posts).where(3).update({title: 'good'})
-    await wb.table(log).insert([{user_id: 1, action: 'a', seq: 1}, {user_id: 2, action: 'a', seq: 2}])
+    await wb.table(log).insert([
+      {user_id: 1, action: 'a', seq: 1},
+      {user_id: 2, action: 'a', seq: 2},
+    ])
 
     // A counter holding a string, one holding a hash, a name without where/column, an update
     // key holding a string, a queued row that is a number, an in-flight "batch" that is a number.

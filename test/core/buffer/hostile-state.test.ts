@@ -238,7 +238,10 @@ describe.each(['sqlite', 'postgres'] as DialectName[])('hostile names in a memor
       void file.put(`${prefix}:u:${T}:5`, {name: 'from checkpoint'})
       void file.put(`${prefix}:c:${T}:{"id":{"a":1}}:views`, {delta: 5, base: 0})
       void file.put(`${prefix}:c:${T}:6:views`, {delta: 6, base: 0})
-      void file.put(`${prefix}:q:${L}`, [{user_id: 1, action: 'bad', seq: 7, 'x"y': 1}, {user_id: 1, action: 'good', seq: 8}])
+      void file.put(`${prefix}:q:${L}`, [
+        {user_id: 1, action: 'bad', seq: 7, 'x"y': 1},
+        {user_id: 1, action: 'good', seq: 8},
+      ])
       void file.put(`${prefix}:if:000-ck`, {id: '000-ck', table: T, createdAt: 1, counters: [], updates: [[`${T}:{"role; --":1}`, {role: 'admin'}]], inserts: []})
     })
     await file.close()

@@ -124,11 +124,7 @@ describe.each(combos)('insert() from concurrent callers, %s + %s', (driver, dial
     calls = []
     const log = `${prefix}_mixed`
     await createLogTable(db, log)
-    const results = await Promise.allSettled([
-      wb.table(log).insert(row(1)),
-      wb.table(log).insert({'bad column': 1} as never),
-      wb.table(log).insert(row(2)),
-    ])
+    const results = await Promise.allSettled([wb.table(log).insert(row(1)), wb.table(log).insert({'bad column': 1} as never), wb.table(log).insert(row(2))])
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
     expect(calls).toHaveLength(1)
     expect(calls[0].rows).toEqual([row(1), row(2)])

@@ -54,15 +54,17 @@ describe('properties of the write buffer', () => {
   }
 
   it('names: an identifier is accepted, anything else (SQL included) is rejected and buffers nothing', async () => {
-    const names = fc.oneof(
-      fc.string({maxLength: 70}),
-      fc.constantFrom('posts; DROP TABLE users', 'posts"--', "po'sts", 'posts`', 'a b', 'x'.repeat(64), '_ok', '9lives', 'üser', ''),
-    )
+    const names = fc.oneof(fc.string({maxLength: 70}), fc.constantFrom('posts; DROP TABLE users', 'posts"--', "po'sts", 'posts`', 'a b', 'x'.repeat(64), '_ok', '9lives', 'üser', ''))
     await fc.assert(
       fc.asyncProperty(names, names, async (table, column) => {
         const valid = IDENTIFIER.test(table) && IDENTIFIER.test(column)
         const before = await scratch.ipc.scard(`${scratch.prefix}:idx:updates`)
-        const accepted = await acceptedOrInvalid(() => scratch.table(table).where(`r${before}`).update({[column]: 1}))
+        const accepted = await acceptedOrInvalid(() =>
+          scratch
+            .table(table)
+            .where(`r${before}`)
+            .update({[column]: 1}),
+        )
         expect(accepted).toBe(valid)
         expect(await scratch.ipc.scard(`${scratch.prefix}:idx:updates`)).toBe(before + (valid ? 1 : 0))
       }),
@@ -121,7 +123,12 @@ describe('properties of the write buffer', () => {
   it('deltas: finite numbers are accepted, NaN, Infinity and non-numbers are rejected', async () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.double(), fc.anything()), async (delta) => {
-        const accepted = await acceptedOrInvalid(() => scratch.table('posts').where(1).increment('views', delta as number))
+        const accepted = await acceptedOrInvalid(() =>
+          scratch
+            .table('posts')
+            .where(1)
+            .increment('views', delta as number),
+        )
         // Leaving the delta out means 1.
         expect(accepted).toBe(delta === undefined || (typeof delta === 'number' && Number.isFinite(delta)))
       }),
@@ -129,12 +136,7 @@ describe('properties of the write buffer', () => {
     )
   })
 
-  type Op =
-    | {kind: 'increment'; id: number; delta: number}
-    | {kind: 'update'; id: number; title: string}
-    | {kind: 'insert'; action: string}
-    | {kind: 'bad'; delta: unknown}
-    | {kind: 'flush'}
+  type Op = {kind: 'increment'; id: number; delta: number} | {kind: 'update'; id: number; title: string} | {kind: 'insert'; action: string} | {kind: 'bad'; delta: unknown} | {kind: 'flush'}
 
   const op: fc.Arbitrary<Op> = fc.oneof(
     {weight: 5, arbitrary: fc.record({kind: fc.constant('increment' as const), id: fc.integer({min: 1, max: ROWS}), delta: fc.integer({min: -1000, max: 1000})})},
@@ -163,16 +165,21 @@ describe('properties of the write buffer', () => {
             await wb.table('log').insert({user_id: actions.length, action: o.action, seq: actions.length})
             actions.push(o.action)
           } else if (o.kind === 'bad') {
-            expect(await acceptedOrInvalid(() => wb.table('posts').where(1).increment('views', o.delta as number))).toBe(false)
+            expect(
+              await acceptedOrInvalid(() =>
+                wb
+                  .table('posts')
+                  .where(1)
+                  .increment('views', o.delta as number),
+              ),
+            ).toBe(false)
           } else {
             expect((await wb.flush()).status).toBe('ok')
           }
         }
         expect((await wb.flush()).status).toBe('ok')
         const rows = await db.knex('posts').select('id', 'views', 'title').orderBy('id')
-        expect(rows.map((r) => [Number(r.id), Number(r.views), r.title])).toEqual(
-          Array.from({length: ROWS}, (_, i) => [i + 1, views.get(i + 1) ?? 0, titles.get(i + 1) ?? null]),
-        )
+        expect(rows.map((r) => [Number(r.id), Number(r.views), r.title])).toEqual(Array.from({length: ROWS}, (_, i) => [i + 1, views.get(i + 1) ?? 0, titles.get(i + 1) ?? null]))
         expect((await db.knex('log').select('action').orderBy('seq')).map((r) => r.action)).toEqual(actions)
         expect(await pendingTables()).toEqual([])
       }),
@@ -207,11 +214,20 @@ describe('properties of the write buffer', () => {
   it('config: any input parses or fails with a ConfigError naming the problem', () => {
     const config = fc.oneof(
       fc.anything(),
-      fc.record({
-        ipc: fc.oneof(fc.anything(), fc.record({driver: fc.oneof(fc.constantFrom('memory', 'redis'), fc.string()), prefix: fc.oneof(fc.string(), fc.integer()), redis: fc.oneof(fc.string(), fc.anything())}, {requiredKeys: []})),
-        connections: fc.oneof(fc.anything(), fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.anything()))),
-        buffer: fc.oneof(fc.anything(), fc.record({flushInterval: fc.oneof(fc.integer(), fc.double(), fc.string()), maxQueueSize: fc.anything()}, {requiredKeys: []})),
-      }, {requiredKeys: []}),
+      fc.record(
+        {
+          ipc: fc.oneof(
+            fc.anything(),
+            fc.record(
+              {driver: fc.oneof(fc.constantFrom('memory', 'redis'), fc.string()), prefix: fc.oneof(fc.string(), fc.integer()), redis: fc.oneof(fc.string(), fc.anything())},
+              {requiredKeys: []},
+            ),
+          ),
+          connections: fc.oneof(fc.anything(), fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.anything()))),
+          buffer: fc.oneof(fc.anything(), fc.record({flushInterval: fc.oneof(fc.integer(), fc.double(), fc.string()), maxQueueSize: fc.anything()}, {requiredKeys: []})),
+        },
+        {requiredKeys: []},
+      ),
     )
     fc.assert(
       fc.property(config, (input) => {

@@ -40,7 +40,11 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('a Redis restart
     if (!up) return
     for (const wb of open) await wb.disconnect().catch(() => {})
     await redis?.stop()
-    await db?.knex(FENCE_TABLE).whereIn('name', prefixes).delete().catch(() => {})
+    await db
+      ?.knex(FENCE_TABLE)
+      .whereIn('name', prefixes)
+      .delete()
+      .catch(() => {})
     await db?.cleanup()
   })
 
@@ -240,7 +244,10 @@ describe.each(['sqlite', 'postgres'] as DialectName[])('a memory-driver applicat
     for (let round = 1; round <= 3; round++) {
       const wb = await openEngine(config)
       await wb.table(posts).where(1).increment('views', round)
-      await wb.table(posts).where(2).update({title: `t${round}`})
+      await wb
+        .table(posts)
+        .where(2)
+        .update({title: `t${round}`})
       const report = await wb.flush()
       expect(report.status).toBe('ok')
       await wb.close()

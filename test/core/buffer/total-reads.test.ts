@@ -65,7 +65,14 @@ describe.each(combos)('counter totals read together, %s + %s', (driver, dialect)
     const posts = await seeded('first', 400)
     const ids = Array.from({length: 400}, (_, i) => i + 1)
     const before = reads.count
-    const totals = await Promise.all(ids.map((id) => wb.table(posts).where(id).increment('views', id % 3 === 0 ? 2 : 1)))
+    const totals = await Promise.all(
+      ids.map((id) =>
+        wb
+          .table(posts)
+          .where(id)
+          .increment('views', id % 3 === 0 ? 2 : 1),
+      ),
+    )
     expect(totals).toEqual(ids.map((id) => id * 10 + (id % 3 === 0 ? 2 : 1)))
     // Increments travel in step calls of up to 16; each answer's turn reads its cold bases together.
     expect(reads.count - before).toBeLessThanOrEqual(Math.ceil(ids.length / 16))
@@ -148,11 +155,7 @@ describe.each(combos)('counter totals read together, %s + %s', (driver, dialect)
 
   it.skipIf(!up || dialect !== 'postgres')('a key the database cannot cast fails only its own callers', async () => {
     const posts = await seeded('cast', 5)
-    const results = await Promise.allSettled([
-      wb.table(posts).where(3).get('views'),
-      wb.table(posts).where('not-a-number').get('views'),
-      wb.table(posts).where(4).get('views'),
-    ])
+    const results = await Promise.allSettled([wb.table(posts).where(3).get('views'), wb.table(posts).where('not-a-number').get('views'), wb.table(posts).where(4).get('views')])
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
     expect((results[0] as PromiseFulfilledResult<number>).value).toBe(30)
     expect((results[2] as PromiseFulfilledResult<number>).value).toBe(40)

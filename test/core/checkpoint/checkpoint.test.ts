@@ -54,10 +54,7 @@ describe('memory driver checkpoint (SQLite)', () => {
     const wb = await openEngine(config)
     const report = await wb.flush()
     expect(report.status).toBe('ok')
-    expect(report.tables).toEqual([
-      expect.objectContaining({table: log, inserts: 50}),
-      expect.objectContaining({table: posts, counters: 100, updates: 10}),
-    ])
+    expect(report.tables).toEqual([expect.objectContaining({table: log, inserts: 50}), expect.objectContaining({table: posts, counters: 100, updates: 10})])
     await assertWorkloadApplied(posts, log)
     await wb.close()
     // Recovering the same checkpoint again applies nothing more.
@@ -94,7 +91,10 @@ describe('memory driver checkpoint (SQLite)', () => {
       void odac.put(`${prefix}:c:default:${posts}:7:views`, {delta: 5, base: 0})
       void odac.put(`${prefix}:c:default:${posts}:{"id":8}:likes`, {delta: 2, base: 0})
       void odac.put(`${prefix}:u:default:${posts}:9`, {title: 'from odac', last_ip: '10.0.0.1'})
-      void odac.put(`${prefix}:q:default:${log}`, [{user_id: 1, action: 'x', seq: 1}, {user_id: 2, action: 'y', seq: 2}])
+      void odac.put(`${prefix}:q:default:${log}`, [
+        {user_id: 1, action: 'x', seq: 1},
+        {user_id: 2, action: 'y', seq: 2},
+      ])
       void odac.put('sess:abc', {user: 42})
     })
     await odac.close()

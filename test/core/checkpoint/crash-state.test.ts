@@ -37,7 +37,11 @@ describe('memory checkpoint across restarts: compaction and wbc state', () => {
     return {config, prefix, posts, log, env: {WBC_TEST_CONFIG: JSON.stringify(config), POSTS: posts, LOG: log}}
   }
 
-  const lines = (stdout: string) => stdout.trim().split('\n').map((line) => JSON.parse(line))
+  const lines = (stdout: string) =>
+    stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
 
   it('a compacted insert queue, flushed, then SIGKILL: the restart inserts nothing again', async () => {
     const {log, env} = await fresh()

@@ -68,7 +68,11 @@ describe('checkpoint mirror of every step', () => {
     const log = 'default:log'
     for (let id = 1; id <= 6; id++) await stepsFor(ipc).increment(prefix, `${posts}:${id}:views`, id * 10)
     await stepsFor(ipc).update(prefix, `${posts}:7`, {title: 'seven', score: 7.5})
-    await stepsFor(ipc).insert(prefix, log, Array.from({length: 12}, (_, i) => ({seq: i, kind: i % 3})))
+    await stepsFor(ipc).insert(
+      prefix,
+      log,
+      Array.from({length: 12}, (_, i) => ({seq: i, kind: i % 3})),
+    )
     await ipc.rpush(`${prefix}:events`, {at: 1, kind: 'flush'} as Json)
     await ipc.set(`${prefix}:lastflush`, {status: 'ok', at: 2} as Json)
     await primary.writeCheckpoint()
@@ -91,14 +95,24 @@ describe('checkpoint mirror of every step', () => {
       await ipc.set(`${prefix}:c:${posts}:8:views`, 'abc' as Json)
       await ipc.sadd(`${prefix}:idx:counters`, `${posts}:8:views`)
       const result = await stepsFor(ipc).claim(prefix, {
-        batchId: 'b1', table: posts, createdAt: 1, counters: [1, 2, 3, 8].map((id) => `${posts}:${id}:views`), updates: [`${posts}:7`], maxInserts: 0,
+        batchId: 'b1',
+        table: posts,
+        createdAt: 1,
+        counters: [1, 2, 3, 8].map((id) => `${posts}:${id}:views`),
+        updates: [`${posts}:7`],
+        maxInserts: 0,
       })
       expect(result.quarantined.map((q) => q.key)).toEqual([`c:${posts}:8:views`])
       batchId = result.batch!.id
     })
     await step('claim of queued rows after compaction', async () => {
       const result = await stepsFor(ipc).claim(prefix, {batchId: 'b2', table: log, createdAt: 2, counters: [], updates: [], maxInserts: 4})
-      expect(result.batch!.inserts).toEqual([{seq: 1, kind: 1}, {seq: 4, kind: 1}, {seq: 5, kind: 2}, {seq: 6, kind: 0}])
+      expect(result.batch!.inserts).toEqual([
+        {seq: 1, kind: 1},
+        {seq: 4, kind: 1},
+        {seq: 5, kind: 2},
+        {seq: 6, kind: 0},
+      ])
     })
     await step('dead letter written', async () => {
       await ipc.sadd(`${prefix}:idx:deadletters`, posts)

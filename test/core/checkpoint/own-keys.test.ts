@@ -23,7 +23,10 @@ describe('hostile entries in a memory-driver checkpoint', () => {
       t.integer('n')
     })
     db.created.push('own_keys')
-    await db.knex('own_keys').insert([{id: 1, n: 100}, {id: 2, n: 0}])
+    await db.knex('own_keys').insert([
+      {id: 1, n: 100},
+      {id: 2, n: 0},
+    ])
     const prefix = uniquePrefix()
     const config = engineConfig('memory', db.url, prefix)
     const file = open({path: config.buffer!.checkpointPath!, compression: true})
@@ -61,7 +64,10 @@ describe('hostile entries in a memory-driver checkpoint', () => {
       expect(await wb.table('own_keys').where(1).get('n')).toBe(108)
       const report = await wb.flush()
       expect(report.status).toBe('ok')
-      expect(await db.knex('own_keys').select().orderBy('id')).toEqual([{id: 1, n: 108}, {id: 2, n: 0}])
+      expect(await db.knex('own_keys').select().orderBy('id')).toEqual([
+        {id: 1, n: 108},
+        {id: 2, n: 0},
+      ])
       expect(await wb.ipc.smembers(`${prefix}:idx:inflight`)).toEqual([])
       expect(await wb.table('own_keys').where(1).get('n')).toBe(108)
     } finally {

@@ -105,7 +105,10 @@ describe('checkpoint ownership', () => {
     await seeded.exit
 
     // wbc recover stops itself right after its first claim, holding the checkpoint.
-    const recover = spawn(process.execPath, [bin, 'recover', '--json', '--config', configFile], {env: {...process.env, WBC_FAILPOINT: 'after-claim:stop', NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+    const recover = spawn(process.execPath, [bin, 'recover', '--json', '--config', configFile], {
+      env: {...process.env, WBC_FAILPOINT: 'after-claim:stop', NO_COLOR: '1'},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let recoverOut = ''
     recover.stdout!.on('data', (chunk) => (recoverOut += chunk))
     const recoverExit = new Promise<number | null>((resolve) => recover.on('exit', (code) => resolve(code)))
@@ -140,14 +143,20 @@ describe('checkpoint ownership', () => {
       const otherPath = other.buffer!.checkpointPath!
       const bytes = readFileSync(otherPath)
 
-      const refused = await openEngine(other, {serveSocket: true}).then(() => null, (error: {code: string}) => error)
+      const refused = await openEngine(other, {serveSocket: true}).then(
+        () => null,
+        (error: {code: string}) => error,
+      )
       expect(refused?.code).toBe('SOCKET_IN_USE')
       expect(readFileSync(otherPath).equals(bytes)).toBe(true)
 
       // The same checkpoint as the live application: refused before anything is read.
       await app.ipc.checkpoint()
       const before = fileContents(live.path, live.prefix)
-      const second = await openEngine(live.config, {serveSocket: true}).then(() => null, (error: {code: string; message: string}) => error)
+      const second = await openEngine(live.config, {serveSocket: true}).then(
+        () => null,
+        (error: {code: string; message: string}) => error,
+      )
       expect(second).toMatchObject({code: 'CHECKPOINT_IN_USE', message: expect.stringContaining(`(pid ${process.pid})`)})
       expect(fileContents(live.path, live.prefix)).toEqual(before)
       expect(await app.table(live.posts).where(1).get('views')).toBe(5)

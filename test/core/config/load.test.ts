@@ -23,7 +23,17 @@ describe('loadConfig', () => {
     expect(loaded.format).toBe('wbc')
     expect(loaded.file).toBeUndefined()
     expect(loaded.config).toEqual({
-      ipc: {driver: 'memory', prefix: 'wb', socket: join(cwd, '.wbc/wbc.sock'), requestTimeout: 5000, connectTimeout: 3000, maxRequestBytes: 16 * 1024 * 1024, maxConnections: 256, idleTimeout: 300_000, allowForeignOwner: false},
+      ipc: {
+        driver: 'memory',
+        prefix: 'wb',
+        socket: join(cwd, '.wbc/wbc.sock'),
+        requestTimeout: 5000,
+        connectTimeout: 3000,
+        maxRequestBytes: 16 * 1024 * 1024,
+        maxConnections: 256,
+        idleTimeout: 300_000,
+        allowForeignOwner: false,
+      },
       connections: {default: `sqlite:${join(cwd, '.wbc/wbc.sqlite')}`},
       buffer: {
         flushInterval: 5000,

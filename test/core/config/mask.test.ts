@@ -6,7 +6,31 @@ const PEM = '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTAp
 
 describe('the one masking rule', () => {
   it('knows secret names, and only those: keepKey, primaryKey and prefix are not secrets', () => {
-    for (const name of ['password', 'PASSWORD', 'pass', 'pwd', 'passwd', 'passphrase', 'secret', 'clientSecret', 'token', 'authToken', 'auth', 'key', 'sslkey', 'ssl_key', 'privateKey', 'apiKey', 'sentinelPassword', 'password1', 'passwordSha1', 'sslpassword', 'pfx', 'pem', 'credentials']) {
+    for (const name of [
+      'password',
+      'PASSWORD',
+      'pass',
+      'pwd',
+      'passwd',
+      'passphrase',
+      'secret',
+      'clientSecret',
+      'token',
+      'authToken',
+      'auth',
+      'key',
+      'sslkey',
+      'ssl_key',
+      'privateKey',
+      'apiKey',
+      'sentinelPassword',
+      'password1',
+      'passwordSha1',
+      'sslpassword',
+      'pfx',
+      'pem',
+      'credentials',
+    ]) {
       expect(isSecretName(name), name).toBe(true)
     }
     for (const name of ['keepKey', 'primaryKey', 'prefix', 'keyPrefix', 'user', 'username', 'host', 'cert', 'ca', 'timeField', 'authSource', 'passive', 'keys', 'sslmode']) {
@@ -55,7 +79,7 @@ describe('the one masking rule', () => {
         url: 'postgres://u:p8@h/db?password=p9',
       },
       buffer: {primaryKey: 'id'},
-      streams: {'secret_log': {keepKey: 'user_id', maxCount: 5}},
+      streams: {secret_log: {keepKey: 'user_id', maxCount: 5}},
     }
     const masked = maskSecrets(config)
     const text = JSON.stringify(masked)

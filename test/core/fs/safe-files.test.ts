@@ -40,7 +40,11 @@ describe('writeFileAtomic', () => {
     writeFileSync(target, 'kept')
     const out = join(dir, 'out')
     symlinkSync(target, out)
-    expect(errorOf(() => writeFileAtomic(out, 'x', 'the metrics file'))).toMatchObject({code: 'SYMLINK_REFUSED', exitCode: 2, message: `the metrics file ${out} is a symbolic link; wbc does not write through links`})
+    expect(errorOf(() => writeFileAtomic(out, 'x', 'the metrics file'))).toMatchObject({
+      code: 'SYMLINK_REFUSED',
+      exitCode: 2,
+      message: `the metrics file ${out} is a symbolic link; wbc does not write through links`,
+    })
     expect(readlinkSync(out)).toBe(target)
     expect(readFileSync(target, 'utf8')).toBe('kept')
     expect(readdirSync(dir).sort()).toEqual(['out', 'target'])
@@ -63,7 +67,10 @@ describe('openPrivateAppend', () => {
     symlinkSync(target, join(dir, 'link'))
     symlinkSync(join(dir, 'missing'), join(dir, 'dangling'))
     for (const name of ['link', 'dangling']) {
-      expect(errorOf(() => openPrivateAppend(join(dir, name), 'the archive'))).toMatchObject({code: 'SYMLINK_REFUSED', message: `the archive ${join(dir, name)} is a symbolic link; wbc does not write through links`})
+      expect(errorOf(() => openPrivateAppend(join(dir, name), 'the archive'))).toMatchObject({
+        code: 'SYMLINK_REFUSED',
+        message: `the archive ${join(dir, name)} is a symbolic link; wbc does not write through links`,
+      })
     }
     expect(readFileSync(target, 'utf8')).toBe('kept\n')
     expect(existsSync(join(dir, 'missing'))).toBe(false)

@@ -36,7 +36,10 @@ describe.each(['sqlite', 'postgres', 'mysql'] as DialectName[])('flush plan on %
       await wb.table(posts).where(2).increment('likes')
       await wb.table(posts).where(3).update({title: 'three'})
       await wb.table(posts).where(99).increment('views')
-      await wb.table(log).insert([{user_id: 1, action: 'a', seq: 1}, {user_id: 2, action: 'b', seq: 2}])
+      await wb.table(log).insert([
+        {user_id: 1, action: 'a', seq: 1},
+        {user_id: 2, action: 'b', seq: 2},
+      ])
 
       const plan = await planFlush(ipc, config, {})
       expect(plan.tables.map((t) => [t.table, t.error])).toEqual([
@@ -64,7 +67,10 @@ describe.each(['sqlite', 'postgres', 'mysql'] as DialectName[])('flush plan on %
       const counter = plan.tables.find((t) => t.table === posts)!.statements.find((s) => s.kind === 'counter')!
       expect(counter.sql).toContain('GROUP BY')
       // Row 99 does not exist, so the check after the counters ran, with the planned text.
-      const check = plan.tables.find((t) => t.table === posts)!.statements.filter((s) => s.kind === 'check').at(-1)!
+      const check = plan.tables
+        .find((t) => t.table === posts)!
+        .statements.filter((s) => s.kind === 'check')
+        .at(-1)!
       expect(check).toMatchObject({kind: 'check', conditional: true})
       expect(sent.map(native)).toContain(check.sql)
       // PostgreSQL binds one typed array per column.

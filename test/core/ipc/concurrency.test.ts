@@ -10,8 +10,7 @@ import {available, uniquePrefix, urls} from '../../support/services.js'
 
 const run = promisify(execFile)
 const fixtures = join(import.meta.dirname, '..', '..', 'fixtures')
-const tsx = (file: string, env: Record<string, string>) =>
-  run(process.execPath, ['--import', 'tsx', join(fixtures, file)], {env: {...process.env, ...env}, timeout: 120_000})
+const tsx = (file: string, env: Record<string, string>) => run(process.execPath, ['--import', 'tsx', join(fixtures, file)], {env: {...process.env, ...env}, timeout: 120_000})
 
 const redisUp = await available('redis')
 

@@ -297,7 +297,14 @@ export function ipcContract(name: string, open: () => Promise<ContractTarget>): 
       const member = (id: number) => `default:posts:${id}:views`
       // A counter key that holds a hash: the increment of it must fail alone.
       await ipc.hset(`${p}:c:${member(99)}`, {x: 1})
-      const calls = [1, 2, 1, 99, 1, 2].map((id, i) => stepsFor(ipc).increment(p, member(id), i + 1).then((r) => r.live, (e: {code: string}) => e.code))
+      const calls = [1, 2, 1, 99, 1, 2].map((id, i) =>
+        stepsFor(ipc)
+          .increment(p, member(id), i + 1)
+          .then(
+            (r) => r.live,
+            (e: {code: string}) => e.code,
+          ),
+      )
       expect(await Promise.all(calls)).toEqual([1, 2, 1 + 3, 'WRONG_TYPE', 1 + 3 + 5, 2 + 6])
       expect(await ipc.get(`${p}:c:${member(1)}`)).toBe(9)
       expect((await ipc.smembers(`${p}:idx:counters`)).sort()).toEqual([member(1), member(2)])

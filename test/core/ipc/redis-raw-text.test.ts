@@ -32,7 +32,8 @@ describe.skipIf(!redisUp)('raw text written by another redis client', () => {
     const state: Record<string, unknown> = {}
     for (const key of (await raw.keys(`${p}:*`)).sort()) {
       const type = await raw.type(key)
-      state[key] = type === 'string' ? await raw.get(key) : type === 'hash' ? await raw.hgetall(key) : type === 'set' ? (await raw.smembers(key)).sort() : type === 'list' ? await raw.lrange(key, 0, -1) : type
+      state[key] =
+        type === 'string' ? await raw.get(key) : type === 'hash' ? await raw.hgetall(key) : type === 'set' ? (await raw.smembers(key)).sort() : type === 'list' ? await raw.lrange(key, 0, -1) : type
     }
     return state
   }
@@ -92,7 +93,18 @@ describe.skipIf(!redisUp)('raw text written by another redis client', () => {
       const p = fresh()
       await raw.hset(`${p}:dl:${table}`, 'b1:0', JSON.stringify({id: 'b1:0'}))
       await raw.set(`${p}:c:${member}`, text)
-      await failsUnchanged(p, () => stepsFor(ipc).requeue(p, table, 'b1:0', {kind: 'counter', deltas: [[`${table}:2:views`, 7], [member, 3]]}), `${p}:c:${member}`)
+      await failsUnchanged(
+        p,
+        () =>
+          stepsFor(ipc).requeue(p, table, 'b1:0', {
+            kind: 'counter',
+            deltas: [
+              [`${table}:2:views`, 7],
+              [member, 3],
+            ],
+          }),
+        `${p}:c:${member}`,
+      )
     })
   }
 

@@ -7,9 +7,7 @@ import {available, urls} from '../../support/services.js'
 import {ipcContract} from './contract.js'
 
 const redisUp = await available('redis')
-const redisConfig = (redis: string | Record<string, unknown> = urls.redis, extra: Record<string, unknown> = {}) =>
-  parseConfig({ipc: {driver: 'redis', redis, ...extra}}).ipc
-
+const redisConfig = (redis: string | Record<string, unknown> = urls.redis, extra: Record<string, unknown> = {}) => parseConfig({ipc: {driver: 'redis', redis, ...extra}}).ipc
 
 describe.skipIf(!redisUp)('redis', () => {
   ipcContract('redis', async () => {

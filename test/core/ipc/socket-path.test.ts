@@ -11,10 +11,14 @@ import {startFixture} from '../../support/spawn.js'
 
 const socketConfig = (socket: string) => parseConfig({ipc: {driver: 'memory', socket}}).ipc
 const fresh = () => mkdtempSync(join(tmpdir(), 'wbc-sockpath-'))
-const startError = (socket: string) => createIpc(socketConfig(socket), {role: 'primary'}).then(async (ipc) => {
-  await ipc.close()
-  return null
-}, (e: unknown) => e as {code: string; message: string; hint: string; exitCode: number})
+const startError = (socket: string) =>
+  createIpc(socketConfig(socket), {role: 'primary'}).then(
+    async (ipc) => {
+      await ipc.close()
+      return null
+    },
+    (e: unknown) => e as {code: string; message: string; hint: string; exitCode: number},
+  )
 
 /** Runs the start-up in a child process under umask 000 and returns what it printed. */
 async function underLooseUmask(env: Record<string, string>): Promise<{modes?: Record<string, string>; error?: {code: string; message: string; hint: string}}> {

@@ -15,9 +15,19 @@ import {uniquePrefix} from '../../support/services.js'
 
 const apply = (db: TestDb, table: string, entries: Entry[]) => db.knex.transaction((trx) => applyEntries(trx, db.dialect, table, entries, 1000, db.knex))
 const counter = (where: Record<string, string | number | boolean | null>, deltas: Record<string, number>): Entry => ({kind: 'counter', members: [], where, deltas})
-const update = (where: Record<string, string | number | null>, fields: Record<string, string | number | null>, at?: number): Entry => ({kind: 'update', member: '', where, fields, ...(at === undefined ? {} : {at})})
+const update = (where: Record<string, string | number | null>, fields: Record<string, string | number | null>, at?: number): Entry => ({
+  kind: 'update',
+  member: '',
+  where,
+  fields,
+  ...(at === undefined ? {} : {at}),
+})
 const q = (db: TestDb, name: string) => (db.dialect === 'mysql' ? `\`${name}\`` : `"${name}"`)
-const failure = (promise: Promise<unknown>) => promise.then(() => null, (error: unknown) => error)
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => null,
+    (error: unknown) => error,
+  )
 
 async function withDb(dialect: DialectName, work: (db: TestDb, table: string) => Promise<void>): Promise<void> {
   const db = await openTestDb(dialect)
@@ -146,7 +156,14 @@ describe('keys PostgreSQL compares by other rules', () => {
           await trx.raw(`INSERT INTO "${table}" (name, mail) VALUES ('bob', 'bob@x'), ('eve', 'eve@x')`)
           const info = await tableInfo(trx as never, 'postgres', table)
           expect(info.keyRules).toEqual({hits: 'integer'})
-          await applyEntries(trx, 'postgres', table, [counter({name: 'bob'}, {hits: 1}), counter({name: 'BOB'}, {hits: 10}), counter({mail: 'EVE@X'}, {hits: 100}), counter({mail: 'eve@x'}, {hits: 1000})], 1000, trx as never)
+          await applyEntries(
+            trx,
+            'postgres',
+            table,
+            [counter({name: 'bob'}, {hits: 1}), counter({name: 'BOB'}, {hits: 10}), counter({mail: 'EVE@X'}, {hits: 100}), counter({mail: 'eve@x'}, {hits: 1000})],
+            1000,
+            trx as never,
+          )
           const rows = await trx.raw(`SELECT name, hits FROM "${table}" ORDER BY name`)
           expect(rows.rows.map((r: {name: string; hits: number}) => [r.name, r.hits])).toEqual([
             ['bob', 11],

@@ -21,7 +21,19 @@ const SAMPLES: Record<DialectName, Samples> = {
   postgres: {
     c_enum: ['@mood', ['sad', 'ok', 'happy', null]],
     c_dom: ['@code', ['x1', `x"'\\`, null]],
-    c_arr: ['integer[]', [[1, 2, 3], [], [null, 4], null, [[1, 2], [3, 4]]]],
+    c_arr: [
+      'integer[]',
+      [
+        [1, 2, 3],
+        [],
+        [null, 4],
+        null,
+        [
+          [1, 2],
+          [3, 4],
+        ],
+      ],
+    ],
     c_tarr: ['text[]', [['a"b', 'c,d', 'NULL', null, 'x\\y', '{}', ' sp ', 'Zoë'], [], null]],
     c_json: ['json', [{a: [1, 'two'], 'q"': 'x\ny'}, [1, {b: null}], '"a string"', 12.5, true, null]],
     c_jsonb: ['jsonb', [{b: {c: null}, d: 'é'}, '[1, "x"]', null]],
@@ -110,7 +122,10 @@ describe.each(['sqlite', 'postgres', 'mysql'] as DialectName[])('queued rows of 
       const twinInfo = await tableInfo(db.knex, dialect, twin)
       for (const row of rows) {
         const cs = Object.keys(row)
-        await db.knex.raw(`INSERT INTO ${q(db, twin)} (${cs.map((c) => q(db, c)).join(', ')}) VALUES (${cs.map(() => '?').join(', ')})`, cs.map((c) => bindValue(dialect, row[c], twinInfo.types[c])) as never[])
+        await db.knex.raw(
+          `INSERT INTO ${q(db, twin)} (${cs.map((c) => q(db, c)).join(', ')}) VALUES (${cs.map(() => '?').join(', ')})`,
+          cs.map((c) => bindValue(dialect, row[c], twinInfo.types[c])) as never[],
+        )
       }
       const read = async (name: string) => rowsOf(db, await db.knex.raw(`SELECT ${['seq', ...names, 'c_dflt'].map((c) => `${asText(db, c)} AS ${c}`).join(', ')}, id FROM ${q(db, name)} ORDER BY id`))
       const stored = await read(table)

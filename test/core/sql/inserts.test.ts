@@ -17,14 +17,7 @@ describe.each(['sqlite', 'postgres', 'mysql'] as DialectName[])('queued inserts 
         t.string('label', 20).defaultTo('dflt')
         t.integer('weight').notNullable().defaultTo(7)
       })
-      const rows: Array<Record<string, string | number | null>> = [
-        {seq: 1, label: 'x', weight: 1},
-        {seq: 2},
-        {seq: 3, weight: 3},
-        {seq: 4, label: null},
-        {seq: 5, label: 'y'},
-        {seq: 6},
-      ]
+      const rows: Array<Record<string, string | number | null>> = [{seq: 1, label: 'x', weight: 1}, {seq: 2}, {seq: 3, weight: 3}, {seq: 4, label: null}, {seq: 5, label: 'y'}, {seq: 6}]
       const entries: Entry[] = rows.map((row) => ({kind: 'insert', row}))
       const counts = await db.knex.transaction((trx) => applyEntries(trx, dialect, table, entries, 1000, db.knex))
       expect(counts).toEqual({updates: 0, counters: 0, inserts: 6})

@@ -15,23 +15,62 @@ const info = (keyRules: Record<string, KeyRule>, types: Record<string, string> =
 const ids = (...values: Array<string | number | boolean | null>): WhereObject[] => values.map((id) => ({id}))
 
 describe('cannotShareRows', () => {
-  const cases: Array<{dialect: Dialect; rule: KeyRule; type?: string; shared: Array<Array<string | number | boolean>>; distinct: Array<Array<string | number | boolean | null>>; undecided?: Array<string | number | boolean>}> = [
+  const cases: Array<{
+    dialect: Dialect
+    rule: KeyRule
+    type?: string
+    shared: Array<Array<string | number | boolean>>
+    distinct: Array<Array<string | number | boolean | null>>
+    undecided?: Array<string | number | boolean>
+  }> = [
     {
       dialect: 'postgres',
       rule: 'integer',
-      shared: [[1, '1'], ['1', ' 1 '], ['01', '1'], ['+1', 1], [1, '1.0'], ['-0', 0]],
-      distinct: [[1, 2, '3', '-3'], ['9007199254740993', '9007199254740992']],
+      shared: [
+        [1, '1'],
+        ['1', ' 1 '],
+        ['01', '1'],
+        ['+1', 1],
+        [1, '1.0'],
+        ['-0', 0],
+      ],
+      distinct: [
+        [1, 2, '3', '-3'],
+        ['9007199254740993', '9007199254740992'],
+      ],
       undecided: ['1.5', 'abc', true, ''],
     },
     {
       dialect: 'postgres',
       rule: 'decimal',
-      shared: [['1.10', 1.1], ['1e1', 10], ['0.5', '.5'], ['-0.0', 0]],
+      shared: [
+        ['1.10', 1.1],
+        ['1e1', 10],
+        ['0.5', '.5'],
+        ['-0.0', 0],
+      ],
       distinct: [['1.1', '1.2', '1.11']],
       undecided: ['NaN', 'Infinity', true],
     },
-    {dialect: 'postgres', rule: 'text', shared: [[1, '1'], [true, 'true'], ['\uD800', '\uD801']], distinct: [['a', 'A', 'a ', ' a', "o'neil", 'x\ny']]},
-    {dialect: 'postgres', rule: 'bpchar', shared: [['AB', 'AB  '], ['', ' ']], distinct: [['AB', 'ab', ' AB', 'AB\t']]},
+    {
+      dialect: 'postgres',
+      rule: 'text',
+      shared: [
+        [1, '1'],
+        [true, 'true'],
+        ['\uD800', '\uD801'],
+      ],
+      distinct: [['a', 'A', 'a ', ' a', "o'neil", 'x\ny']],
+    },
+    {
+      dialect: 'postgres',
+      rule: 'bpchar',
+      shared: [
+        ['AB', 'AB  '],
+        ['', ' '],
+      ],
+      distinct: [['AB', 'ab', ' AB', 'AB\t']],
+    },
     {
       dialect: 'postgres',
       rule: 'uuid',
@@ -45,16 +84,45 @@ describe('cannotShareRows', () => {
       dialect: 'mysql',
       rule: 'bound',
       type: 'SIGNED',
-      shared: [['1', 1], ['1.0', 1], [' 1 ', '+1'], ['1e0', 1]],
-      distinct: [['1', '2', -1], ['1.5', '1.5'], [1, '99999999999999999999']],
+      shared: [
+        ['1', 1],
+        ['1.0', 1],
+        [' 1 ', '+1'],
+        ['1e0', 1],
+      ],
+      distinct: [
+        ['1', '2', -1],
+        ['1.5', '1.5'],
+        [1, '99999999999999999999'],
+      ],
       undecided: [true],
     },
-    {dialect: 'mysql', rule: 'bound', type: 'DECIMAL(10,2)', shared: [['1.1', '1.10'], [2, '2.00']], distinct: [['1.1', '1.2', '1.005']]},
+    {
+      dialect: 'mysql',
+      rule: 'bound',
+      type: 'DECIMAL(10,2)',
+      shared: [
+        ['1.1', '1.10'],
+        [2, '2.00'],
+      ],
+      distinct: [['1.1', '1.2', '1.005']],
+    },
     {
       dialect: 'sqlite',
       rule: 'sqlite',
-      shared: [[1, '1'], ['1.0', 1], [' 1', '1'], ['Bob', 'bob'], ['a', 'a  '], [true, 1], [false, '0']],
-      distinct: [['a', 'b', ' a', 'é', 'É'], [true, false, 2]],
+      shared: [
+        [1, '1'],
+        ['1.0', 1],
+        [' 1', '1'],
+        ['Bob', 'bob'],
+        ['a', 'a  '],
+        [true, 1],
+        [false, '0'],
+      ],
+      distinct: [
+        ['a', 'b', ' a', 'é', 'É'],
+        [true, false, 2],
+      ],
       undecided: ['x1', 'inf', '0x1g', '0x1', '1.00000000000000011102230246251566', '1234567890123456', '1e23'],
     },
   ]
@@ -75,10 +143,51 @@ describe('cannotShareRows', () => {
 
   it('composite keys share a row only when every part does; a NULL part reaches no row', () => {
     const rules = info({a: 'integer', b: 'text'})
-    expect(cannotShareRows('postgres', ['a', 'b'], [{a: 1, b: 'x'}, {a: '1', b: 'x'}], rules)).toBe(false)
-    expect(cannotShareRows('postgres', ['a', 'b'], [{a: 1, b: 'x'}, {a: 1, b: 'y'}, {a: 2, b: 'x'}], rules)).toBe(true)
+    expect(
+      cannotShareRows(
+        'postgres',
+        ['a', 'b'],
+        [
+          {a: 1, b: 'x'},
+          {a: '1', b: 'x'},
+        ],
+        rules,
+      ),
+    ).toBe(false)
+    expect(
+      cannotShareRows(
+        'postgres',
+        ['a', 'b'],
+        [
+          {a: 1, b: 'x'},
+          {a: 1, b: 'y'},
+          {a: 2, b: 'x'},
+        ],
+        rules,
+      ),
+    ).toBe(true)
     // Parts that would collide if joined as text: ["1","2"] vs ["12"] are different tuples.
-    expect(cannotShareRows('postgres', ['a', 'b'], [{a: 1, b: '2,x'}, {a: '1,2', b: 'x'}], info({a: 'text', b: 'text'}))).toBe(true)
-    expect(cannotShareRows('postgres', ['a', 'b'], [{a: null, b: 'x'}, {a: null, b: 'x'}], rules)).toBe(true)
+    expect(
+      cannotShareRows(
+        'postgres',
+        ['a', 'b'],
+        [
+          {a: 1, b: '2,x'},
+          {a: '1,2', b: 'x'},
+        ],
+        info({a: 'text', b: 'text'}),
+      ),
+    ).toBe(true)
+    expect(
+      cannotShareRows(
+        'postgres',
+        ['a', 'b'],
+        [
+          {a: null, b: 'x'},
+          {a: null, b: 'x'},
+        ],
+        rules,
+      ),
+    ).toBe(true)
   })
 })

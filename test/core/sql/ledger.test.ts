@@ -23,7 +23,10 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('the ledger on %
   })
   afterAll(async () => {
     if (!up) return
-    await db.knex(LEDGER_TABLE).whereIn('batch_id', [...ids(mine), ...ids(theirs)]).delete()
+    await db
+      .knex(LEDGER_TABLE)
+      .whereIn('batch_id', [...ids(mine), ...ids(theirs)])
+      .delete()
     await db.knex(FENCE_TABLE).whereIn('name', [mine, theirs]).delete()
     await db.cleanup()
   })
@@ -40,7 +43,14 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('the ledger on %
       ])
     }
     await pruneLedger(db.knex, mine, [`${mine}-inflight`])
-    const left = (await db.knex(LEDGER_TABLE).whereIn('batch_id', [...ids(mine), ...ids(theirs)]).select('batch_id')).map((r) => r.batch_id).sort()
+    const left = (
+      await db
+        .knex(LEDGER_TABLE)
+        .whereIn('batch_id', [...ids(mine), ...ids(theirs)])
+        .select('batch_id')
+    )
+      .map((r) => r.batch_id)
+      .sort()
     expect(left).toEqual([`${mine}-inflight`, `${mine}-recent`, ...ids(theirs)].sort())
   })
 
@@ -51,7 +61,11 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('the ledger on %
     expect(await fenceRow(db.knex, mine)).toMatchObject({fence: 3, holder: 'a', epoch: 'e1'})
     await db.knex.transaction((trx) => checkFence(trx, mine, {fence: 3, token: 'a', epoch: 'e1', mark: 0})) // same holder again
     // The same fence under another lease, an older fence, another epoch: all refused.
-    for (const committer of [{fence: 3, token: 'b', epoch: 'e1', mark: 0}, {fence: 2, token: 'c', epoch: 'e1', mark: 0}, {fence: 4, token: 'd', epoch: 'e2', mark: 0}]) {
+    for (const committer of [
+      {fence: 3, token: 'b', epoch: 'e1', mark: 0},
+      {fence: 2, token: 'c', epoch: 'e1', mark: 0},
+      {fence: 4, token: 'd', epoch: 'e2', mark: 0},
+    ]) {
       await expect(db.knex.transaction((trx) => checkFence(trx, mine, committer))).rejects.toBeInstanceOf(FencedOut)
     }
     await db.knex.transaction((trx) => checkFence(trx, mine, {fence: 4, token: 'd', epoch: 'e1', mark: 0}))

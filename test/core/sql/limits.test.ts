@@ -13,8 +13,7 @@ import {uniquePrefix} from '../../support/services.js'
  */
 
 const bump: Entry[] = [{kind: 'counter', members: [], where: {id: 1}, deltas: {views: 1}}]
-const apply = (db: TestDb, table: string, statementTimeoutMs: number) =>
-  db.knex.transaction((trx) => applyEntries(trx, db.dialect, table, bump, 1000, db.knex, {statementTimeoutMs}))
+const apply = (db: TestDb, table: string, statementTimeoutMs: number) => db.knex.transaction((trx) => applyEntries(trx, db.dialect, table, bump, 1000, db.knex, {statementTimeoutMs}))
 
 async function createPosts(db: TestDb, table: string): Promise<void> {
   db.created.push(table)
@@ -54,7 +53,7 @@ describe('a write lock on sqlite', () => {
     const table = `${uniquePrefix()}_posts`
     try {
       await createPosts(db, table)
-      const filename = (db.url.replace(/^sqlite:/, ''))
+      const filename = db.url.replace(/^sqlite:/, '')
       const other = new Database(filename)
       other.pragma('journal_mode = WAL')
       try {

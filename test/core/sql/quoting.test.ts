@@ -53,7 +53,9 @@ describe.each(['sqlite', 'postgres', 'mysql'] as DialectName[])('hostile names o
         [3, 0, 'new'],
       ])
       // A missing row is found through the same quoting (the check statement).
-      const missing = await db.knex.transaction((trx) => applyEntries(trx, dialect, table, [{kind: 'counter', members: [], where: {[key]: 9}, deltas: {[hits]: 1}}], 1000, db.knex)).catch((e: unknown) => e)
+      const missing = await db.knex
+        .transaction((trx) => applyEntries(trx, dialect, table, [{kind: 'counter', members: [], where: {[key]: 9}, deltas: {[hits]: 1}}], 1000, db.knex))
+        .catch((e: unknown) => e)
       expect(missing).toMatchObject({code: 'ROW_NOT_FOUND', indexes: [0]})
       expect(await db.knex.schema.hasTable(victim)).toBe(true)
     } finally {

@@ -37,13 +37,22 @@ async function createDaily(db: TestDb, table: string, rows: Array<{post_id: numb
 }
 
 const counter = (where: Record<string, string | number | boolean | null>, deltas: Record<string, number>): Entry => ({kind: 'counter', members: [], where, deltas})
-const update = (where: Record<string, string | number | boolean | null>, fields: Record<string, string | number | null>, at?: number): Entry => ({kind: 'update', member: '', where, fields, ...(at === undefined ? {} : {at})})
+const update = (where: Record<string, string | number | boolean | null>, fields: Record<string, string | number | null>, at?: number): Entry => ({
+  kind: 'update',
+  member: '',
+  where,
+  fields,
+  ...(at === undefined ? {} : {at}),
+})
 
 describe.each(['sqlite', 'postgres', 'mysql'] as DialectName[])('entries reaching one row on %s', (dialect) => {
   it.skipIf(!dialectsUp[dialect])('increments through an integer and a string key (composite key) all count', async () => {
     await withDb(dialect, async (db, name) => {
       const daily = name('daily')
-      await createDaily(db, daily, [{post_id: 1, day: '2024-05-01'}, {post_id: 2, day: '2024-05-01'}])
+      await createDaily(db, daily, [
+        {post_id: 1, day: '2024-05-01'},
+        {post_id: 2, day: '2024-05-01'},
+      ])
       const counts = await apply(db, daily, [
         counter({post_id: 1, day: '2024-05-01'}, {hits: 3}),
         counter({post_id: '1', day: '2024-05-01'}, {hits: 5}),
@@ -63,11 +72,7 @@ describe.each(['sqlite', 'postgres', 'mysql'] as DialectName[])('entries reachin
     await withDb(dialect, async (db, name) => {
       const daily = name('daily')
       await createDaily(db, daily, [{post_id: 1, day: '2024-05-01'}])
-      const entries = [
-        counter({post_id: 1, day: '2024-05-01'}, {hits: 3}),
-        counter({post_id: '1', day: '2024-05-01'}, {hits: 5}),
-        counter({post_id: 99, day: '2024-05-01'}, {hits: 1}),
-      ]
+      const entries = [counter({post_id: 1, day: '2024-05-01'}, {hits: 3}), counter({post_id: '1', day: '2024-05-01'}, {hits: 5}), counter({post_id: 99, day: '2024-05-01'}, {hits: 1})]
       const error = await apply(db, daily, entries).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(RowsNotFound)
       expect((error as RowsNotFound).indexes).toEqual([2])
@@ -134,12 +139,7 @@ describe.each(['sqlite', 'postgres', 'mysql'] as DialectName[])('entries reachin
       const codes = name('codes')
       await db.knex.raw(`CREATE TABLE ${dialect === 'mysql' ? `\`${codes}\`` : `"${codes}"`} (code char(4) PRIMARY KEY, hits integer NOT NULL DEFAULT 0, label varchar(20))`)
       await db.knex(codes).insert([{code: 'AB'}, {code: 'ABC'}])
-      await apply(db, codes, [
-        counter({code: 'AB'}, {hits: 2}),
-        counter({code: 'AB  '}, {hits: 3}),
-        update({code: 'ABC'}, {label: 'x'}, 20),
-        update({code: 'ABC '}, {label: 'y'}, 10),
-      ])
+      await apply(db, codes, [counter({code: 'AB'}, {hits: 2}), counter({code: 'AB  '}, {hits: 3}), update({code: 'ABC'}, {label: 'x'}, 20), update({code: 'ABC '}, {label: 'y'}, 10)])
       const rows = await db.knex(codes).select('code', 'hits', 'label').orderBy('code')
       expect(rows.map((r) => [String(r.code).trimEnd(), Number(r.hits), r.label])).toEqual([
         ['AB', 5, null],

@@ -12,7 +12,10 @@ describe('the event stream', () => {
     const wb = await openEngine(engineConfig('memory', db.url, prefix))
     try {
       for (let i = 0; i < 10_000; i++) {
-        await wb.table('posts').where((i % 10) + 1).increment('views')
+        await wb
+          .table('posts')
+          .where((i % 10) + 1)
+          .increment('views')
         const report = await wb.flush()
         expect(report.status).toBe('ok')
       }

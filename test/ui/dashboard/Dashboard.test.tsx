@@ -28,7 +28,18 @@ function snapshot(tables: TableStatus[], at = Date.now()): DashboardSnapshot {
   }
 }
 
-const letter: DeadLetter = {id: 'b1:3', connection: 'default', table: 'posts', kind: 'insert', entry: {row: {user_id: null}}, error: 'NOT NULL constraint failed', at: 1, reason: {code: null, constraint: null, message: 'NOT NULL constraint failed'}, statement: null, attempts: null}
+const letter: DeadLetter = {
+  id: 'b1:3',
+  connection: 'default',
+  table: 'posts',
+  kind: 'insert',
+  entry: {row: {user_id: null}},
+  error: 'NOT NULL constraint failed',
+  at: 1,
+  reason: {code: null, constraint: null, message: 'NOT NULL constraint failed'},
+  statement: null,
+  attempts: null,
+}
 const report = (table: string): FlushReport => ({
   status: 'ok',
   quarantined: [],

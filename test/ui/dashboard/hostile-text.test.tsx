@@ -28,7 +28,18 @@ const snapshot = (): DashboardSnapshot => ({
   locks: [{key: `wb:lock:${HOSTILE}`, owner: 'tok', host: HOSTILE, pid: 7, alive: null, ageMs: 1, ttlMs: 1000, fence: 1, legacy: false}],
 })
 
-const letter: DeadLetter = {id: HOSTILE, connection: 'default', table: 'posts', kind: 'update', entry: {where: HOSTILE}, error: HOSTILE, at: 1, reason: {code: 'X1', constraint: HOSTILE, message: HOSTILE}, statement: HOSTILE, attempts: null}
+const letter: DeadLetter = {
+  id: HOSTILE,
+  connection: 'default',
+  table: 'posts',
+  kind: 'update',
+  entry: {where: HOSTILE},
+  error: HOSTILE,
+  at: 1,
+  reason: {code: 'X1', constraint: HOSTILE, message: HOSTILE},
+  statement: HOSTILE,
+  attempts: null,
+}
 
 const source = (): DashboardSource => ({
   read: vi.fn(async () => snapshot()),
@@ -40,7 +51,10 @@ const source = (): DashboardSource => ({
   retryDeadLetter: vi.fn(async () => 1),
   dropDeadLetter: vi.fn(async () => 1),
   streams: vi.fn(async () => [{name: HOSTILE, key: `wb:${HOSTILE}`, kind: 'list' as const, length: 1, oldestAgeMs: 1, newestAgeMs: 1, approxBytes: 10, policy: {keepKey: HOSTILE, timeField: 'at'}}]),
-  events: vi.fn(async (): Promise<Json[]> => [{at: 0, type: HOSTILE, note: HOSTILE}, {at: 0, type: 'lease-released', key: HOSTILE, holder: HOSTILE}]),
+  events: vi.fn(async (): Promise<Json[]> => [
+    {at: 0, type: HOSTILE, note: HOSTILE},
+    {at: 0, type: 'lease-released', key: HOSTILE, holder: HOSTILE},
+  ]),
   compact: vi.fn(async () => ({key: HOSTILE, dryRun: false, examined: 1, removed: 0, kept: 1, archive: null})),
   close: vi.fn(async () => {}),
 })
@@ -59,7 +73,10 @@ function expectSafe(view: string, frame: string, rows: number): void {
   // Ink's own colour codes are off here (no terminal); every raw control would be a value's.
   const found = UNSAFE.exec(frame)
   expect(found, `${view}: raw U+${found?.[0].charCodeAt(0).toString(16)} in ${JSON.stringify(frame)}`).toBeNull()
-  expect(frame.split('\n').some((line) => /^\s*fake/.test(line)), `${view}: a forged line`).toBe(false)
+  expect(
+    frame.split('\n').some((line) => /^\s*fake/.test(line)),
+    `${view}: a forged line`,
+  ).toBe(false)
   expect(frame.split('\n').length).toBeLessThanOrEqual(rows)
 }
 

@@ -32,7 +32,12 @@ const letterOf = (tableName: string, id: string, n: number): DeadLetter => ({
   entry: {row: {amount: -n, note: 'x'.repeat(200)}},
   error: `23514 (${tableName}_amount_check): new row for relation "${tableName}" violates check constraint "${tableName}_amount_check"`,
   at: n,
-  reason: {code: '23514', constraint: `${tableName}_amount_check`, message: `new row for relation "${tableName}" violates check constraint "${tableName}_amount_check"`, detail: `Failing row contains (${n}).`},
+  reason: {
+    code: '23514',
+    constraint: `${tableName}_amount_check`,
+    message: `new row for relation "${tableName}" violates check constraint "${tableName}_amount_check"`,
+    detail: `Failing row contains (${n}).`,
+  },
   statement: `insert into "${tableName}" ("amount", "note") values ($1, $2)`,
   attempts: 3,
 })

@@ -168,15 +168,16 @@ export class BatchApplier {
           // Time limits first: a row another session keeps locked (the fence row included) fails
           // this transaction as transient instead of stalling every flush.
           withTransactionLimits(trx, db.dialect, this.buffer.statementTimeoutMs, db.knex, async () => {
-          await checkFence(trx, this.keys.prefix, this.store.committer(mark))
-          // Another run (or an earlier attempt) may have committed this range since it was chosen.
-          if (overlaps(range, await ledgerRanges(trx, batchId))) throw new AlreadyApplied()
-          failpoint('mid-transaction')
-          // statementTimeoutMs 0: the limits are set for this transaction already.
-          const applied = await applyEntries(trx, db.dialect, table, entries.slice(range.lo, range.hi), this.buffer.insertBatchSize, db.knex, {statementTimeoutMs: 0})
-          await recordRange(trx, batchId, {...range, outcome: 'applied'}, this.keys.prefix)
-          return applied
-        }))
+            await checkFence(trx, this.keys.prefix, this.store.committer(mark))
+            // Another run (or an earlier attempt) may have committed this range since it was chosen.
+            if (overlaps(range, await ledgerRanges(trx, batchId))) throw new AlreadyApplied()
+            failpoint('mid-transaction')
+            // statementTimeoutMs 0: the limits are set for this transaction already.
+            const applied = await applyEntries(trx, db.dialect, table, entries.slice(range.lo, range.hi), this.buffer.insertBatchSize, db.knex, {statementTimeoutMs: 0})
+            await recordRange(trx, batchId, {...range, outcome: 'applied'}, this.keys.prefix)
+            return applied
+          }),
+        )
         report.updates += counts.updates
         report.counters += counts.counters
         report.inserts += counts.inserts
@@ -195,11 +196,12 @@ export class BatchApplier {
           // entry both dead-lettered and applied by a recovery that found no ledger row).
           const recorded = await abortableTransaction(db.knex, signal, (trx) =>
             withTransactionLimits(trx, db.dialect, this.buffer.statementTimeoutMs, db.knex, async () => {
-            await checkFence(trx, this.keys.prefix, this.store.committer(mark))
-            if (overlaps(range, await ledgerRanges(trx, batchId))) return false
-            await recordRange(trx, batchId, {...range, outcome: 'dead'}, this.keys.prefix)
-            return true
-          }))
+              await checkFence(trx, this.keys.prefix, this.store.committer(mark))
+              if (overlaps(range, await ledgerRanges(trx, batchId))) return false
+              await recordRange(trx, batchId, {...range, outcome: 'dead'}, this.keys.prefix)
+              return true
+            }),
+          )
           failpoint('after-dead-ledger')
           if (recorded) {
             await this.deadLetters.add(connection, table, `${batchId}:${range.lo}`, entries[range.lo], {...refusalOf(error, db.dialect), attempts: tried + 1})

@@ -203,8 +203,7 @@ export class ClaimPipeline {
 
   /** An index member whose name does not parse can never be applied: it moves aside, named in the report. */
   private async quarantine(kind: BadKind, member: string, why?: string): Promise<void> {
-    const reason =
-      why ?? (kind === 'q' ? 'the queue name is not {connection}:{table}' : `the key name is not {connection}:{table}:{where}${kind === 'c' ? ':{column}' : ''}`)
+    const reason = why ?? (kind === 'q' ? 'the queue name is not {connection}:{table}' : `the key name is not {connection}:{table}:{where}${kind === 'c' ? ':{column}' : ''}`)
     await stepsFor(this.ipc).quarantine(this.keys.prefix, kind, member, reason)
     this.run.quarantined.push({key: `${kind}:${member}`, reason})
   }

@@ -88,7 +88,13 @@ export class StoreCheck {
     const start = await this.storeAtStart()
     if (start.epoch === null) {
       if (row?.epoch && start.pending) {
-        throw this.rollback(db, `its epoch marker is gone while it holds pending writes (the database last committed from epoch ${row.epoch}): it restarted from a snapshot older than that`, row.fence, row.epoch, null)
+        throw this.rollback(
+          db,
+          `its epoch marker is gone while it holds pending writes (the database last committed from epoch ${row.epoch}): it restarted from a snapshot older than that`,
+          row.fence,
+          row.epoch,
+          null,
+        )
       }
       // A new (or emptied) store: nothing it held at the start of this flush can have been applied.
       if (this.epoch === null) {
@@ -98,7 +104,13 @@ export class StoreCheck {
       if (row && !start.pending && highestFence(row) >= this.lease.current.fence && !(await this.catchUpFence(db))) throw new FencedOut(this.lease.current.fence, row.fence, row)
     } else this.epoch = start.epoch
     if (row?.epoch && row.epoch !== this.epoch) {
-      throw this.rollback(db, `its epoch marker (${this.epoch}) is not the one the database last committed from (${row.epoch}): another store, or one restored from elsewhere`, row.fence, row.epoch, this.epoch)
+      throw this.rollback(
+        db,
+        `its epoch marker (${this.epoch}) is not the one the database last committed from (${row.epoch}): another store, or one restored from elsewhere`,
+        row.fence,
+        row.epoch,
+        this.epoch,
+      )
     }
     // The lease this store just issued is not past what the database committed (a fence or a claim
     // mark): the store went back. Checked before the first commit, so flushes that find nothing to

@@ -92,7 +92,9 @@ export class FlushRun {
     if (this.lease.lost || this.stopped) return
     for (const report of this.tables.values()) {
       if (report.error) continue
-      await stepsFor(this.ipc).settleAge(this.keys.prefix, `${report.connection}:${report.table}`, flushStart).catch(() => {})
+      await stepsFor(this.ipc)
+        .settleAge(this.keys.prefix, `${report.connection}:${report.table}`, flushStart)
+        .catch(() => {})
     }
   }
 

@@ -46,10 +46,7 @@ export interface ClaimRequest {
   maxInserts: number
 }
 
-export type RequeueEntry =
-  | {kind: 'counter'; deltas: Array<[string, number]>}
-  | {kind: 'update'; member: string; fields: Record<string, Json>}
-  | {kind: 'insert'; row: Json}
+export type RequeueEntry = {kind: 'counter'; deltas: Array<[string, number]>} | {kind: 'update'; member: string; fields: Record<string, Json>} | {kind: 'insert'; row: Json}
 
 export interface CounterReading {
   live: number
@@ -117,4 +114,3 @@ export interface BufferSteps {
   /** Caches a base if the table's generation is unchanged; returns the live and in-flight sums then. */
   cacheBase(prefix: string, member: string, generation: string, base: number, ttlMs: number): Promise<{cached: boolean; live: number; inflight: number}>
 }
-

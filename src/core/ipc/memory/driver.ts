@@ -120,8 +120,7 @@ export class MemoryDriver implements IpcDriver {
   /** Steps of the layers above: one request each, run by the function the primary registered under `name`. */
   readonly stepHost = {
     driver: 'memory' as const,
-    call: (name: string, args: unknown[], options: {timed?: boolean} = {}) =>
-      this.request({wbc: 1, kind: 'req', cid: this.cid, id: this.nextId++, op: name, args}, options.timed === true),
+    call: (name: string, args: unknown[], options: {timed?: boolean} = {}) => this.request({wbc: 1, kind: 'req', cid: this.cid, id: this.nextId++, op: name, args}, options.timed === true),
   }
 
   async listen(channel: string, listener: (message: Json) => void): Promise<void> {

@@ -47,22 +47,24 @@ export class MemoryPrimary {
   /** Handles one client message; `origin` names the connection for subscriptions. */
   handle(msg: ClientMessage, origin: string, deliver: Deliver): void {
     const reply = (ok: boolean, payload: unknown) =>
-      deliver(
-        ok
-          ? {wbc: 1, kind: 'res', cid: msg.cid, id: msg.id, ok: true, result: payload}
-          : {wbc: 1, kind: 'res', cid: msg.cid, id: msg.id, ok: false, error: serializeError(payload)},
-      )
+      deliver(ok ? {wbc: 1, kind: 'res', cid: msg.cid, id: msg.id, ok: true, result: payload} : {wbc: 1, kind: 'res', cid: msg.cid, id: msg.id, ok: false, error: serializeError(payload)})
     try {
       if (msg.kind === 'req') {
         if (msg.op === 'publish') reply(true, this.publish(String(msg.args[0]), msg.args[1] as Json))
         else if (msg.op === 'checkpoint') {
           const out = msg.args[0]
-          this.checkpointNow(typeof out === 'string' ? out : undefined).then((result) => reply(true, result), (error) => reply(false, error))
-        }
-        else {
+          this.checkpointNow(typeof out === 'string' ? out : undefined).then(
+            (result) => reply(true, result),
+            (error) => reply(false, error),
+          )
+        } else {
           const {result, durable} = this.run(msg.op, Array.isArray(msg.args) ? msg.args : [])
           // A step that must be durable first (a claim) is answered only once the checkpoint holds it.
-          if (durable) durable.then(() => reply(true, result ?? null), (error) => reply(false, error))
+          if (durable)
+            durable.then(
+              () => reply(true, result ?? null),
+              (error) => reply(false, error),
+            )
           else reply(true, result === undefined ? null : result)
         }
       } else {

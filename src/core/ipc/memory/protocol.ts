@@ -6,8 +6,30 @@ import type {MemoryStore} from './store.js'
 
 /** The store methods a client may call; anything else is refused. */
 export const STORE_OPS = [
-  'set', 'get', 'del', 'incrBy', 'hset', 'hdel', 'hlen', 'type', 'hgetall', 'rpush', 'lrange', 'llen', 'ltrim', 'lrangeAndDel',
-  'sadd', 'smembers', 'srem', 'scard', 'scan', 'sscan', 'lock', 'renew', 'unlock', 'inspectLock',
+  'set',
+  'get',
+  'del',
+  'incrBy',
+  'hset',
+  'hdel',
+  'hlen',
+  'type',
+  'hgetall',
+  'rpush',
+  'lrange',
+  'llen',
+  'ltrim',
+  'lrangeAndDel',
+  'sadd',
+  'smembers',
+  'srem',
+  'scard',
+  'scan',
+  'sscan',
+  'lock',
+  'renew',
+  'unlock',
+  'inspectLock',
 ] as const
 export type StoreOp = (typeof STORE_OPS)[number]
 export const isStoreOp = (op: unknown): op is StoreOp => (STORE_OPS as readonly unknown[]).includes(op)
@@ -17,8 +39,7 @@ export const isStoreOp = (op: unknown): op is StoreOp => (STORE_OPS as readonly 
  * primary. `cid` names the client so that several clients in one worker each get their answers.
  */
 export type ClientMessage =
-  | {wbc: 1; kind: 'req'; cid: string; id: number; op: StoreOp | 'publish' | 'checkpoint' | string; args: unknown[]}
-  | {wbc: 1; kind: 'listen' | 'unlisten'; cid: string; id: number; channel: string}
+  {wbc: 1; kind: 'req'; cid: string; id: number; op: StoreOp | 'publish' | 'checkpoint' | string; args: unknown[]} | {wbc: 1; kind: 'listen' | 'unlisten'; cid: string; id: number; channel: string}
 
 export type PrimaryMessage =
   | {wbc: 1; kind: 'res'; cid: string; id: number; ok: true; result: unknown}
@@ -65,8 +86,7 @@ export interface SerializedError {
   fields?: Record<string, unknown>
 }
 
-export const isWbcMessage = (msg: unknown): msg is {wbc: 1; kind: string} =>
-  Boolean(msg) && typeof msg === 'object' && (msg as {wbc?: unknown}).wbc === 1
+export const isWbcMessage = (msg: unknown): msg is {wbc: 1; kind: string} => Boolean(msg) && typeof msg === 'object' && (msg as {wbc?: unknown}).wbc === 1
 
 /** Runs a store method or a registered step (see step-registry.ts). */
 export function runStoreOp(store: MemoryStore, op: unknown, args: unknown[]): unknown {

@@ -200,7 +200,10 @@ export class RedisDriver implements IpcDriver {
 
   async inspectLock(key: string): Promise<LeaseRecord | null> {
     const results = await this.run(key, () => this.redis.multi().get(key).pttl(key).exec(), 'lock')
-    const [[getError, raw], [, pttl]] = results ?? [[null, null], [null, -2]]
+    const [[getError, raw], [, pttl]] = results ?? [
+      [null, null],
+      [null, -2],
+    ]
     if (getError) throw await this.mapError(key, getError, 'lock')
     if (raw === null || raw === undefined) return null
     return toLeaseRecord(key, tryDecode(raw as string), ttlOf(pttl as number))
@@ -330,7 +333,7 @@ function connectError(address: string, error: unknown, reported: unknown): WbcEr
   if (isTlsError(cause)) {
     return new ServiceUnavailable('Redis', address, `TLS: ${maskText(String((cause as Error).message))}`, {
       cause,
-      hint: 'The server\'s certificate is not trusted: give its CA as tls.ca (PEM text) in an ipc.redis options object, or set NODE_EXTRA_CA_CERTS to the CA file.',
+      hint: "The server's certificate is not trusted: give its CA as tls.ca (PEM text) in an ipc.redis options object, or set NODE_EXTRA_CA_CERTS to the CA file.",
     })
   }
   return new ServiceUnavailable('Redis', address, reasonOf(cause), {

@@ -10,7 +10,7 @@ export function DeadLettersView({target, letters, selected, columns, height}: {t
   return (
     <Box flexDirection="column">
       <Text dimColor>{fit(`  dead letters of ${target ?? '-'} (Enter details, R retry, x drop, Esc back)`, columns)}</Text>
-      {letters.length === 0 && <Text>  none</Text>}
+      {letters.length === 0 && <Text> none</Text>}
       {letters.slice(start, start + height - 1).map((letter, i) => (
         <Text key={letter.id} inverse={start + i === selected}>
           {/* The reason first: a narrow terminal cuts the entry, not why it was refused. */}

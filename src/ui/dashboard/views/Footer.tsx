@@ -4,7 +4,23 @@ import {fit} from '../model.js'
 import type {Confirming, View} from '../reducer.js'
 
 /** The last lines: a question waiting for y/n, the running action, or the last message and the key hints. */
-export function Footer({confirming, busy, message, view, columns, spinner, keyHints}: {confirming: Confirming | null; busy: {label: string} | null; message: string | null; view: View; columns: number; spinner: string; keyHints: boolean}) {
+export function Footer({
+  confirming,
+  busy,
+  message,
+  view,
+  columns,
+  spinner,
+  keyHints,
+}: {
+  confirming: Confirming | null
+  busy: {label: string} | null
+  message: string | null
+  view: View
+  columns: number
+  spinner: string
+  keyHints: boolean
+}) {
   if (confirming) return <Text color="yellow">{fit(`${confirming.question} (y/n)`, columns)}</Text>
   if (busy) return <Text color="cyan">{fit(`${spinner} ${busy.label}…`, columns)}</Text>
   return (

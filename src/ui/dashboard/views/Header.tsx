@@ -14,9 +14,13 @@ export function Header({snapshot, unreadable, intervalMs, paused, columns}: {sna
   const leaseText = !known
     ? 'lease unknown'
     : lease
-    ? `lease ${lease.owner === null ? 'ODAC (owner unknown)' : `${lease.host ?? '?'}:${lease.pid ?? '?'}`} age ${formatDuration(lease.ageMs)} ttl ${formatDuration(lease.ttlMs)} fence ${lease.fence ?? '-'}`
-    : 'lease free'
- const lastText = !known ? 'last flush unknown' : last ? `last flush ${new Date(Number(last.startedAt)).toISOString().slice(11, 19)} ${String(last.status)} ${formatDuration(Number(last.durationMs))}` : 'no flush yet'
+      ? `lease ${lease.owner === null ? 'ODAC (owner unknown)' : `${lease.host ?? '?'}:${lease.pid ?? '?'}`} age ${formatDuration(lease.ageMs)} ttl ${formatDuration(lease.ttlMs)} fence ${lease.fence ?? '-'}`
+      : 'lease free'
+  const lastText = !known
+    ? 'last flush unknown'
+    : last
+      ? `last flush ${new Date(Number(last.startedAt)).toISOString().slice(11, 19)} ${String(last.status)} ${formatDuration(Number(last.durationMs))}`
+      : 'no flush yet'
   return (
     <Box flexDirection="column">
       <Text bold>{fit(`wbc ${status ? `${status.driver} ${status.target} prefix ${status.prefix}` : 'connecting…'}`, columns)}</Text>

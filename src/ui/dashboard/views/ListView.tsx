@@ -7,7 +7,7 @@ export function ListView({title, lines, columns}: {title: string; lines: string[
   return (
     <Box flexDirection="column">
       <Text dimColor>{fit(`  ${title}`, columns)}</Text>
-      {lines.length === 0 && <Text>  nothing yet</Text>}
+      {lines.length === 0 && <Text> nothing yet</Text>}
       {lines.map((line, i) => (
         <Text key={i}>{fit(`  ${line}`, columns)}</Text>
       ))}

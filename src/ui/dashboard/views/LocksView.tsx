@@ -10,7 +10,7 @@ export function LocksView({snapshot, selected, columns, height}: {snapshot: Dash
   return (
     <Box flexDirection="column">
       <Text dimColor>{fit('  key                          holder                alive   age     ttl   fence', columns)}</Text>
-      {locks.length === 0 && <Text>  no leases held</Text>}
+      {locks.length === 0 && <Text> no leases held</Text>}
       {locks.slice(0, height - 1).map((lock, i) => (
         <Text key={lock.key} inverse={i === selected} color={lock.alive === false ? 'yellow' : undefined}>
           {fit(

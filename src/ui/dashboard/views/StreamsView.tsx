@@ -9,7 +9,7 @@ export function StreamsView({streams, selected, columns, height}: {streams: Stre
   return (
     <Box flexDirection="column">
       <Text dimColor>{fit('  stream                    kind      length  oldest   policy   (c compact)', columns)}</Text>
-      {streams.length === 0 && <Text>  no streams</Text>}
+      {streams.length === 0 && <Text> no streams</Text>}
       {streams.slice(0, height - 1).map((stream, i) => (
         <Text key={stream.key} inverse={i === selected}>
           {fit(

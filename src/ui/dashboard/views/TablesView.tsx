@@ -4,7 +4,27 @@ import {formatDuration} from '../../../core/duration.js'
 import {compact, fit, isHot, sparkline, type TableRow, type Thresholds} from '../model.js'
 
 /** Pending rows per table, with rates and a sparkline; hot tables in red. */
-export function TablesView({rows, known, readAt, selected, thresholds, columns, height, busy, spinner}: {rows: TableRow[]; known: boolean; readAt: number | null; selected: number; thresholds: Thresholds; columns: number; height: number; busy: {rowId?: string} | null; spinner: string}) {
+export function TablesView({
+  rows,
+  known,
+  readAt,
+  selected,
+  thresholds,
+  columns,
+  height,
+  busy,
+  spinner,
+}: {
+  rows: TableRow[]
+  known: boolean
+  readAt: number | null
+  selected: number
+  thresholds: Thresholds
+  columns: number
+  height: number
+  busy: {rowId?: string} | null
+  spinner: string
+}) {
   const fixed = 2 + 8 + 7 + 8 + 5 + 5 + 7 + 7 + 7
   const spark = Math.max(0, Math.min(20, columns - fixed - 16))
   const name = Math.max(8, columns - fixed - spark - 1)
@@ -13,8 +33,17 @@ export function TablesView({rows, known, readAt, selected, thresholds, columns, 
   return (
     <Box flexDirection="column">
       <Text dimColor>{fit(head, columns)}</Text>
-      {!known && <Text color="yellow">{fit(readAt === null ? '  pending: unknown (the state has not been read yet)' : `  pending: unknown — the state cannot be read; ? marks figures last read at ${new Date(readAt).toISOString().slice(11, 19)}`, columns)}</Text>}
-      {known && rows.length === 0 && <Text>  nothing pending</Text>}
+      {!known && (
+        <Text color="yellow">
+          {fit(
+            readAt === null
+              ? '  pending: unknown (the state has not been read yet)'
+              : `  pending: unknown — the state cannot be read; ? marks figures last read at ${new Date(readAt).toISOString().slice(11, 19)}`,
+            columns,
+          )}
+        </Text>
+      )}
+      {known && rows.length === 0 && <Text> nothing pending</Text>}
       {rows.slice(start, start + height - (known ? 1 : 2)).map((row, i) => {
         const index = start + i
         const mark = busy?.rowId === row.id ? spinner : index === selected ? '›' : ' '

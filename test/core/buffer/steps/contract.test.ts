@@ -25,7 +25,11 @@ const row = `${table}:1`
 const isTime = (value: unknown) => (typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value))) && Number(value) > 1e12
 function normalize(value: unknown, p: string): unknown {
   if (isTime(value)) return 'T'
-  if (typeof value === 'string') return value.split(p).join('P').replace(/"at":\d{13,}/g, '"at":T')
+  if (typeof value === 'string')
+    return value
+      .split(p)
+      .join('P')
+      .replace(/"at":\d{13,}/g, '"at":T')
   if (Array.isArray(value)) return value.map((item) => normalize(item, p))
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.split(p).join('P'), normalize(v, p)]))
   return value
@@ -261,7 +265,13 @@ const CASES: Case[] = [
       await s.increment(p, member, 1)
     },
     run: async (s, p) => [
-      await s.requeue(p, table, 'b1:0', {kind: 'counter', deltas: [[member, 5], [other, 2]]}),
+      await s.requeue(p, table, 'b1:0', {
+        kind: 'counter',
+        deltas: [
+          [member, 5],
+          [other, 2],
+        ],
+      }),
       await s.requeue(p, table, 'b1:0', {kind: 'counter', deltas: [[member, 5]]}),
     ],
     reply: [true, false],
@@ -341,7 +351,7 @@ const CASES: Case[] = [
   },
   // settleAge
   {
-    name: 'settleAge: nothing written since the flush started forgets the table\'s age',
+    name: "settleAge: nothing written since the flush started forgets the table's age",
     seed: (ipc, p) => ipc.hset(`${p}:age:${table}`, {since: 1000, last: 2000}),
     run: (s, p) => s.settleAge(p, table, 3000),
     keys: {'P:age:default:posts': undefined},
@@ -356,10 +366,7 @@ const CASES: Case[] = [
   {
     name: 'compactChunk: removes the masked entries of an unchanged chunk; a changed chunk is left (-1)',
     seed: (ipc, p) => ipc.rpush(`${p}:q:${table}`, {a: 1}, {a: 2}, {a: 3}, {a: 4}),
-    run: async (s, p) => [
-      await s.compactChunk(`${p}:q:${table}`, 0, chunkSha([{a: 9}, {a: 2}]), '01'),
-      await s.compactChunk(`${p}:q:${table}`, 0, chunkSha([{a: 1}, {a: 2}, {a: 3}]), '010'),
-    ],
+    run: async (s, p) => [await s.compactChunk(`${p}:q:${table}`, 0, chunkSha([{a: 9}, {a: 2}]), '01'), await s.compactChunk(`${p}:q:${table}`, 0, chunkSha([{a: 1}, {a: 2}, {a: 3}]), '010')],
     reply: [-1, 2],
     keys: {'P:q:default:posts': {type: 'list', value: [{a: 2}, {a: 4}]}},
   },

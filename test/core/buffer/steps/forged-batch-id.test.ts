@@ -26,7 +26,10 @@ describe.each(['redis', 'memory'] as DriverName[])('a batch in flight whose id i
       t.integer('n')
     })
     db.created.push('forged_ids')
-    await db.knex('forged_ids').insert([{id: 1, n: 0}, {id: 2, n: 0}])
+    await db.knex('forged_ids').insert([
+      {id: 1, n: 0},
+      {id: 2, n: 0},
+    ])
     const wb = await openEngine(engineConfig(driver, db.url, prefix))
     try {
       // A real batch left in flight (claimed, not applied), as a crashed flusher leaves it.
@@ -44,12 +47,18 @@ describe.each(['redis', 'memory'] as DriverName[])('a batch in flight whose id i
 
       const report = await wb.flush()
       expect(report.quarantined).toEqual([{key: 'if:0000-a', reason: expect.stringContaining('its id "0000-real" is not the id it is kept under')}])
-      expect(await db.knex('forged_ids').select().orderBy('id')).toEqual([{id: 1, n: 7}, {id: 2, n: 0}])
+      expect(await db.knex('forged_ids').select().orderBy('id')).toEqual([
+        {id: 1, n: 7},
+        {id: 2, n: 0},
+      ])
       expect(await wb.ipc.smembers(`${prefix}:idx:inflight`)).toEqual([])
       expect(await wb.table('forged_ids').where(1).get('n')).toBe(7)
       expect(Object.keys((await wb.ipc.hgetall(`${prefix}:idx:bad`)) ?? {})).toEqual(['if:0000-a'])
       expect((await wb.flush()).status).toBe('ok')
-      expect(await db.knex('forged_ids').select().orderBy('id')).toEqual([{id: 1, n: 7}, {id: 2, n: 0}])
+      expect(await db.knex('forged_ids').select().orderBy('id')).toEqual([
+        {id: 1, n: 7},
+        {id: 2, n: 0},
+      ])
     } finally {
       await wb.close()
     }

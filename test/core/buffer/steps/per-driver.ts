@@ -149,7 +149,12 @@ export function bufferContract(context: () => {ipc: Ipc; prefix: string}): void 
       {name: 'increment: counter index not a set', setup: (p) => ipc.set(`${p}:idx:counters`, 'x'), step: (p) => stepsFor(ipc).increment(p, member, 1), key: (p) => `${p}:idx:counters`},
       {name: 'increment: age stamp not a hash', setup: (p) => ipc.set(`${p}:age:${table}`, 1), step: (p) => stepsFor(ipc).increment(p, member, 1), key: (p) => `${p}:age:${table}`},
       {name: 'increment: stats not a hash', setup: (p) => ipc.rpush(`${p}:stats:${table}`, 1), step: (p) => stepsFor(ipc).increment(p, member, 1), key: (p) => `${p}:stats:${table}`},
-      {name: 'increment: write count not an integer', setup: (p) => ipc.hset(`${p}:stats:${table}`, {writes: 'many'}), step: (p) => stepsFor(ipc).increment(p, member, 1), key: (p) => `${p}:stats:${table}`},
+      {
+        name: 'increment: write count not an integer',
+        setup: (p) => ipc.hset(`${p}:stats:${table}`, {writes: 'many'}),
+        step: (p) => stepsFor(ipc).increment(p, member, 1),
+        key: (p) => `${p}:stats:${table}`,
+      },
       {
         name: 'increment: in-flight deltas not a hash',
         setup: async (p) => {
@@ -197,7 +202,14 @@ export function bufferContract(context: () => {ipc: Ipc; prefix: string}): void 
           await ipc.hset(`${p}:dl:${table}`, {'b1:0': {id: 'b1:0'}})
           await ipc.hset(`${p}:c:${member}`, {x: 1})
         },
-        step: (p) => stepsFor(ipc).requeue(p, table, 'b1:0', {kind: 'counter', deltas: [[`${table}:2:views`, 3], [member, 5]]}),
+        step: (p) =>
+          stepsFor(ipc).requeue(p, table, 'b1:0', {
+            kind: 'counter',
+            deltas: [
+              [`${table}:2:views`, 3],
+              [member, 5],
+            ],
+          }),
         key: (p) => `${p}:c:${member}`,
       },
       {
@@ -372,7 +384,10 @@ export function bufferContract(context: () => {ipc: Ipc; prefix: string}): void 
     it('sums of integers up to 2^53 and of few-digit fractions are exact on both drivers', async () => {
       const p = `${prefix}ps`
       const integers = fc.array(fc.integer({min: -(2 ** 47), max: 2 ** 47}), {minLength: 1, maxLength: 30})
-      const fractions = fc.array(fc.integer({min: -(2 ** 30), max: 2 ** 30}).map((k) => k / 1024), {minLength: 1, maxLength: 30})
+      const fractions = fc.array(
+        fc.integer({min: -(2 ** 30), max: 2 ** 30}).map((k) => k / 1024),
+        {minLength: 1, maxLength: 30},
+      )
       await fc.assert(
         fc.asyncProperty(fc.oneof(integers, fractions), fc.nat({max: 29}), async (deltas, split) => {
           const id = `s${++n}`
@@ -394,7 +409,14 @@ export function bufferContract(context: () => {ipc: Ipc; prefix: string}): void 
           }
           await ipc.del(`${p}:b:${counter}`, `${p}:c:${counter}`)
         }),
-        {seed: 3141, numRuns: 60, examples: [[[2 ** 52, 2 ** 52 - 1, -3], 1], [[123456789012345, 1], 2]]},
+        {
+          seed: 3141,
+          numRuns: 60,
+          examples: [
+            [[2 ** 52, 2 ** 52 - 1, -3], 1],
+            [[123456789012345, 1], 2],
+          ],
+        },
       )
     })
   })

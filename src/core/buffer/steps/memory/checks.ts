@@ -100,4 +100,3 @@ export function inflightOf(store: MemoryStore, keys: KeySpace, member: string): 
   }
   return inflight
 }
-

@@ -1,10 +1,13 @@
+import {connect, createServer, type AddressInfo, type Server} from 'node:net'
+
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {stepsFor} from '../../../src/core/buffer/steps/index.js'
 import type {WriteBuffer} from '../../../src/core/buffer/write-buffer.js'
 import {createPostsTable, dialectsUp, openTestDb, type DialectName, type TestDb} from '../../support/db.js'
 import {cleanRedisPrefix, driversUp, type DriverName, engineConfig, openEngine} from '../../support/engine.js'
-import {uniquePrefix} from '../../support/services.js'
+import {uniquePrefix, urls} from '../../support/services.js'
+import {until} from '../../support/spawn.js'
 
 /**
  * Review of the pipelined flush (an ack overlapping the next batch's apply): totals returned by
@@ -157,4 +160,65 @@ describe.each(setups)('pipelined flush under concurrent writes, %s + %s', (drive
     },
     120_000,
   )
+})
+
+/**
+ * A step whose reply is lost with its connection (Redis restarted, a proxy or the network cut it)
+ * has run once already: sending it again on the new connection would apply it twice.
+ */
+describe('a step whose reply is lost, redis + sqlite', () => {
+  const up = driversUp.redis && dialectsUp.sqlite
+  const prefix = uniquePrefix()
+  let db: TestDb
+  let wb: WriteBuffer
+  let proxy: Server
+  // Set: the next reply from Redis is not passed on, the client's connection is cut instead.
+  let dropNextReply = false
+
+  beforeAll(async () => {
+    if (!up) return
+    const redis = new URL(urls.redis)
+    proxy = createServer((client) => {
+      const server = connect(Number(redis.port || 6379), redis.hostname)
+      client.pipe(server)
+      server.on('data', (data) => {
+        if (!dropNextReply) return void client.write(data)
+        dropNextReply = false
+        client.destroy()
+        server.destroy()
+      })
+      client.on('error', () => {})
+      server.on('error', () => {})
+      client.on('close', () => server.destroy())
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    db = await openTestDb('sqlite')
+    const config = engineConfig('redis', db.url, prefix)
+    config.ipc = {...config.ipc, redis: `redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`}
+    wb = await openEngine(config)
+  })
+  afterAll(async () => {
+    if (!up) return
+    await wb.close()
+    await db.cleanup()
+    await cleanRedisPrefix(prefix)
+    proxy.close()
+  })
+
+  it.skipIf(!up)('an increment whose reply was lost is not applied again', async () => {
+    const posts = `${prefix}_l`
+    await createPostsTable(db, posts, 1)
+    expect(await wb.table(posts).where(1).increment('views')).toBe(1)
+    dropNextReply = true
+    // The increment ran; its caller may be told it failed, but it never counts twice.
+    await wb
+      .table(posts)
+      .where(1)
+      .increment('views')
+      .catch(() => {})
+    await until(async () => (await wb.ipc.scard(`${prefix}:idx:counters`).catch(() => -1)) >= 0, 5000, 'the reconnection')
+    expect(await wb.table(posts).where(1).get('views')).toBe(2)
+    expect((await wb.flush()).status).toBe('ok')
+    expect((await db.knex(posts).select('views'))[0].views).toBe(2)
+  })
 })

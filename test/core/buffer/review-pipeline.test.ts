@@ -7,7 +7,7 @@ import type {WriteBuffer} from '../../../src/core/buffer/write-buffer.js'
 import {createPostsTable, dialectsUp, openTestDb, type DialectName, type TestDb} from '../../support/db.js'
 import {cleanRedisPrefix, driversUp, type DriverName, engineConfig, openEngine} from '../../support/engine.js'
 import {uniquePrefix, urls} from '../../support/services.js'
-import {until} from '../../support/spawn.js'
+import {sleep, until} from '../../support/spawn.js'
 
 /**
  * Review of the pipelined flush (an ack overlapping the next batch's apply): totals returned by
@@ -221,4 +221,50 @@ describe('a step whose reply is lost, redis + sqlite', () => {
     expect((await wb.flush()).status).toBe('ok')
     expect((await db.knex(posts).select('views'))[0].views).toBe(2)
   })
+
+  it.skipIf(!up)(
+    'a claim or an ack whose reply was lost: the next flushes apply each delta once',
+    async () => {
+      const posts = `${prefix}_c`
+      await createPostsTable(db, posts, 3)
+      const steps = stepsFor(wb.ipc)
+      const claim = steps.claim.bind(steps)
+      const ack = steps.ack.bind(steps)
+      let expected = 0
+      for (const step of ['claim', 'ack'] as const) {
+        for (let id = 1; id <= 3; id++) await wb.table(posts).where(id).increment('views', 2)
+        expected += 2
+        let dropped = false
+        const dropOnce = () => {
+          if (!dropped) dropNextReply = dropped = true
+        }
+        if (step === 'claim')
+          steps.claim = async (...args) => {
+            dropOnce()
+            return claim(...args)
+          }
+        else
+          steps.ack = async (...args) => {
+            dropOnce()
+            return ack(...args)
+          }
+        try {
+          await wb.flush().catch(() => {})
+        } finally {
+          steps.claim = claim
+          steps.ack = ack
+        }
+        // Written while the batch is left in flight; the next flush takes both.
+        for (let id = 1; id <= 3; id++) await wb.table(posts).where(id).increment('views', 1)
+        expected += 1
+        for (let id = 1; id <= 3; id++) expect(await wb.table(posts).where(id).get('views')).toBe(expected)
+        await sleep(1100)
+        expect((await wb.flush()).status).toBe('ok')
+        const views = (await db.knex(posts).orderBy('id').select('views')).map((r: {views: number}) => Number(r.views))
+        expect(views).toEqual([expected, expected, expected])
+        for (let id = 1; id <= 3; id++) expect(await wb.table(posts).where(id).get('views')).toBe(expected)
+      }
+    },
+    60_000,
+  )
 })

@@ -64,6 +64,10 @@ export class RedisDriver implements IpcDriver {
       commandTimeout: options.commandTimeoutMs,
       // Fail a command in bounded time while Redis is away instead of queueing it forever.
       maxRetriesPerRequest: 1,
+      // A command whose reply was lost with its connection may have run: sent again it could run
+      // twice (an increment counted twice, a claim taking newer deltas under the same batch id).
+      // It fails instead, as a service that went away (the caller retries what is safe to retry).
+      autoResendUnfulfilledCommands: false,
       retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
     }
     const redis = (typeof target === 'string' ? new Redis(target, redisOptions) : new Redis({...target, ...redisOptions})) as Redis & ScriptCommands

@@ -72,10 +72,17 @@ export function useDashboardData(source: DashboardSource, intervalMs: number, pa
     }
   }, [source, log])
 
+  // Read by the timer: a pause shown on screen stops reads at once, not when React gets to the
+  // effect's cleanup (which runs after the frame is drawn; a tick could fall in between).
+  const pausedNow = useRef(paused)
+  pausedNow.current = paused
+
   useEffect(() => {
     if (paused) return
     void refresh()
-    const timer = setInterval(() => void refresh(), intervalMs)
+    const timer = setInterval(() => {
+      if (!pausedNow.current) void refresh()
+    }, intervalMs)
     return () => clearInterval(timer)
   }, [paused, intervalMs, refresh])
 

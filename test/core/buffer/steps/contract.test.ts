@@ -13,6 +13,7 @@ import {createIpc} from '../../../../src/core/ipc/create.js'
 import {deleteMatching} from '../../../../src/core/ipc/cursor.js'
 import type {Ipc} from '../../../../src/core/ipc/types.js'
 import {chunkSha} from '../../../../src/core/streams/chunk.js'
+import {readPrefixState} from '../../../support/prefix-state.js'
 import {available, uniquePrefix, urls} from '../../../support/services.js'
 
 const redisUp = await available('redis')
@@ -37,23 +38,9 @@ function normalize(value: unknown, p: string): unknown {
 
 /** Every key under `{p}:` with its whole content (a batch in flight decoded: Redis keeps rows as JSON text), prefix as P. */
 async function dump(ipc: Ipc, p: string): Promise<Record<string, unknown>> {
-  const keys = new Set<string>()
-  let cursor = '0'
-  do {
-    const page = await ipc.scan(`${p}:*`, cursor, 500)
-    page.items.forEach((key) => keys.add(key))
-    cursor = page.cursor
-  } while (cursor !== '0')
   const state: Record<string, unknown> = {}
-  for (const key of [...keys].sort()) {
-    const type = await ipc.type(key)
-    let content: unknown = type
-    if (type === 'string') content = await ipc.get(key)
-    else if (type === 'hash') content = await ipc.hgetall(key)
-    else if (type === 'list') content = await ipc.lrange(key, 0, -1)
-    else if (type === 'set') content = (await ipc.smembers(key)).sort()
-    if (key.startsWith(`${p}:if:`)) content = decodeBatch(content, key)
-    state[key.split(p).join('P')] = {type, value: normalize(content, p)}
+  for (const [key, {type, content}] of await readPrefixState(ipc, p)) {
+    state[key.split(p).join('P')] = {type, value: normalize(key.startsWith(`${p}:if:`) ? decodeBatch(content, key) : content, p)}
   }
   return state
 }

@@ -12,27 +12,12 @@ import {decodeBatch} from '../../../../src/core/buffer/steps/index.js'
 import {createWriteBuffer} from '../../../../src/core/buffer/write-buffer.js'
 import type {Ipc, Json} from '../../../../src/core/ipc/types.js'
 import {openTestDb, type TestDb} from '../../../support/db.js'
+import {readPrefixState} from '../../../support/prefix-state.js'
 import {stepsFor} from '../../../../src/core/buffer/steps/index.js'
 
 /** Every key under `{p}:` with its content, to compare the whole state before and after a step. */
 async function dump(ipc: Ipc, p: string): Promise<Record<string, unknown>> {
-  const keys = new Set<string>()
-  let cursor = '0'
-  do {
-    const page = await ipc.scan(`${p}:*`, cursor, 500)
-    page.items.forEach((key) => keys.add(key))
-    cursor = page.cursor
-  } while (cursor !== '0')
-  const state: Record<string, unknown> = {}
-  for (const key of [...keys].sort()) {
-    const type = await ipc.type(key)
-    if (type === 'string') state[key] = await ipc.get(key)
-    else if (type === 'hash') state[key] = await ipc.hgetall(key)
-    else if (type === 'list') state[key] = await ipc.lrange(key, 0, -1)
-    else if (type === 'set') state[key] = (await ipc.smembers(key)).sort()
-    else state[key] = type
-  }
-  return state
+  return Object.fromEntries([...(await readPrefixState(ipc, p))].map(([key, {content}]) => [key, content]))
 }
 
 /** Digits after the decimal point in the shortest form of x (1.5e-7 → 8). */

@@ -37,6 +37,22 @@ async function unnestLimit(): Promise<number> {
   return count / best
 }
 
+/** Redis's own time per command (INFO commandstats), for STATS=1: what the flush costs the server. */
+async function commandStats(): Promise<Map<string, {calls: number; usec: number}>> {
+  const {Redis} = await import('ioredis')
+  const client = new Redis(redisUrl)
+  const text = (await client.info('commandstats')) as string
+  client.disconnect()
+  const stats = new Map<string, {calls: number; usec: number}>()
+  for (const m of text.matchAll(/cmdstat_(\S+):calls=(\d+),usec=(\d+)/g)) stats.set(m[1], {calls: Number(m[2]), usec: Number(m[3])})
+  return stats
+}
+
+function printStatsDelta(before: Map<string, {calls: number; usec: number}>, after: Map<string, {calls: number; usec: number}>): void {
+  const rows = [...after].map(([name, a]) => ({name, calls: a.calls - (before.get(name)?.calls ?? 0), usec: a.usec - (before.get(name)?.usec ?? 0)})).filter((r) => r.calls > 0)
+  for (const r of rows.sort((x, y) => y.usec - x.usec)) console.log(`${r.name.padEnd(16)} calls=${String(r.calls).padStart(7)} usec=${String(r.usec).padStart(8)} per=${(r.usec / r.calls).toFixed(2)}`)
+}
+
 const results: Array<{flush: number; limit: number}> = []
 for (let run = 0; run < runs; run++) {
   await db.schema.dropTableIfExists(table)
@@ -93,9 +109,11 @@ for (let run = 0; run < runs; run++) {
     await post('Profiler.enable')
     await post('Profiler.start')
   }
+  const statsBefore = process.env.STATS ? await commandStats() : undefined
   const start = process.hrtime.bigint()
   const report = await wb.flush()
   const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  if (statsBefore) printStatsDelta(statsBefore, await commandStats())
   if (session) writeFileSync(process.env.PROFILE!, JSON.stringify(((await post('Profiler.stop')) as {profile: unknown}).profile))
   if (process.env.TRACE) console.log(events.join('\n'))
   await wb.close()

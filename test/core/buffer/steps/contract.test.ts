@@ -227,6 +227,54 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'ack: bases of every sign and size take their deltas exactly (integers added in the script, the rest by INCRBYFLOAT)',
+    seed: async (ipc, p, s) => {
+      const bases: Array<[string, number, number]> = [
+        ['1', -999_999_999_999_999, -1], // 15 digits and a sign, minus 1: the sum has 16 (negative: a large positive reads as a time here)
+        ['2', -5, 3],
+        ['3', 0, -4],
+        ['4', 2.5, 1], // not an integer: INCRBYFLOAT
+        ['5', -1_234_567_890_123_456, -2], // 16 digits: INCRBYFLOAT
+        ['6', 7, 0.25],
+      ]
+      for (const [id, , delta] of bases) await s.increment(p, `${table}:${id}:views`, delta)
+      await claimOf(p, s, 'b1', {counters: bases.map(([id]) => `${table}:${id}:views`)})
+      for (const [id, base] of bases) await ipc.set(`${p}:b:${table}:${id}:views`, base, 600)
+    },
+    run: (s, p) => s.ack(p, 'b1', []),
+    reply: true,
+    keys: {
+      'P:b:default:posts:1:views': {type: 'string', value: -1_000_000_000_000_000},
+      'P:b:default:posts:2:views': {type: 'string', value: -2},
+      'P:b:default:posts:3:views': {type: 'string', value: -4},
+      'P:b:default:posts:4:views': {type: 'string', value: 3.5},
+      'P:b:default:posts:5:views': {type: 'string', value: -1_234_567_890_123_458},
+      'P:b:default:posts:6:views': {type: 'string', value: 7.25},
+    },
+  },
+  {
+    name: 'ack: a member named twice in a batch written by someone else moves its base by both deltas',
+    seed: async (ipc, p) => {
+      await ipc.set(`${p}:if:b1`, {
+        id: 'b1',
+        table,
+        createdAt: 1,
+        counters: [
+          [member, '2'],
+          [member, '3'],
+        ],
+        updates: [],
+        inserts: [],
+        encoded: true,
+      })
+      await ipc.sadd(`${p}:idx:inflight`, 'b1')
+      await ipc.set(`${p}:b:${member}`, 10)
+    },
+    run: (s, p) => s.ack(p, 'b1', []),
+    reply: true,
+    keys: {'P:b:default:posts:1:views': {type: 'string', value: 15}, 'P:if:b1': undefined},
+  },
+  {
     name: 'ack: a cached base holding text is dropped (noted), the ack goes on',
     seed: async (ipc, p, s) => {
       await s.increment(p, member, 5)

@@ -12,7 +12,9 @@
 -- Deltas are the strings the claim stored (older batches: numbers, written with 17 digits).
 -- Returns 1 when acknowledged, 0 when the batch was already gone. Everything that can fail is
 -- checked before the first write; INCRBYFLOAT on a base (which writes nothing when it fails) is
--- the only write that may still fail, and its failure drops that base.
+-- the only write that may still fail, and its failure drops that base. A base and a delta that
+-- are both small integers (the usual case) are added here and written with SET … KEEPTTL, which
+-- costs Redis about half of INCRBYFLOAT and gives the same text.
 --@include checks
 local prefix, batchId, now = ARGV[1], ARGV[2], ARGV[3]
 expectType(KEYS[2], 'set')
@@ -42,10 +44,18 @@ local function shown(value)
   return string.sub(cjson.encode((ok and type(decoded) ~= 'number') and decoded or value), 1, 40)
 end
 -- Bases are read a slice of 1000 at a time (MGET); only a base MGET cannot read (absent, or a key
--- of another type) is looked at alone. Nothing is written before the moves below, so reading them
--- up front sees what reading them one by one would.
+-- of another type) is looked at alone. A base is written once it is read (integers) or after all
+-- are read (the moves below); a member named twice takes the general way the second time, so no
+-- write is based on a value read before an earlier write of the same key.
 local ACK_SLICE = 1000
-local kept = {}
+-- An integer INCRBYFLOAT reads as Lua does and a sum of two Lua adds exactly: at most 15
+-- characters, no leading zero, no "-0" (a sum of two stays below 2^53, where a double is exact).
+local function smallInteger(s)
+  return type(s) == 'string' and #s <= 15 and (s == '0' or string.find(s, '^%-?[1-9]%d*$') ~= nil)
+end
+-- Bases whose delta and value are both small integers are written as they are read (the sum,
+-- keeping the key's TTL): that SET cannot fail. The rest go the general way below.
+local kept, written = {}, {}
 for _, entry in ipairs(batch.counters) do
   if not dead[entry[1]] then
     kept[#kept + 1] = entry
@@ -60,23 +70,29 @@ for from = 1, #kept, ACK_SLICE do
   local values = redis.call('MGET', unpack(keys))
   for j = from, to do
     local member, delta = kept[j][1], kept[j][2]
-    if type(delta) == 'number' then
-      delta = string.format('%.17g', delta)
-    end
+    local key = keys[j - from + 1]
     local value = values[j - from + 1]
-    local found = value and 'string' or redis.call('TYPE', keys[j - from + 1]).ok
-    if found ~= 'none' and not finiteNumber(delta) then
-      -- A batch written by someone else (null, an object, text): the base cannot follow it.
-      local what = type(delta) == 'string' and shown(delta) or (delta == cjson.null and 'null' or 'a ' .. type(delta))
-      drops[#drops + 1] = {member, 'batch delta ' .. what .. ' is not a number'}
-    elseif found == 'string' then
-      if finiteNumber(value) then
-        moves[#moves + 1] = {member, delta}
-      else
-        drops[#drops + 1] = {member, 'cached base holds ' .. shown(value) .. ', not a number'}
+    if value and not written[key] and smallInteger(value) and smallInteger(delta) then
+      written[key] = true
+      redis.call('SET', key, string.format('%.0f', tonumber(value) + tonumber(delta)), 'KEEPTTL')
+    else
+      if type(delta) == 'number' then
+        delta = string.format('%.17g', delta)
       end
-    elseif found ~= 'none' then
-      drops[#drops + 1] = {member, 'cached base holds a ' .. found .. ', not a number'}
+      local found = value and 'string' or redis.call('TYPE', key).ok
+      if found ~= 'none' and not finiteNumber(delta) then
+        -- A batch written by someone else (null, an object, text): the base cannot follow it.
+        local what = type(delta) == 'string' and shown(delta) or (delta == cjson.null and 'null' or 'a ' .. type(delta))
+        drops[#drops + 1] = {member, 'batch delta ' .. what .. ' is not a number'}
+      elseif found == 'string' then
+        if finiteNumber(value) then
+          moves[#moves + 1] = {member, delta}
+        else
+          drops[#drops + 1] = {member, 'cached base holds ' .. shown(value) .. ', not a number'}
+        end
+      elseif found ~= 'none' then
+        drops[#drops + 1] = {member, 'cached base holds a ' .. found .. ', not a number'}
+      end
     end
   end
 end

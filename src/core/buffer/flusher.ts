@@ -76,7 +76,15 @@ export class Flusher {
     const run = new FlushRun(ipc, keys, filter, lease, this.options.onProgress)
     const store = new StoreCheck(ipc, keys, dbs, lease)
     const applier = new BatchApplier({ipc, keys, dbs, buffer: this.buffer, options: this.options, deadLetters: this.deadLetters, lease, store, run})
-    const pipeline = new ClaimPipeline({ipc, keys, batchSize: this.options.batchSize, lease, run, process: (batch, recovered, mark, committed) => applier.process(batch, recovered, mark, committed)})
+    const pipeline = new ClaimPipeline({
+      ipc,
+      keys,
+      batchSize: this.options.batchSize,
+      lease,
+      run,
+      process: (batch, recovered, mark, committed, prepared) => applier.process(batch, recovered, mark, committed, prepared),
+      prepare: (batch) => applier.prepare(batch),
+    })
     lease.startRenewing()
     try {
       // Read before anything is claimed: whether the store held pending state decides, for a

@@ -4,7 +4,7 @@ import type {Entry} from './entry.js'
 import type {Dialect} from '../config/connections.js'
 import {WbcError} from '../errors.js'
 import type {Json} from '../ipc/types.js'
-import {forgetTableInfo, tableInfo, type TableInfo} from './table-info.js'
+import {cachedTableInfo, forgetTableInfo, tableInfo, type TableInfo} from './table-info.js'
 import {DEFAULT_STATEMENT_TIMEOUT_MS, withTransactionLimits} from './limits.js'
 import {insertStatements} from './inserts.js'
 import {cannotShareRows} from './same-row.js'
@@ -151,6 +151,18 @@ export function entryStatements(dialect: Dialect, table: string, entries: Entry[
 export interface ApplyOptions {
   /** `buffer.statementTimeoutMs`: how long a statement may wait for locks (or run); 0 = no limit. */
   statementTimeoutMs?: number
+  /**
+   * These very entries planned before the transaction (planAhead): used when the table's info it
+   * was planned with is still the cached one, else planned again.
+   */
+  plan?: EntriesPlan
+}
+
+/** Statements planned ahead for a list of entries, and the cached table info they were planned with. */
+export interface EntriesPlan {
+  entries: Entry[]
+  statements: EntryStatements
+  info: Promise<TableInfo>
 }
 
 /**
@@ -169,10 +181,13 @@ export async function applyEntries(
   connection: Knex = trx as unknown as Knex,
   options: ApplyOptions = {},
 ): Promise<AppliedCounts> {
-  return withTransactionLimits(trx, dialect, options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS, connection, () => applyStatements(trx, dialect, table, entries, insertBatchSize, connection))
+  return withTransactionLimits(trx, dialect, options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS, connection, () =>
+    applyStatements(trx, dialect, table, entries, insertBatchSize, connection, options.plan),
+  )
 }
 
-async function applyStatements(trx: Knex.Transaction, dialect: Dialect, table: string, entries: Entry[], insertBatchSize: number, connection: Knex): Promise<AppliedCounts> {
+async function applyStatements(trx: Knex.Transaction, dialect: Dialect, table: string, entries: Entry[], insertBatchSize: number, connection: Knex, plan?: EntriesPlan): Promise<AppliedCounts> {
+  if (plan && plan.entries === entries && cachedTableInfo(connection, table) === plan.info) return runOrForget(trx, dialect, table, plan.statements, connection)
   let info = await tableInfo(connection, dialect, table, trx)
   // PostgreSQL lists every column: one it lacks was added since it was read (a migration while
   // the application runs); without its type its values would go as text.
@@ -180,7 +195,10 @@ async function applyStatements(trx: Knex.Transaction, dialect: Dialect, table: s
     forgetTableInfo(connection, table)
     info = await tableInfo(connection, dialect, table, trx)
   }
-  const planned = entryStatements(dialect, table, entries, insertBatchSize, info)
+  return runOrForget(trx, dialect, table, entryStatements(dialect, table, entries, insertBatchSize, info), connection)
+}
+
+async function runOrForget(trx: Knex.Transaction, dialect: Dialect, table: string, planned: EntryStatements, connection: Knex): Promise<AppliedCounts> {
   try {
     return await runPlanned(trx, dialect, planned)
   } catch (error) {
@@ -188,6 +206,19 @@ async function applyStatements(trx: Knex.Transaction, dialect: Dialect, table: s
     forgetTableInfo(connection, table)
     throw error
   }
+}
+
+/**
+ * Plans entries before their transaction, so that the JavaScript work of planning overlaps the
+ * database's work on the batch before: with the table's info as cached (nothing is read; a
+ * SQLite transaction may hold the only connection), else undefined and the transaction plans.
+ */
+export async function planAhead(connection: Knex, dialect: Dialect, table: string, entries: Entry[], insertBatchSize: number): Promise<EntriesPlan | undefined> {
+  const cached = cachedTableInfo(connection, table)
+  const info = await cached?.catch(() => undefined)
+  if (!cached || !info) return undefined
+  if (dialect === 'postgres' && [...columnsOf(entries)].some((column) => !(column in info.types))) return undefined
+  return {entries, statements: entryStatements(dialect, table, entries, insertBatchSize, info), info: cached}
 }
 
 /** Every column the entries name (keys, fields, deltas, inserted columns). */

@@ -3,7 +3,7 @@ import {ConfigError} from '../../errors.js'
 import {failpoint} from '../../failpoints.js'
 import type {Ipc} from '../../ipc/types.js'
 import {abortableTransaction} from '../../sql/abortable.js'
-import {applyEntries, RowsNotFound} from '../../sql/apply.js'
+import {applyEntries, planAhead, RowsNotFound, type EntriesPlan} from '../../sql/apply.js'
 import type {Database, Databases} from '../../sql/databases.js'
 import {errorText, isBlocked, isTransient, isUnreachable} from '../../sql/errors.js'
 import {checkFence, ensureLedger, FencedOut, ledgerRanges, recordRange} from '../../sql/ledger.js'
@@ -23,6 +23,15 @@ import type {FlusherOptions, TableFlushReport} from './types.js'
 class AlreadyApplied extends Error {}
 /** The caller's signal fired between two steps (or cancelled one): the batch stays in flight. */
 class Stopped extends Error {}
+
+/**
+ * The work on a batch that can be done before its turn to be applied (while the batch before it is
+ * in its transaction): its entries and, with the table's info cached, its statements.
+ */
+export interface PreparedBatch {
+  entries?: Entry[]
+  plan?: Promise<EntriesPlan | undefined>
+}
 
 /** What applying a batch works with. */
 export interface BatchApplierParts {
@@ -66,10 +75,29 @@ export class BatchApplier {
   }
 
   /**
+   * Prepares a claimed batch ahead of its turn (see PreparedBatch). Never throws: what cannot be
+   * prepared is done again, and reported, when the batch is processed.
+   */
+  prepare(batch: StoredBatch): PreparedBatch {
+    const parsed = parseTableMember(batch.table)
+    if (!parsed) return {}
+    let entries: Entry[]
+    let db: Database
+    try {
+      entries = entriesOf(batch, this.buffer.primaryKey)
+      db = this.dbs.get(parsed.connection)
+    } catch {
+      return {}
+    }
+    const plan = planAhead(db.knex, db.dialect, parsed.table, entries, this.buffer.insertBatchSize).catch(() => undefined)
+    return {entries, plan}
+  }
+
+  /**
    * Applies one batch (retrying transient errors) and acknowledges it; errors stay in the report.
    * `committed` is called once a batch applied cleanly is committed, before its ack.
    */
-  async process(batch: StoredBatch, recovered: boolean, mark = 0, committed?: () => void): Promise<void> {
+  async process(batch: StoredBatch, recovered: boolean, mark = 0, committed?: () => void, prepared: PreparedBatch = {}): Promise<void> {
     const parsed = parseTableMember(batch.table)
     if (!parsed) return
     const report = this.run.tableReport(parsed.connection, parsed.table)
@@ -97,12 +125,13 @@ export class BatchApplier {
     try {
       await ensureLedger(db.knex, this.keys.prefix)
       await this.store.checkStore(db)
-      const entries = entriesOf(batch, this.buffer.primaryKey)
+      const entries = prepared.entries ?? entriesOf(batch, this.buffer.primaryKey)
       let clean = false
       for (let attempt = 0; ; attempt++) {
         try {
           // A batch claimed in this run, on its first attempt, cannot be in the ledger yet.
-          clean = await this.apply(db, parsed.table, batch.id, entries, report, !recovered && attempt === 0, mark)
+          const plan = prepared.entries && attempt === 0 ? await prepared.plan : undefined
+          clean = await this.apply(db, parsed.table, batch.id, entries, report, !recovered && attempt === 0, mark, plan)
           break
         } catch (error) {
           // Fenced out while the lease is still ours: the counter catches up once (memory driver).
@@ -151,7 +180,7 @@ export class BatchApplier {
    * `fresh`: the batch cannot be in the ledger yet (saves a read). Returns true when the whole
    * batch went in at once, with no dead letters and nothing found applied already.
    */
-  private async apply(db: Database, table: string, batchId: string, entries: Entry[], report: TableFlushReport, fresh: boolean, mark: number): Promise<boolean> {
+  private async apply(db: Database, table: string, batchId: string, entries: Entry[], report: TableFlushReport, fresh: boolean, mark: number, plan?: EntriesPlan): Promise<boolean> {
     const connection = db.name
     const signal = this.run.filter.signal
     let clean = fresh
@@ -173,7 +202,9 @@ export class BatchApplier {
             if (overlaps(range, await ledgerRanges(trx, batchId))) throw new AlreadyApplied()
             failpoint('mid-transaction')
             // statementTimeoutMs 0: the limits are set for this transaction already.
-            const applied = await applyEntries(trx, db.dialect, table, entries.slice(range.lo, range.hi), this.buffer.insertBatchSize, db.knex, {statementTimeoutMs: 0})
+            // The whole batch is the very list it was planned for (a part is planned here).
+            const whole = range.lo === 0 && range.hi === entries.length
+            const applied = await applyEntries(trx, db.dialect, table, whole ? entries : entries.slice(range.lo, range.hi), this.buffer.insertBatchSize, db.knex, {statementTimeoutMs: 0, plan})
             await recordRange(trx, batchId, {...range, outcome: 'applied'}, this.keys.prefix)
             return applied
           }),

@@ -6,6 +6,7 @@ import type {Ipc} from '../../ipc/types.js'
 import {parseMember, parseTableMember, type KeySpace} from '../keys.js'
 import {stepsFor, type BadKind, type StoredBatch} from '../steps/index.js'
 import {inflightIds, SCAN_COUNT, scanAll} from './inflight.js'
+import type {PreparedBatch} from './apply-batch.js'
 import type {RunLease} from './lease.js'
 import type {FlushRun} from './run.js'
 
@@ -15,7 +16,7 @@ const newBatchId = () => `${Date.now().toString(36).padStart(9, '0')}-${randomBy
  * Applies one batch and acknowledges it (the batch applier); `mark` is its claim mark; `committed`
  * is called once a batch applied cleanly is committed, before its ack.
  */
-export type ProcessBatch = (batch: StoredBatch, recovered: boolean, mark?: number, committed?: () => void) => Promise<void>
+export type ProcessBatch = (batch: StoredBatch, recovered: boolean, mark?: number, committed?: () => void, prepared?: PreparedBatch) => Promise<void>
 
 /** What the claim pipeline works with. */
 export interface ClaimPipelineParts {
@@ -26,6 +27,8 @@ export interface ClaimPipelineParts {
   lease: RunLease
   run: FlushRun
   process: ProcessBatch
+  /** Work on a claimed batch that need not wait for its turn (see PreparedBatch). */
+  prepare: (batch: StoredBatch) => PreparedBatch
 }
 
 /**
@@ -42,6 +45,7 @@ export class ClaimPipeline {
   private readonly lease: RunLease
   private readonly run: FlushRun
   private readonly process: ProcessBatch
+  private readonly prepare: (batch: StoredBatch) => PreparedBatch
   /** The batch being applied (resolved when none is): the next claim overlaps it. */
   private applying: Promise<void> = Promise.resolve()
   /** The last claimed batch fully processed (committed and acknowledged); see claimAndProcess. */
@@ -56,6 +60,7 @@ export class ClaimPipeline {
     this.lease = parts.lease
     this.run = parts.run
     this.process = parts.process
+    this.prepare = parts.prepare
   }
 
   /** Batches a crashed (or fenced-out) flusher left, oldest first. */
@@ -187,7 +192,9 @@ export class ClaimPipeline {
     // this batch's commit, and for the ack of the batch before it (at most one ack outstanding).
     let committed!: () => void
     const commit = new Promise<void>((resolve) => (committed = resolve))
-    const done = previous.then(() => this.process(batch, false, mark, committed))
+    // Its entries and statements are made now, while the batch before it is in its transaction.
+    const prepared = this.prepare(batch)
+    const done = previous.then(() => this.process(batch, false, mark, committed, prepared))
     const ackBefore = this.acked
     this.acked = done
     this.applying = Promise.all([Promise.race([commit, done]), ackBefore]).then(() => undefined)

@@ -12,7 +12,7 @@ import {createIpc, type CreateIpcOptions} from '../ipc/create.js'
 import type {Ipc, Json} from '../ipc/types.js'
 import {Databases} from '../sql/databases.js'
 import {counterBreakdown, type CounterBreakdown} from './counter-total.js'
-import {stepsFor, type BufferSteps} from './steps/index.js'
+import {stepsFor, type BufferSteps, type IncrementResult} from './steps/index.js'
 import {DeadLetters, ledgerLookup} from './dead-letters.js'
 import {Flusher, type FlushFilter, type FlushProgress, type FlushReport} from './flusher.js'
 import {InsertBatcher} from './insert-batcher.js'
@@ -65,6 +65,11 @@ export interface ProvidedResources {
   buffer?: Partial<BufferConfig>
   streams?: Record<string, StreamPolicyInput>
 }
+
+/** Row handles kept across all tables (TableBuffer.where): enough for a large hot set, bounded in memory. */
+const MAX_CACHED_ROWS = 200_000
+
+const closedError = () => new WbcError('BUFFER_CLOSED', 'the write buffer is closed; nothing was buffered', {exitCode: ExitCode.usage, hint: 'Open a new write buffer.'})
 
 const isProvided = (input: unknown): input is ProvidedResources => Boolean(input) && typeof (input as ProvidedResources).ipc === 'object' && typeof (input as {ipc: Ipc}).ipc?.incrBy === 'function'
 
@@ -134,6 +139,7 @@ export class WriteBuffer {
   }
 
   private readonly tables = new Map<string, TableBuffer>()
+  private cachedRows = 0
   private turnInserts?: InsertBatcher
 
   private turnTotals?: TotalReads
@@ -152,7 +158,7 @@ export class WriteBuffer {
     // Most calls name a handful of tables: their validated handles are kept.
     let handle = this.tables.get(table)
     if (!handle) {
-      handle = new TableBuffer(this, 'default', table)
+      handle = new TableBuffer(this, 'default', table, true)
       if (this.tables.size < 1000) this.tables.set(table, handle)
     }
     return handle
@@ -196,16 +202,31 @@ export class WriteBuffer {
 
   /** @internal Tracks a write so that close() waits for it. */
   track<T>(work: () => Promise<T>): Promise<T> {
-    if (this.closed) {
-      return Promise.reject(new WbcError('BUFFER_CLOSED', 'the write buffer is closed; nothing was buffered', {exitCode: ExitCode.usage, hint: 'Open a new write buffer.'}))
-    }
+    if (this.closed) return Promise.reject(closedError())
     const promise = work()
     this.writing++
-    const done = () => {
-      if (--this.writing === 0) this.idle?.()
-    }
+    const done = () => this.written()
     promise.then(done, done)
     return promise
+  }
+
+  /** @internal A write starts that calls written() when it settles (track() without its extra promise); false once closed. */
+  startWrite(): boolean {
+    if (this.closed) return false
+    this.writing++
+    return true
+  }
+
+  /** @internal A write started with startWrite() settled. */
+  written(): void {
+    if (--this.writing === 0) this.idle?.()
+  }
+
+  /** @internal A row handle was cached (TableBuffer.where): past the limit every table's cache is dropped. */
+  cachedRow(): void {
+    if (++this.cachedRows <= MAX_CACHED_ROWS) return
+    for (const table of this.tables.values()) table.forgetRows()
+    this.cachedRows = 1
   }
 
   /** @internal A queue reached maxQueueSize: flush that table soon (one at a time). */
@@ -254,16 +275,39 @@ export class WriteBuffer {
 }
 
 export class TableBuffer {
+  /** Row handles by the scalar where they were made for: a hot row's where is encoded and its member strings built once. */
+  private rows?: Map<string | number, RowBuffer>
+
   constructor(
     private readonly wb: WriteBuffer,
     readonly connection: string,
     readonly table: string,
+    /** Keep row handles (only handles the write buffer keeps: they are dropped together when there are too many). */
+    cacheRows = false,
   ) {
     assertIdentifier(table, 'table')
+    if (cacheRows) this.rows = new Map()
   }
 
   where(where: Where): RowBuffer {
-    return new RowBuffer(this.wb, this.connection, this.table, encodeWhere(where, this.wb.config.primaryKey))
+    const rows = this.rows
+    // Only a valid where is cached (encodeWhere throws first); 1 and '1' are two entries for one row.
+    const scalar = rows !== undefined && (typeof where === 'number' || typeof where === 'string')
+    if (scalar) {
+      const row = rows.get(where)
+      if (row) return row
+    }
+    const row = new RowBuffer(this.wb, this.connection, this.table, encodeWhere(where, this.wb.config.primaryKey))
+    if (scalar) {
+      this.wb.cachedRow()
+      rows.set(where, row)
+    }
+    return row
+  }
+
+  /** @internal Drops the cached row handles. */
+  forgetRows(): void {
+    this.rows?.clear()
   }
 
   /**
@@ -300,19 +344,55 @@ export class RowBuffer {
     readonly where: string,
   ) {}
 
+  /** The last counter column named here (checked) and its member: most rows are incremented on one column. */
+  private column?: string
+  private member?: string
+
   /** Adds to a counter column; returns the current total (DB base + pending). */
-  async increment(column: string, delta = 1): Promise<number> {
+  increment(column: string, delta = 1): Promise<number> {
+    let member: string
+    try {
+      member = this.counter(column)
+      assertDelta(delta)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const wb = this.wb
+    if (!wb.startWrite()) return Promise.reject(closedError())
+    // One reaction per increment: a warm total is added up as the step answers.
+    return wb.steps.increment(wb.prefix, member, delta).then(
+      (r) => {
+        if (r.base === null) return this.coldTotal(member, r)
+        wb.written()
+        return r.base + r.inflight + r.live
+      },
+      (error: unknown) => {
+        wb.written()
+        throw error
+      },
+    )
+  }
+
+  /** The member of a counter column of this row; throws for a column that is not an identifier. */
+  private counter(column: string): string {
+    // Only a checked name is kept, so a string equal to it is one too.
+    if (this.member !== undefined && column === this.column) return this.member
     assertIdentifier(column, 'column')
-    assertDelta(delta)
-    const member = counterMember(this.connection, this.table, this.where, column)
-    return this.wb.track(async () => {
-      const r = await this.wb.steps.increment(this.wb.prefix, member, delta)
-      if (r.base !== null) return r.base + r.inflight + r.live
-      // The delta is stored now; a failed read of the total must not invite a retry.
-      return this.wb.totals.read(this.connection, this.wb.databases.get(this.connection), member, r.reading).catch((error: unknown) => {
-        throw new TotalUnavailable(member, error)
-      })
+    this.member = counterMember(this.connection, this.table, this.where, column)
+    this.column = column
+    return this.member
+  }
+
+  /** No base was cached: the total is read from the database (and the base cached) before the write counts as done. */
+  private coldTotal(member: string, r: IncrementResult): Promise<number> {
+    const wb = this.wb
+    // The delta is stored now; a failed read of the total must not invite a retry.
+    const total = wb.totals.read(this.connection, wb.databases.get(this.connection), member, r.reading).catch((error: unknown) => {
+      throw new TotalUnavailable(member, error)
     })
+    const done = () => wb.written()
+    total.then(done, done)
+    return total
   }
 
   /** The current total of a counter column: DB base + pending, counted once. */

@@ -1,18 +1,67 @@
+import {CorruptValue} from '../../errors.js'
 import type {Ipc} from '../../ipc/types.js'
-import type {BufferSteps} from './contract.js'
+import {reviveError, type SerializedError} from '../../ipc/memory/protocol.js'
+import type {BufferSteps, IncrementResult} from './contract.js'
+import {incrementAnswer} from './increment-batch.js'
 import type {MemoryStepName} from './memory.js'
 import {readBatch} from './read-batch.js'
 
 type Call = (name: string, args: unknown[], options?: {timed?: boolean}) => Promise<unknown>
 
+/** Most increments in one request: large enough for a busy turn, far below a socket's request size limit. */
+const MAX_BATCH = 512
+
+interface QueuedIncrement {
+  member: string
+  delta: number
+  resolve: (value: IncrementResult) => void
+  reject: (error: unknown) => void
+}
+
 /**
  * The steps on the memory driver: one request each to the primary, which runs the function
- * registered under the step's name (memory/index.ts) with these arguments, in this order.
+ * registered under the step's name (memory.ts) with these arguments, in this order. The
+ * increments issued together (in one run of microtasks: concurrent callers resumed by one answer)
+ * travel as one request, as on redis; each is still its own step.
  */
 export function memoryRequests(ipc: Ipc, call: Call): BufferSteps {
   const step = <T>(name: MemoryStepName, args: unknown[], options?: {timed?: boolean}) => call(name, args, options) as Promise<T>
+  const queued = new Map<string, QueuedIncrement[]>()
+
+  const send = (prefix: string, batch: QueuedIncrement[]) => {
+    const args: unknown[] = [prefix]
+    for (const item of batch) args.push(item.member, item.delta)
+    step<unknown[]>('increment', args).then(
+      (answer) => {
+        if (!Array.isArray(answer) || answer.length !== 4 * batch.length) {
+          for (const item of batch) item.reject(new CorruptValue("the memory primary's answer to increment", 'it is not four items per increment'))
+          return
+        }
+        for (let i = 0; i < batch.length; i++) {
+          const live = answer[4 * i]
+          if (typeof live === 'number') batch[i].resolve(incrementAnswer(live, answer[4 * i + 1] as number | null, answer[4 * i + 2] as number, answer[4 * i + 3] as string[] | null))
+          else batch[i].reject(reviveError(live as SerializedError))
+        }
+      },
+      (error: unknown) => {
+        for (const item of batch) item.reject(error)
+      },
+    )
+  }
+  const drain = () => {
+    for (const [prefix, items] of queued) for (let i = 0; i < items.length; i += MAX_BATCH) send(prefix, items.slice(i, i + MAX_BATCH))
+    queued.clear()
+  }
+  const increment = (prefix: string, member: string, delta: number) =>
+    new Promise<IncrementResult>((resolve, reject) => {
+      if (queued.size === 0) queueMicrotask(drain)
+      let items = queued.get(prefix)
+      if (!items) queued.set(prefix, (items = []))
+      items.push({member, delta, resolve, reject})
+    })
+
   return {
-    increment: (prefix, member, delta) => step('increment', [prefix, member, delta]),
+    increment,
     update: (prefix, member, fields) => step('update', [prefix, member, fields]),
     insert: (prefix, table, rows) => step('insert', [prefix, table, rows]),
     // A claim is answered once the checkpoint holds it: it may wait even in the primary's own process.

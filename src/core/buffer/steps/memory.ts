@@ -2,11 +2,14 @@ import {KeySpace} from '../keys.js'
 import {CorruptValue, WrongType} from '../../errors.js'
 import type {Json} from '../../ipc/types.js'
 import type {MemoryStore} from '../../ipc/memory/store.js'
+import {serializeError} from '../../ipc/memory/protocol.js'
+import {assertFiniteNumber} from '../../ipc/validate.js'
 import {registerSteps, type MemoryStep} from '../../ipc/memory/step-registry.js'
 import {chunkSha} from '../../streams/chunk.js'
 import type {BadKind, CounterReading, RequeueEntry} from './contract.js'
 import {ack} from './memory/ack.js'
-import {expectStampable, expectType, finiteAt, inflightOf, liveAt, moveToBad, recordUpdateTime, stamp, sum, tableOf} from './memory/checks.js'
+import {expectStampable, expectStampableKeys, expectType, finiteAt, inflightOf, liveAt, moveToBad, recordUpdateTime, stamp, stampKeys, sum, tableOf} from './memory/checks.js'
+import {counterKeys} from './memory/counter-keys.js'
 import {claim} from './memory/claim.js'
 
 /*
@@ -15,22 +18,64 @@ import {claim} from './memory/claim.js'
  * synchronously inside the primary, so it is one indivisible step.
  */
 
-export function increment(store: MemoryStore, prefix: string, member: string, delta: number) {
+/**
+ * Several increments in one call, as lua/increment.lua takes them (`items`: member, delta, …): each
+ * is its own step, and one that fails does not stop the others. What all of them read (the
+ * in-flight index, the counter index's type, each table's stamp keys) is read once, and each
+ * table is stamped once at the end with its count of writes; nothing between them runs meanwhile.
+ * Answers four items per increment: live, base or null, the in-flight sum, and when no base is
+ * cached the reading ([generation, batch id, delta, …]) else null; or the error (serialized) and three nulls.
+ */
+export function increment(store: MemoryStore, prefix: string, ...items: Array<string | number>): unknown[] {
   const keys = KeySpace.of(prefix)
-  const table = tableOf(member)
-  // Reads and checks first: incrBy (which writes nothing when it throws) is the first write.
+  const now = Date.now()
+  const inflightIds = store.smembers(keys.inflightIndex)
   expectType(store, keys.countersIndex, 'set')
-  const byBatch = inflightOf(store, keys, member)
-  const inflight = sum(Object.values(byBatch))
-  expectStampable(store, keys, table)
-  const base = finiteAt(store, keys.base(member))
-  const live = store.incrBy(keys.counter(member), delta)
-  store.sadd(keys.countersIndex, [member])
-  stamp(store, keys, table)
-  if (base !== null) return {live, base, inflight}
-  // No cached base: the reading a cold total starts from, taken in this same step.
-  const generation = String(store.get(keys.generation(table)) ?? 0)
-  return {live, base, inflight, reading: {live, base, inflight: byBatch, generation}}
+  const out: unknown[] = new Array(items.length * 2)
+  // Per table: the error its stamp keys give (checked before any of its increments), or its writes so far.
+  const tables = new Map<string, {error: unknown; age: string; stats: string; writes: number}>()
+  for (let i = 0; i < items.length; i += 2) {
+    const member = items[i] as string
+    const delta = items[i + 1] as number
+    const o = i * 2
+    try {
+      // Another process may send anything: a delta that is not a number would be joined as text.
+      assertFiniteNumber(delta, 'delta')
+      const k = counterKeys(keys, member)
+      let table = tables.get(k.table)
+      if (!table) {
+        table = {error: undefined, age: k.age, stats: k.stats, writes: 0}
+        try {
+          expectStampableKeys(store, k.age, k.stats)
+        } catch (error) {
+          table.error = error
+        }
+        tables.set(k.table, table)
+      }
+      if (table.error !== undefined) throw table.error
+      let inflight = 0
+      let reading: Array<string | number> | null = null
+      const byBatch = inflightIds.length > 0 ? inflightOf(store, keys, member, inflightIds) : undefined
+      if (byBatch) inflight = sum(Object.values(byBatch))
+      const base = finiteAt(store, k.base)
+      if (base === null) {
+        reading = [String(store.get(k.generation) ?? 0)]
+        if (byBatch) for (const [id, value] of Object.entries(byBatch)) reading.push(id, value)
+      }
+      // The first write: incrBy writes nothing when it throws.
+      out[o] = store.incrBy(k.counter, delta)
+      store.sadd(keys.countersIndex, [member])
+      table.writes++
+      out[o + 1] = base
+      out[o + 2] = inflight
+      out[o + 3] = reading
+    } catch (error) {
+      out[o] = serializeError(error)
+      out[o + 1] = out[o + 2] = out[o + 3] = null
+    }
+  }
+  for (const table of tables.values()) if (table.writes > 0) stampKeys(store, table.age, table.stats, table.writes, now)
+  return out
 }
 
 export function update(store: MemoryStore, prefix: string, member: string, fields: Record<string, Json>) {

@@ -16,8 +16,13 @@ export const tableOf = (member: string) => member.slice(0, member.indexOf(':', m
 
 /** Every buffered write stamps its table: since (first pending write), last (latest write), and counts. */
 export function stamp(store: MemoryStore, keys: KeySpace, table: string, writes = 1, now = Date.now()): void {
-  store.hstamp(keys.age(table), 'last', 'since', now)
-  store.hincrBy(keys.stats(table), 'writes', writes)
+  stampKeys(store, keys.age(table), keys.stats(table), writes, now)
+}
+
+/** stamp by the table's age and stats keys. */
+export function stampKeys(store: MemoryStore, age: string, stats: string, writes: number, now: number): void {
+  store.hstamp(age, 'last', 'since', now)
+  store.hincrBy(stats, 'writes', writes)
 }
 
 /*
@@ -46,16 +51,20 @@ export function expectInteger(store: MemoryStore, key: string): void {
 }
 
 export function expectStampable(store: MemoryStore, keys: KeySpace, table: string): void {
-  expectType(store, keys.age(table), 'hash')
-  expectType(store, keys.stats(table), 'hash')
-  expectIntegerField(store, keys.stats(table), 'writes')
+  expectStampableKeys(store, keys.age(table), keys.stats(table))
+}
+
+/** expectStampable by the table's age and stats keys. */
+export function expectStampableKeys(store: MemoryStore, age: string, stats: string): void {
+  expectType(store, age, 'hash')
+  // Reading the field fails as a type check of stats would (WrongType naming it, expecting a hash).
+  expectIntegerField(store, stats, 'writes')
 }
 
 /** A finite number at the key, or null for anything else (absent, text, another type): how a cached base is read. */
 export function finiteAt(store: MemoryStore, key: string): number | null {
-  if (store.type(key) !== 'string') return null
-  const value = store.get(key)
-  return typeof value === 'number' && Number.isFinite(value) ? value : null
+  const value = store.peekNumber(key)
+  return value !== null && Number.isFinite(value) ? value : null
 }
 
 /** A counter's live delta (0 when absent); throws naming the key when it is not a number (as liveDelta in checks.lua). */
@@ -87,10 +96,13 @@ export function recordBad(store: MemoryStore, keys: KeySpace, field: string, rea
   store.hset(keys.badIndex, {[field]: {reason, at}})
 }
 
-/** The in-flight deltas of a counter, per batch id, from `{prefix}:ifd:{batchId}` of each batch in flight. */
-export function inflightOf(store: MemoryStore, keys: KeySpace, member: string): Record<string, number> {
+/**
+ * The in-flight deltas of a counter, per batch id, from `{prefix}:ifd:{batchId}` of each batch in
+ * flight (`ids`: the in-flight index, when the caller read it already).
+ */
+export function inflightOf(store: MemoryStore, keys: KeySpace, member: string, ids: string[] = store.smembers(keys.inflightIndex)): Record<string, number> {
   const inflight: Record<string, number> = {}
-  for (const id of store.smembers(keys.inflightIndex)) {
+  for (const id of ids) {
     const delta = store.hget(keys.inflightDeltas(id), member)
     // A total is never made of text (NaN): a delta that is not a number fails naming its key.
     if (delta !== null && !(typeof delta === 'number' && Number.isFinite(delta))) {

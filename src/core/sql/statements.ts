@@ -54,20 +54,43 @@ export function bindValue(dialect: Dialect, value: Json | undefined, type?: stri
  * reported missing). Other dialects and types: as `bindValue`.
  */
 export function bindKey(dialect: Dialect, value: Json | undefined, type?: string): unknown {
-  if (dialect !== 'mysql' || !type || (typeof value !== 'number' && typeof value !== 'string')) return bindValue(dialect, value, type)
+  return keyBinder(dialect, type)(value)
+}
+
+/** Integer text that is its own exact spelling and fits a signed 64-bit integer: at most 18 digits, no leading zero. */
+const PLAIN_INTEGER = /^-?[1-9]\d{0,17}$/
+
+/**
+ * `bindKey` for one column type, the type's rule resolved once: the statements bind a key
+ * column's values for thousands of entries in a row.
+ */
+export function keyBinder(dialect: Dialect, type?: string): (value: Json | undefined) => unknown {
+  const other = (value: Json | undefined) => bindValue(dialect, value, type)
+  if (dialect !== 'mysql' || !type) return other
   const decimal = /^DECIMAL\((\d+),(\d+)\)$/.exec(type)
-  if (!decimal && type !== 'SIGNED' && type !== 'UNSIGNED') return bindValue(dialect, value, type)
-  const exact = exactDecimal(value)
-  if (!exact) return null
-  const [, whole, fraction] = exact
   if (decimal) {
     const [p, scale] = [Number(decimal[1]), Number(decimal[2])]
-    return fraction.length <= scale && (whole === '0' ? 0 : whole.length) <= p - scale ? exact[0] : null
+    return (value) => {
+      if (typeof value !== 'number' && typeof value !== 'string') return other(value)
+      const exact = exactDecimal(value)
+      if (!exact) return null
+      const [, whole, fraction] = exact
+      return fraction.length <= scale && (whole === '0' ? 0 : whole.length) <= p - scale ? exact[0] : null
+    }
   }
-  if (fraction.length > 0) return null
-  const n = BigInt(exact[0])
-  const fits = type === 'UNSIGNED' ? n >= 0n && n < 2n ** 64n : n >= -(2n ** 63n) && n < 2n ** 63n
-  return fits ? exact[0] : null
+  if (type !== 'SIGNED' && type !== 'UNSIGNED') return other
+  const unsigned = type === 'UNSIGNED'
+  return (value) => {
+    // The common keys, a safe integer or its plain text, are their own exact spelling.
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return unsigned && value < 0 ? null : String(value)
+    if (typeof value === 'string' && (value === '0' || PLAIN_INTEGER.test(value))) return unsigned && value.startsWith('-') ? null : value
+    if (typeof value !== 'number' && typeof value !== 'string') return other(value)
+    const exact = exactDecimal(value)
+    if (!exact || exact[2].length > 0) return null
+    const n = BigInt(exact[0])
+    const fits = unsigned ? n >= 0n && n < 2n ** 64n : n >= -(2n ** 63n) && n < 2n ** 63n
+    return fits ? exact[0] : null
+  }
 }
 
 /**

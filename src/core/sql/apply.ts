@@ -79,12 +79,12 @@ export function entryStatements(dialect: Dialect, table: string, entries: Entry[
   const shapes = new Map<string, Shape>()
   const counterShapes = new Map<string, Placed<CounterEntry>[]>()
   const ranked: Array<Placed<UpdateEntry>> = []
-  const rows: Array<Record<string, unknown>> = []
+  const rows: Array<Record<string, Json>> = []
   let keyed = 0
   for (let index = 0; index < entries.length; index++) {
     const entry = entries[index]
     if (entry.kind === 'insert') {
-      rows.push(bindRow(dialect, entry.row, types))
+      rows.push(entry.row)
       continue
     }
     keyed++
@@ -342,12 +342,6 @@ async function runUpdate(trx: Knex.Transaction, dialect: Dialect, statement: Sta
   if (dialect === 'postgres') return Number((result as {rowCount?: number}).rowCount ?? 0)
   if (dialect === 'mysql') return Number((result as Array<{affectedRows?: number}>)[0]?.affectedRows ?? 0)
   return Number((result as {changes?: number}).changes ?? 0)
-}
-
-function bindRow(dialect: Dialect, row: Record<string, Json>, types: ColumnTypes): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const column of Object.keys(row)) out[column] = bindValue(dialect, row[column], types[column])
-  return out
 }
 
 /**

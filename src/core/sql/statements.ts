@@ -121,20 +121,23 @@ export function exactDecimal(value: number | string): [string, string, string] |
  * MySQL/MariaDB `(SELECT CAST(? AS SIGNED) AS a, ? AS b … UNION ALL SELECT …)`.
  */
 export function derivedRows(dialect: Dialect, columns: DerivedColumn[], rows: unknown[][]): Statement {
-  const bindings = rows.flat()
+  const bindings = new Array<unknown>(rows.length * columns.length)
+  let at = 0
+  for (const row of rows) for (let i = 0; i < columns.length; i++) bindings[at++] = row[i]
   const slot = ({cast}: DerivedColumn) => (cast && dialect !== 'sqlite' ? `CAST(? AS ${cast})` : '?')
+  // Every row but the first is spelled alike: the text is one repeated piece.
   if (dialect === 'postgres') {
     const row = `(${columns.map(slot).join(', ')})`
-    return {sql: `(VALUES ${rows.map(() => row).join(', ')}) AS v(${columns.map((c) => c.alias).join(', ')})`, bindings}
+    return {sql: `(VALUES ${row}${`, ${row}`.repeat(Math.max(0, rows.length - 1))}) AS v(${columns.map((c) => c.alias).join(', ')})`, bindings}
   }
   if (dialect === 'sqlite') {
     const row = `(${columns.map(() => '?').join(', ')})`
     const names = columns.map((column, i) => `column${i + 1} AS ${column.alias}`).join(', ')
-    return {sql: `(SELECT ${names} FROM (VALUES ${rows.map(() => row).join(', ')})) AS v`, bindings}
+    return {sql: `(SELECT ${names} FROM (VALUES ${row}${`, ${row}`.repeat(Math.max(0, rows.length - 1))})) AS v`, bindings}
   }
   const first = `SELECT ${columns.map((column) => `${slot(column)} AS ${column.alias}`).join(', ')}`
-  const rest = `SELECT ${columns.map(slot).join(', ')}`
-  return {sql: `(${[first, ...rows.slice(1).map(() => rest)].join(' UNION ALL ')}) AS v`, bindings}
+  const rest = ` UNION ALL SELECT ${columns.map(slot).join(', ')}`
+  return {sql: `(${first}${rest.repeat(Math.max(0, rows.length - 1))}) AS v`, bindings}
 }
 
 /** The derived table the statements use: typed arrays (`unnestRows`) on PostgreSQL, `derivedRows` elsewhere. */

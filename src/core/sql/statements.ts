@@ -118,7 +118,7 @@ export function exactDecimal(value: number | string): [string, string, string] |
 /**
  * A derived table `v` of literal rows with named columns, the portable way:
  * PostgreSQL `(VALUES (CAST(? AS type), …)) AS v(a, …)`, SQLite `(SELECT column1 AS a … FROM (VALUES …))`,
- * MySQL/MariaDB `(SELECT CAST(? AS SIGNED) AS a, ? AS b … UNION ALL SELECT …)`.
+ * MySQL/MariaDB `(SELECT CAST(u.a AS SIGNED) AS a, u.b AS b FROM (SELECT ? AS a, ? AS b UNION ALL SELECT ?, ? …) AS u)`.
  */
 export function derivedRows(dialect: Dialect, columns: DerivedColumn[], rows: unknown[][]): Statement {
   const bindings = new Array<unknown>(rows.length * columns.length)
@@ -135,9 +135,14 @@ export function derivedRows(dialect: Dialect, columns: DerivedColumn[], rows: un
     const names = columns.map((column, i) => `column${i + 1} AS ${column.alias}`).join(', ')
     return {sql: `(SELECT ${names} FROM (VALUES ${row}${`, ${row}`.repeat(Math.max(0, rows.length - 1))})) AS v`, bindings}
   }
-  const first = `SELECT ${columns.map((column) => `${slot(column)} AS ${column.alias}`).join(', ')}`
-  const rest = ` UNION ALL SELECT ${columns.map(slot).join(', ')}`
-  return {sql: `(${first}${rest.repeat(Math.max(0, rows.length - 1))}) AS v`, bindings}
+  // The casts go once around the rows (CAST of the bound text, as CAST(? AS …) is): a shorter
+  // text for the driver to fill in and the server to parse.
+  const first = `SELECT ${columns.map((column) => `? AS ${column.alias}`).join(', ')}`
+  const rest = ` UNION ALL SELECT ${columns.map(() => '?').join(', ')}`
+  const union = `${first}${rest.repeat(Math.max(0, rows.length - 1))}`
+  if (!columns.some((column) => column.cast)) return {sql: `(${union}) AS v`, bindings}
+  const casts = columns.map(({alias, cast}) => (cast ? `CAST(u.${alias} AS ${cast}) AS ${alias}` : `u.${alias} AS ${alias}`))
+  return {sql: `(SELECT ${casts.join(', ')} FROM (${union}) AS u) AS v`, bindings}
 }
 
 /** The derived table the statements use: typed arrays (`unnestRows`) on PostgreSQL, `derivedRows` elsewhere. */

@@ -8,7 +8,7 @@ import {cachedTableInfo, forgetTableInfo, tableInfo, type TableInfo} from './tab
 import {DEFAULT_STATEMENT_TIMEOUT_MS, withTransactionLimits} from './limits.js'
 import {insertStatements} from './inserts.js'
 import {cannotShareRows} from './same-row.js'
-import {bindKey, bindValue, counterUpdate, derivedRowsPerStatement, fieldUpdate, missingRows, plainCounterUpdate, plainFieldUpdate, type ColumnTypes, type Statement} from './statements.js'
+import {bindValue, counterUpdate, derivedRowsPerStatement, fieldUpdate, keyBinder, missingRows, plainCounterUpdate, plainFieldUpdate, type ColumnTypes, type Statement} from './statements.js'
 
 /** Some entries address rows that do not exist: a data error pinned to those entries. */
 export class RowsNotFound extends WbcError {
@@ -50,102 +50,215 @@ type UpdateEntry = Extract<Entry, {kind: 'update'}>
 type CounterEntry = Extract<Entry, {kind: 'counter'}>
 type KeyedEntry = UpdateEntry | CounterEntry
 
+/** The keyed entries of one key-column set (shape), in entry order. */
+interface Shape {
+  /** The key columns, sorted, joined with commas. */
+  name: string
+  /** The key columns, sorted. */
+  keys: string[]
+  entries: KeyedEntry[]
+  indexes: number[]
+}
+
+/** A keyed entry with its position in the list and its shape. */
+interface Placed<E extends KeyedEntry> {
+  entry: E
+  index: number
+  shape: Shape
+}
+
 /**
  * Builds the set-based statements for entries: per shape of key columns, one UPDATE per chunk
  * that first aggregates the chunk per target row (so one row reached through several keys gets
  * every increment and a deterministic last write), then multi-row INSERTs. Used by the flush and
- * by `flush --dry-run`, so the dry run shows exactly what would run.
+ * by `flush --dry-run`, so the dry run shows exactly what would run. Tight loops: this runs for
+ * every entry of every flush.
  */
 export function entryStatements(dialect: Dialect, table: string, entries: Entry[], insertBatchSize: number, info: TableInfo): EntryStatements {
   const types = info.types
-  const indexed = entries.map((entry, index) => ({entry, index}))
-  const keyed = indexed.filter((e): e is {entry: KeyedEntry; index: number} => e.entry.kind !== 'insert')
-  const bind = (column: string, value: Json | undefined) => bindValue(dialect, value, types[column])
-  const key = (column: string, value: Json | undefined) => bindKey(dialect, value, types[column])
+  const shapes = new Map<string, Shape>()
+  const counterShapes = new Map<string, Placed<CounterEntry>[]>()
+  const ranked: Array<Placed<UpdateEntry>> = []
+  const rows: Array<Record<string, Json>> = []
+  let keyed = 0
+  for (let index = 0; index < entries.length; index++) {
+    const entry = entries[index]
+    if (entry.kind === 'insert') {
+      rows.push(entry.row)
+      continue
+    }
+    keyed++
+    const shape = shapeOf(shapes, entry.where)
+    shape.entries.push(entry)
+    shape.indexes.push(index)
+    if (entry.kind === 'update') ranked.push({entry, index, shape})
+    else {
+      const group = counterShapes.get(shape.name)
+      if (group) group.push({entry, index, shape})
+      else counterShapes.set(shape.name, [{entry, index, shape}])
+    }
+  }
   const updates: PlannedStatement[] = []
 
   // Newest write wins; without times (or equal ones) the later entry wins. An entry without a
   // recorded time counts as older than any with one. Chunks go in rank order, so across chunks the
   // later statement carries the higher ranks.
-  const ranked = keyed
-    .filter((e): e is {entry: UpdateEntry; index: number} => e.entry.kind === 'update')
-    .sort((a, b) => (a.entry.at ?? 0) - (b.entry.at ?? 0) || a.index - b.index)
-    .map((e, rank) => ({...e, rank}))
+  ranked.sort((a, b) => (a.entry.at ?? 0) - (b.entry.at ?? 0) || a.index - b.index)
   // Entries of different key-column sets go in different statements, which must still run in
   // rank order ({id: 1} and {id: 1, tenant: 'a'} can reach one row): one statement group per run
   // of consecutive entries of one set.
-  for (const group of runsOf(ranked, ({entry}) => shapeOf(entry))) {
-    const keys = Object.keys(group[0].entry.where).sort()
-    const all = [...new Set(group.flatMap(({entry}) => Object.keys(entry.fields)))].sort()
-    // No two entries can reach one row: each row takes its entry as it is, no ranking per row.
-    const plain = cannotShareRows(
-      dialect,
-      keys,
-      group.map(({entry}) => entry.where),
-      info,
-    )
-    for (const chunk of chunks(dialect, group, 1 + keys.length + 2 * all.length)) {
-      const columns = all.filter((c) => chunk.some(({entry}) => c in entry.fields))
-      const flagged = columns.map((c) => !chunk.every(({entry}) => c in entry.fields))
-      const rows = chunk.map(({entry, rank}) => [
-        ...(plain ? [] : [rank]),
-        ...keys.map((k) => key(k, entry.where[k])),
-        ...columns.flatMap((c, i) => (flagged[i] ? [c in entry.fields ? 1 : 0] : [])),
-        ...columns.map((c) => bind(c, entry.fields[c])),
-      ])
-      const statement = plain ? plainFieldUpdate(dialect, table, keys, columns, flagged, rows, types) : fieldUpdate(dialect, table, keys, columns, flagged, rows, types)
-      updates.push({kind: 'update', ...statement})
-    }
+  for (let start = 0; start < ranked.length;) {
+    const shape = ranked[start].shape
+    let end = start + 1
+    while (end < ranked.length && ranked[end].shape === shape) end++
+    updates.push(...fieldStatements(dialect, table, ranked, start, end, info))
+    start = end
   }
 
-  const counters = keyed.filter((e): e is {entry: CounterEntry; index: number} => e.entry.kind === 'counter')
-  for (const group of groupBy(counters, ({entry}) => shapeOf(entry)).values()) {
-    const keys = Object.keys(group[0].entry.where).sort()
-    const columns = [...new Set(group.flatMap(({entry}) => Object.keys(entry.deltas)))].sort()
-    // No two entries can reach one row: joined straight to the table, without summing per row.
-    const plain = cannotShareRows(
-      dialect,
-      keys,
-      group.map(({entry}) => entry.where),
-      info,
-    )
-    // A unique key reaches at most one row per entry: no need to count entries apart (wbc_i).
-    const unique = plain || info.uniqueKeys.some((set) => set.every((column) => keys.includes(column)))
-    for (const chunk of chunks(dialect, group, 1 + keys.length + columns.length)) {
-      const rows = chunk.map(({entry, index}) => [...(unique ? [] : [index]), ...keys.map((k) => key(k, entry.where[k])), ...columns.map((c) => entry.deltas[c] ?? 0)])
-      const statement = plain ? plainCounterUpdate(dialect, table, keys, columns, rows, types) : counterUpdate(dialect, table, keys, columns, rows, types, unique)
-      updates.push({kind: 'counter', ...statement})
-    }
-  }
+  for (const group of counterShapes.values()) updates.push(...counterStatements(dialect, table, group, info))
 
   // An entry whose key columns are not a unique key can reach several rows, so the UPDATEs can
   // change as many rows as there are entries while one entry reaches none: then always check.
-  const mayReachSeveral = [...groupBy(keyed, ({entry}) => shapeOf(entry)).values()].some((group) => {
-    const keys = Object.keys(group[0].entry.where)
-    return !info.uniqueKeys.some((set) => set.every((column) => keys.includes(column))) || (dialect === 'mysql' && group.some(({entry}) => looseMysqlKey(entry.where, types)))
-  })
+  let mayReachSeveral = false
+  for (const shape of shapes.values()) {
+    if (!isUniqueKey(info, shape.keys) || (dialect === 'mysql' && shape.entries.some((entry) => looseMysqlKey(entry.where, types)))) mayReachSeveral = true
+  }
 
   const checks = () => {
     const out: PlannedStatement[] = []
-    for (const group of groupBy(keyed, ({entry}) => shapeOf(entry)).values()) {
-      const keys = Object.keys(group[0].entry.where).sort()
-      for (const chunk of chunks(dialect, group, keys.length + 1)) {
-        const rows = chunk.map(({entry, index}) => [index, ...keys.map((k) => key(k, entry.where[k]))])
-        out.push({kind: 'check', ...missingRows(dialect, table, keys, rows, types)})
+    for (const {keys, entries: group, indexes} of shapes.values()) {
+      const binders = keys.map((column) => keyBinder(dialect, types[column]))
+      const size = derivedRowsPerStatement(dialect, keys.length + 1)
+      for (let lo = 0; lo < group.length; lo += size) {
+        const hi = Math.min(group.length, lo + size)
+        const chunk = new Array<unknown[]>(hi - lo)
+        for (let e = lo; e < hi; e++) {
+          const row = new Array<unknown>(keys.length + 1)
+          row[0] = indexes[e]
+          const where = group[e].where
+          for (let k = 0; k < keys.length; k++) row[k + 1] = binders[k](where[keys[k]])
+          chunk[e - lo] = row
+        }
+        out.push({kind: 'check', ...missingRows(dialect, table, keys, chunk, types)})
       }
     }
     return out
   }
 
-  const inserts = entries.filter((e): e is Extract<Entry, {kind: 'insert'}> => e.kind === 'insert').map((e) => bindRow(dialect, e.row, types))
   return {
     updates,
-    keyed: keyed.length,
+    keyed,
     mayReachSeveral,
     checks,
-    inserts: insertStatements(dialect, table, inserts, insertBatchSize, types).map((statement) => ({kind: 'insert', ...statement})),
-    counts: {updates: ranked.length, counters: counters.length, inserts: inserts.length},
+    inserts: insertStatements(dialect, table, rows, insertBatchSize, types).map((statement) => ({kind: 'insert', ...statement})),
+    counts: {updates: ranked.length, counters: keyed - ranked.length, inserts: rows.length},
   }
+}
+
+/** Column updates of `ranked[start..end)`, entries of one key-column set in rank order (the rank is the position). */
+function fieldStatements(dialect: Dialect, table: string, ranked: Array<Placed<UpdateEntry>>, start: number, end: number, info: TableInfo): PlannedStatement[] {
+  const types = info.types
+  const keys = ranked[start].shape.keys
+  const named = new Set<string>()
+  const wheres = new Array<UpdateEntry['where']>(end - start)
+  for (let e = start; e < end; e++) {
+    const entry = ranked[e].entry
+    wheres[e - start] = entry.where
+    for (const column of Object.keys(entry.fields)) named.add(column)
+  }
+  const all = [...named].sort()
+  const position = new Map(all.map((column, i) => [column, i]))
+  // No two entries can reach one row: each row takes its entry as it is, no ranking per row.
+  const plain = cannotShareRows(dialect, keys, wheres, info)
+  const binders = keys.map((column) => keyBinder(dialect, types[column]))
+  const out: PlannedStatement[] = []
+  const size = derivedRowsPerStatement(dialect, 1 + keys.length + 2 * all.length)
+  for (let lo = start; lo < end; lo += size) {
+    const hi = Math.min(end, lo + size)
+    // Per column, how many entries of the chunk set it: none leaves it out, fewer than all flags it.
+    const setBy = new Array<number>(all.length).fill(0)
+    for (let e = lo; e < hi; e++) for (const column of Object.keys(ranked[e].entry.fields)) setBy[position.get(column)!]++
+    const columns: string[] = []
+    const flagged: boolean[] = []
+    for (let i = 0; i < all.length; i++) {
+      if (setBy[i] === 0) continue
+      columns.push(all[i])
+      flagged.push(setBy[i] < hi - lo)
+    }
+    const flags = flagged.filter(Boolean).length
+    const lead = plain ? 0 : 1
+    const width = lead + keys.length + flags + columns.length
+    const rows = new Array<unknown[]>(hi - lo)
+    for (let e = lo; e < hi; e++) {
+      const {where, fields} = ranked[e].entry
+      const row = new Array<unknown>(width)
+      if (!plain) row[0] = e
+      let at = lead
+      for (let k = 0; k < keys.length; k++) row[at++] = binders[k](where[keys[k]])
+      for (let i = 0; i < columns.length; i++) if (flagged[i]) row[at++] = Object.hasOwn(fields, columns[i]) ? 1 : 0
+      for (let i = 0; i < columns.length; i++) row[at++] = Object.hasOwn(fields, columns[i]) ? bindValue(dialect, fields[columns[i]], types[columns[i]]) : null
+      rows[e - lo] = row
+    }
+    const statement = plain ? plainFieldUpdate(dialect, table, keys, columns, flagged, rows, types) : fieldUpdate(dialect, table, keys, columns, flagged, rows, types)
+    out.push({kind: 'update', ...statement})
+  }
+  return out
+}
+
+/** Counter increments of entries of one key-column set, in entry order. */
+function counterStatements(dialect: Dialect, table: string, group: Array<Placed<CounterEntry>>, info: TableInfo): PlannedStatement[] {
+  const types = info.types
+  const keys = group[0].shape.keys
+  const named = new Set<string>()
+  const wheres = new Array<CounterEntry['where']>(group.length)
+  for (let e = 0; e < group.length; e++) {
+    wheres[e] = group[e].entry.where
+    for (const column of Object.keys(group[e].entry.deltas)) named.add(column)
+  }
+  const columns = [...named].sort()
+  // No two entries can reach one row: joined straight to the table, without summing per row.
+  const plain = cannotShareRows(dialect, keys, wheres, info)
+  // A unique key reaches at most one row per entry: no need to count entries apart (wbc_i).
+  const unique = plain || isUniqueKey(info, keys)
+  const binders = keys.map((column) => keyBinder(dialect, types[column]))
+  const lead = unique ? 0 : 1
+  const width = lead + keys.length + columns.length
+  const out: PlannedStatement[] = []
+  const size = derivedRowsPerStatement(dialect, 1 + keys.length + columns.length)
+  for (let lo = 0; lo < group.length; lo += size) {
+    const hi = Math.min(group.length, lo + size)
+    const rows = new Array<unknown[]>(hi - lo)
+    for (let e = lo; e < hi; e++) {
+      const {entry, index} = group[e]
+      const {where, deltas} = entry
+      const row = new Array<unknown>(width)
+      if (!unique) row[0] = index
+      let at = lead
+      for (let k = 0; k < keys.length; k++) row[at++] = binders[k](where[keys[k]])
+      for (let i = 0; i < columns.length; i++) row[at++] = Object.hasOwn(deltas, columns[i]) ? (deltas[columns[i]] ?? 0) : 0
+      rows[e - lo] = row
+    }
+    const statement = plain ? plainCounterUpdate(dialect, table, keys, columns, rows, types) : counterUpdate(dialect, table, keys, columns, rows, types, unique)
+    out.push({kind: 'counter', ...statement})
+  }
+  return out
+}
+
+/** Whether the key columns include every column of one of the table's unique keys. */
+function isUniqueKey(info: TableInfo, keys: string[]): boolean {
+  return info.uniqueKeys.some((set) => set.every((column) => keys.includes(column)))
+}
+
+/** The shape of a key (its sorted key columns), shared by every entry of that key-column set. */
+function shapeOf(shapes: Map<string, Shape>, where: KeyedEntry['where']): Shape {
+  const columns = Object.keys(where)
+  const name = columns.length === 1 ? columns[0] : columns.sort().join(',')
+  let shape = shapes.get(name)
+  if (!shape) {
+    shape = {name, keys: columns, entries: [], indexes: []}
+    shapes.set(name, shape)
+  }
+  return shape
 }
 
 export interface ApplyOptions {
@@ -191,7 +304,7 @@ async function applyStatements(trx: Knex.Transaction, dialect: Dialect, table: s
   let info = await tableInfo(connection, dialect, table, trx)
   // PostgreSQL lists every column: one it lacks was added since it was read (a migration while
   // the application runs); without its type its values would go as text.
-  if (dialect === 'postgres' && [...columnsOf(entries)].some((column) => !(column in info.types))) {
+  if (dialect === 'postgres' && namesUnknownColumn(entries, info.types)) {
     forgetTableInfo(connection, table)
     info = await tableInfo(connection, dialect, table, trx)
   }
@@ -217,18 +330,20 @@ export async function planAhead(connection: Knex, dialect: Dialect, table: strin
   const cached = cachedTableInfo(connection, table)
   const info = await cached?.catch(() => undefined)
   if (!cached || !info) return undefined
-  if (dialect === 'postgres' && [...columnsOf(entries)].some((column) => !(column in info.types))) return undefined
+  if (dialect === 'postgres' && namesUnknownColumn(entries, info.types)) return undefined
   return {entries, statements: entryStatements(dialect, table, entries, insertBatchSize, info), info: cached}
 }
 
-/** Every column the entries name (keys, fields, deltas, inserted columns). */
-function columnsOf(entries: Entry[]): Set<string> {
-  const columns = new Set<string>()
-  for (const entry of entries) {
-    const named = entry.kind === 'insert' ? entry.row : entry.kind === 'update' ? {...entry.where, ...entry.fields} : {...entry.where, ...entry.deltas}
-    for (const column of Object.keys(named)) columns.add(column)
+/** Whether the entries name a column (key, field, delta, inserted column) that `types` lacks. */
+function namesUnknownColumn(entries: Entry[], types: ColumnTypes): boolean {
+  const unknown = (named: Record<string, unknown>) => {
+    for (const column of Object.keys(named)) if (!(column in types)) return true
+    return false
   }
-  return columns
+  for (const entry of entries) {
+    if (entry.kind === 'insert' ? unknown(entry.row) : unknown(entry.where) || unknown(entry.kind === 'update' ? entry.fields : entry.deltas)) return true
+  }
+  return false
 }
 
 async function runPlanned(trx: Knex.Transaction, dialect: Dialect, planned: EntryStatements): Promise<AppliedCounts> {
@@ -260,49 +375,10 @@ async function runUpdate(trx: Knex.Transaction, dialect: Dialect, statement: Sta
   return Number((result as {changes?: number}).changes ?? 0)
 }
 
-const shapeOf = (entry: KeyedEntry) => Object.keys(entry.where).sort().join(',')
-
-function bindRow(dialect: Dialect, row: Record<string, Json>, types: ColumnTypes): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const [column, value] of Object.entries(row)) out[column] = bindValue(dialect, value, types[column])
-  return out
-}
-
-/** Maximal runs of consecutive items with the same key, in order. */
-function runsOf<T>(items: T[], keyOf: (item: T) => string): T[][] {
-  const runs: T[][] = []
-  let last: string | undefined
-  for (const item of items) {
-    const key = keyOf(item)
-    if (runs.length === 0 || key !== last) runs.push([])
-    last = key
-    runs.at(-1)!.push(item)
-  }
-  return runs
-}
-
 /**
  * MySQL compares a string column with a number as doubles ('01' = 1, '1x' = 1): a numeric value
  * for a key column wbc does not cast (not integer/decimal) can reach several rows of a unique key.
  */
 function looseMysqlKey(where: Record<string, unknown>, types: ColumnTypes): boolean {
   return Object.entries(where).some(([column, value]) => typeof value !== 'string' && value !== null && types[column] === undefined)
-}
-
-function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>()
-  for (const item of items) {
-    const key = keyOf(item)
-    const group = groups.get(key)
-    if (group) group.push(item)
-    else groups.set(key, [item])
-  }
-  return groups
-}
-
-function chunks<T>(dialect: Dialect, items: T[], columnsPerRow: number): T[][] {
-  const size = derivedRowsPerStatement(dialect, columnsPerRow)
-  const out: T[][] = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
 }

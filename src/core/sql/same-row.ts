@@ -1,6 +1,6 @@
 import type {Dialect} from '../config/connections.js'
 import type {WhereObject} from './entry.js'
-import {bindKey, exactDecimal} from './statements.js'
+import {exactDecimal, keyBinder} from './statements.js'
 import type {KeyRule, TableInfo} from './table-info.js'
 
 /**
@@ -15,23 +15,34 @@ import type {KeyRule, TableInfo} from './table-info.js'
 export function cannotShareRows(dialect: Dialect, keys: string[], wheres: WhereObject[], info: TableInfo): boolean {
   const rules = keys.map((key) => info.keyRules[key])
   if (rules.some((rule) => rule === undefined)) return false
+  const bind = keys.map((key) => (dialect === 'mysql' ? keyBinder(dialect, info.types[key]) : (value: unknown) => value))
   const seen = new Set<string>()
+  if (keys.length === 1) {
+    const [key, rule, bound] = [keys[0], rules[0]!, bind[0]]
+    for (const where of wheres) {
+      const value = bound(where[key])
+      if (value === null || value === undefined) continue
+      const spelled = spelling(rule, value as string | number | boolean)
+      if (spelled === undefined || seen.has(spelled)) return false
+      seen.add(spelled)
+    }
+    return true
+  }
+  const parts = new Array<string>(keys.length)
   for (const where of wheres) {
-    const parts: string[] = []
     let reachesNone = false
     for (let i = 0; i < keys.length; i++) {
-      const value = where[keys[i]]
-      const bound = dialect === 'mysql' ? bindKey(dialect, value, info.types[keys[i]]) : value
-      if (bound === null || bound === undefined) {
+      const value = bind[i](where[keys[i]])
+      if (value === null || value === undefined) {
         reachesNone = true
         break
       }
-      const spelled = spelling(rules[i]!, bound as string | number | boolean)
+      const spelled = spelling(rules[i]!, value as string | number | boolean)
       if (spelled === undefined) return false
-      parts.push(spelled)
+      parts[i] = spelled
     }
     if (reachesNone) continue
-    const tuple = parts.length === 1 ? parts[0] : JSON.stringify(parts)
+    const tuple = JSON.stringify(parts)
     if (seen.has(tuple)) return false
     seen.add(tuple)
   }
@@ -47,6 +58,7 @@ export function spelling(rule: KeyRule, value: string | number | boolean): strin
   const text = String(value)
   switch (rule) {
     case 'integer': {
+      if (PLAIN_INTEGER.test(text)) return text
       const exact = typeof value === 'boolean' ? null : exactDecimal(text)
       return exact && exact[2] === '' ? exact[0] : undefined
     }
@@ -65,6 +77,10 @@ export function spelling(rule: KeyRule, value: string | number | boolean): strin
   }
 }
 
+/** Integer text that is its own exact spelling: no leading zero, no sign but `-`. */
+const PLAIN_INTEGER = /^(?:0|-?[1-9]\d{0,98})$/
+const SHORT_INTEGER = /^(?:0|-?[1-9]\d{0,14})$/
+
 /**
  * SQLite: a column's affinity turns numeric text into a number (and a number into text) before
  * comparing, NOCASE folds ASCII case and RTRIM drops trailing spaces. So numbers and numeric text
@@ -74,6 +90,8 @@ export function spelling(rule: KeyRule, value: string | number | boolean): strin
 function sqliteSpelling(value: string | number | boolean): string | undefined {
   if (typeof value === 'boolean') return value ? 'n:1' : 'n:0'
   if (typeof value === 'number') return Number.isFinite(value) ? `n:${value}` : undefined
+  // Plain integer text of at most 15 digits reads as the number it spells.
+  if (SHORT_INTEGER.test(value)) return `n:${value}`
   const exact = exactDecimal(value)
   if (exact && readAlike(exact)) return `n:${Number(exact[0])}`
   if (/\d|inf|nan/i.test(value)) return undefined

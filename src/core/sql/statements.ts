@@ -54,20 +54,43 @@ export function bindValue(dialect: Dialect, value: Json | undefined, type?: stri
  * reported missing). Other dialects and types: as `bindValue`.
  */
 export function bindKey(dialect: Dialect, value: Json | undefined, type?: string): unknown {
-  if (dialect !== 'mysql' || !type || (typeof value !== 'number' && typeof value !== 'string')) return bindValue(dialect, value, type)
+  return keyBinder(dialect, type)(value)
+}
+
+/** Integer text that is its own exact spelling and fits a signed 64-bit integer: at most 18 digits, no leading zero. */
+const PLAIN_INTEGER = /^-?[1-9]\d{0,17}$/
+
+/**
+ * `bindKey` for one column type, the type's rule resolved once: the statements bind a key
+ * column's values for thousands of entries in a row.
+ */
+export function keyBinder(dialect: Dialect, type?: string): (value: Json | undefined) => unknown {
+  const other = (value: Json | undefined) => bindValue(dialect, value, type)
+  if (dialect !== 'mysql' || !type) return other
   const decimal = /^DECIMAL\((\d+),(\d+)\)$/.exec(type)
-  if (!decimal && type !== 'SIGNED' && type !== 'UNSIGNED') return bindValue(dialect, value, type)
-  const exact = exactDecimal(value)
-  if (!exact) return null
-  const [, whole, fraction] = exact
   if (decimal) {
     const [p, scale] = [Number(decimal[1]), Number(decimal[2])]
-    return fraction.length <= scale && (whole === '0' ? 0 : whole.length) <= p - scale ? exact[0] : null
+    return (value) => {
+      if (typeof value !== 'number' && typeof value !== 'string') return other(value)
+      const exact = exactDecimal(value)
+      if (!exact) return null
+      const [, whole, fraction] = exact
+      return fraction.length <= scale && (whole === '0' ? 0 : whole.length) <= p - scale ? exact[0] : null
+    }
   }
-  if (fraction.length > 0) return null
-  const n = BigInt(exact[0])
-  const fits = type === 'UNSIGNED' ? n >= 0n && n < 2n ** 64n : n >= -(2n ** 63n) && n < 2n ** 63n
-  return fits ? exact[0] : null
+  if (type !== 'SIGNED' && type !== 'UNSIGNED') return other
+  const unsigned = type === 'UNSIGNED'
+  return (value) => {
+    // The common keys, a safe integer or its plain text, are their own exact spelling.
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return unsigned && value < 0 ? null : String(value)
+    if (typeof value === 'string' && (value === '0' || PLAIN_INTEGER.test(value))) return unsigned && value.startsWith('-') ? null : value
+    if (typeof value !== 'number' && typeof value !== 'string') return other(value)
+    const exact = exactDecimal(value)
+    if (!exact || exact[2].length > 0) return null
+    const n = BigInt(exact[0])
+    const fits = unsigned ? n >= 0n && n < 2n ** 64n : n >= -(2n ** 63n) && n < 2n ** 63n
+    return fits ? exact[0] : null
+  }
 }
 
 /**
@@ -95,23 +118,31 @@ export function exactDecimal(value: number | string): [string, string, string] |
 /**
  * A derived table `v` of literal rows with named columns, the portable way:
  * PostgreSQL `(VALUES (CAST(? AS type), …)) AS v(a, …)`, SQLite `(SELECT column1 AS a … FROM (VALUES …))`,
- * MySQL/MariaDB `(SELECT CAST(? AS SIGNED) AS a, ? AS b … UNION ALL SELECT …)`.
+ * MySQL/MariaDB `(SELECT CAST(u.a AS SIGNED) AS a, u.b AS b FROM (SELECT ? AS a, ? AS b UNION ALL SELECT ?, ? …) AS u)`.
  */
 export function derivedRows(dialect: Dialect, columns: DerivedColumn[], rows: unknown[][]): Statement {
-  const bindings = rows.flat()
+  const bindings = new Array<unknown>(rows.length * columns.length)
+  let at = 0
+  for (const row of rows) for (let i = 0; i < columns.length; i++) bindings[at++] = row[i]
   const slot = ({cast}: DerivedColumn) => (cast && dialect !== 'sqlite' ? `CAST(? AS ${cast})` : '?')
+  // Every row but the first is spelled alike: the text is one repeated piece.
   if (dialect === 'postgres') {
     const row = `(${columns.map(slot).join(', ')})`
-    return {sql: `(VALUES ${rows.map(() => row).join(', ')}) AS v(${columns.map((c) => c.alias).join(', ')})`, bindings}
+    return {sql: `(VALUES ${row}${`, ${row}`.repeat(Math.max(0, rows.length - 1))}) AS v(${columns.map((c) => c.alias).join(', ')})`, bindings}
   }
   if (dialect === 'sqlite') {
     const row = `(${columns.map(() => '?').join(', ')})`
     const names = columns.map((column, i) => `column${i + 1} AS ${column.alias}`).join(', ')
-    return {sql: `(SELECT ${names} FROM (VALUES ${rows.map(() => row).join(', ')})) AS v`, bindings}
+    return {sql: `(SELECT ${names} FROM (VALUES ${row}${`, ${row}`.repeat(Math.max(0, rows.length - 1))})) AS v`, bindings}
   }
-  const first = `SELECT ${columns.map((column) => `${slot(column)} AS ${column.alias}`).join(', ')}`
-  const rest = `SELECT ${columns.map(slot).join(', ')}`
-  return {sql: `(${[first, ...rows.slice(1).map(() => rest)].join(' UNION ALL ')}) AS v`, bindings}
+  // The casts go once around the rows (CAST of the bound text, as CAST(? AS …) is): a shorter
+  // text for the driver to fill in and the server to parse.
+  const first = `SELECT ${columns.map((column) => `? AS ${column.alias}`).join(', ')}`
+  const rest = ` UNION ALL SELECT ${columns.map(() => '?').join(', ')}`
+  const union = `${first}${rest.repeat(Math.max(0, rows.length - 1))}`
+  if (!columns.some((column) => column.cast)) return {sql: `(${union}) AS v`, bindings}
+  const casts = columns.map(({alias, cast}) => (cast ? `CAST(u.${alias} AS ${cast}) AS ${alias}` : `u.${alias} AS ${alias}`))
+  return {sql: `(SELECT ${casts.join(', ')} FROM (${union}) AS u) AS v`, bindings}
 }
 
 /** The derived table the statements use: typed arrays (`unnestRows`) on PostgreSQL, `derivedRows` elsewhere. */

@@ -9,15 +9,19 @@ import type {DerivedColumn, Statement} from './statement.js'
  * (`u.c0::integer[]`). A column without a known type goes as text.
  */
 export function unnestRows(columns: DerivedColumn[], rows: unknown[][]): Statement {
-  const byText = columns.map(({cast}) => cast !== undefined && cast.endsWith('[]'))
-  const bindings = columns.map((_, i) => {
-    const values = new Array<unknown>(rows.length)
-    for (let r = 0; r < rows.length; r++) {
-      const value = rows[r][i]
-      values[r] = byText[i] && Array.isArray(value) ? arrayLiteral(value) : value
-    }
-    return values
+  const values = columns.map((_, i) => {
+    const column = new Array<unknown>(rows.length)
+    for (let r = 0; r < rows.length; r++) column[r] = rows[r][i]
+    return column
   })
+  return unnestColumns(columns, values)
+}
+
+/** `unnestRows` of the values given per column (`values[i]` holds column i of every row). */
+export function unnestColumns(columns: DerivedColumn[], values: unknown[][]): Statement {
+  const byText = columns.map(({cast}) => cast !== undefined && cast.endsWith('[]'))
+  // Each array goes as the literal the driver would write for it, built here in one pass.
+  const bindings = values.map((column, i) => (byText[i] ? arrayLiteral(column.map((value) => (Array.isArray(value) ? arrayLiteral(value) : value))) : arrayLiteral(column)))
   const arrays = columns.map(({cast}, i) => `?::${byText[i] || cast === undefined ? 'text' : cast}[]`).join(', ')
   const aliases = columns.map(({alias}) => alias).join(', ')
   if (!byText.includes(true)) return {sql: `unnest(${arrays}) AS v(${aliases})`, bindings}
@@ -30,11 +34,16 @@ export function unnestRows(columns: DerivedColumn[], rows: unknown[][]): Stateme
  * escaped, NULL for null, nested arrays as nested braces, objects as JSON.
  */
 export function arrayLiteral(values: unknown[]): string {
-  const elements = values.map((value) => {
-    if (value === null || value === undefined) return 'NULL'
-    if (Array.isArray(value)) return arrayLiteral(value)
-    const text = typeof value === 'object' ? JSON.stringify(value) : String(value)
-    return `"${text.replace(/[\\"]/g, (mark) => `\\${mark}`)}"`
-  })
-  return `{${elements.join(',')}}`
+  let out = '{'
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ','
+    const value = values[i]
+    if (value === null || value === undefined) out += 'NULL'
+    else if (Array.isArray(value)) out += arrayLiteral(value)
+    else {
+      const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value)
+      out += text.includes('"') || text.includes('\\') ? `"${text.replace(/[\\"]/g, (mark) => `\\${mark}`)}"` : `"${text}"`
+    }
+  }
+  return `${out}}`
 }

@@ -93,13 +93,13 @@ async function postgresInfo(knex: Knex | Knex.Transaction, table: string): Promi
     [pgName(table)],
   )
   const rows = columns.rows as Array<{name: string; type: string; kind: string; deterministic: string | null}>
-  const keyRules: Record<string, KeyRule> = {}
+  const keyRules = nameMap<KeyRule>([])
   for (const row of rows) {
     const rule = row.kind === 'e' ? 'text' : PG_KEY_RULES[row.type]
     if (rule && (row.deterministic ?? 'true') === 'true') keyRules[row.name] = rule
   }
   return {
-    types: Object.fromEntries(rows.map((row) => [row.name, row.type])),
+    types: nameMap(rows.map((row) => [row.name, row.type])),
     uniqueKeys: (unique.rows as Array<{columns: string[]}>).map((row) => row.columns),
     keyRules,
   }
@@ -127,7 +127,7 @@ async function mysqlInfo(knex: Knex | Knex.Transaction, table: string): Promise<
      FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
     [table],
   )
-  const types: ColumnTypes = {}
+  const types: ColumnTypes = nameMap([])
   for (const row of columns as Array<{name: string; type: string; full_type: string; p: number | null; s: number | null}>) {
     const type = String(row.type).toLowerCase()
     if (MYSQL_INTEGER.has(type)) types[row.name] = /unsigned/i.test(String(row.full_type)) ? 'UNSIGNED' : 'SIGNED'
@@ -138,7 +138,7 @@ async function mysqlInfo(knex: Knex | Knex.Transaction, table: string): Promise<
      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND NON_UNIQUE = 0`,
     [table],
   )
-  const keyRules = Object.fromEntries(Object.keys(types).map((column): [string, KeyRule] => [column, 'bound']))
+  const keyRules = nameMap(Object.keys(types).map((column): [string, KeyRule] => [column, 'bound']))
   return {types, uniqueKeys: groupColumns(indexes as Array<{name: string; col: string | null}>), keyRules}
 }
 
@@ -156,11 +156,22 @@ async function sqliteInfo(knex: Knex | Knex.Transaction, table: string): Promise
   // (A table it cannot read the definition of, a temporary one say, gets none either.)
   const collations = [...String(created?.sql ?? '').matchAll(/\bCOLLATE\s+["'`[]?(\w+)/gi)].map((match) => match[1].toUpperCase())
   const builtIn = typeof created?.sql === 'string' && collations.every((name) => SQLITE_COLLATIONS.has(name))
-  const keyRules = builtIn ? Object.fromEntries(columns.map((column): [string, KeyRule] => [column.name, 'sqlite'])) : {}
-  return {types: {}, uniqueKeys: [...(primary.length > 0 ? [primary] : []), ...groupColumns(rows)], keyRules}
+  const keyRules = nameMap(builtIn ? columns.map((column): [string, KeyRule] => [column.name, 'sqlite']) : [])
+  return {types: nameMap([]), uniqueKeys: [...(primary.length > 0 ? [primary] : []), ...groupColumns(rows)], keyRules}
 }
 
 const SQLITE_COLLATIONS = new Set(['BINARY', 'NOCASE', 'RTRIM'])
+
+/**
+ * A map of column names without a prototype: `types[column]` and `column in types` see only the
+ * table's columns, never what every object inherits (a column named constructor or toString that
+ * the table lacks is unknown, and has no type).
+ */
+function nameMap<T>(entries: Array<[string, T]>): Record<string, T> {
+  const map = Object.create(null) as Record<string, T>
+  for (const [name, value] of entries) map[name] = value
+  return map
+}
 
 /** Index rows → column sets; an index with an expression column (no name) cannot vouch for uniqueness. */
 function groupColumns(rows: Array<{name: string; col: string | null}>): string[][] {

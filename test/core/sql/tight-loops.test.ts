@@ -6,6 +6,7 @@ import type {Entry} from '../../../src/core/buffer/entries.js'
 import {applyEntries} from '../../../src/core/sql/apply.js'
 import {spelling} from '../../../src/core/sql/same-row.js'
 import {bindKey, exactDecimal} from '../../../src/core/sql/statements.js'
+import {tableInfo} from '../../../src/core/sql/table-info.js'
 import {arrayLiteral} from '../../../src/core/sql/unnest.js'
 import {dialectsUp, openTestDb, type DialectName} from '../../support/db.js'
 import {uniquePrefix} from '../../support/services.js'
@@ -128,6 +129,41 @@ describe.each(['sqlite', 'postgres', 'mysql'] as DialectName[])('column names th
         [4, 70, 'dflt', 9],
       ]
       expect(rows.map((r) => [Number(r.id), Number(r.constructor), r.toString, Number(r.hits)])).toEqual(expected)
+    } finally {
+      await db.cleanup()
+    }
+  })
+
+  it.skipIf(!dialectsUp[dialect])('a column named constructor or toString that the table lacks is unknown: the database refuses it, nothing is cast as a function', async () => {
+    const db = await openTestDb(dialect)
+    const table = `${uniquePrefix()}_noinherit`
+    db.created.push(table)
+    try {
+      await db.knex.schema.createTable(table, (t) => {
+        t.integer('id').primary()
+        t.integer('hits').notNullable().defaultTo(0)
+      })
+      await db.knex(table).insert([{id: 1}])
+      const info = await tableInfo(db.knex, dialect, table)
+      expect('constructor' in info.types).toBe(false)
+      expect(info.types.toString).toBeUndefined()
+      expect('constructor' in info.keyRules).toBe(false)
+      for (const entry of [
+        {kind: 'counter', members: [], where: {id: 1}, deltas: {constructor: 2}},
+        {kind: 'update', member: '', where: {id: 1}, fields: {toString: 'x'}},
+        {kind: 'insert', row: {id: 2, constructor: 1}},
+      ] as Entry[]) {
+        const error = await db.knex
+          .transaction((trx) => applyEntries(trx, dialect, table, [entry], 1000, db.knex))
+          .then(
+            () => null,
+            (e: unknown) => e as Error,
+          )
+        expect(error, JSON.stringify(entry)).toBeInstanceOf(Error)
+        expect(error?.message).not.toMatch(/function|native code/)
+        expect(error?.message).toMatch(/constructor|toString|column/i)
+      }
+      expect(await db.knex(table).select('id', 'hits')).toEqual([{id: 1, hits: 0}])
     } finally {
       await db.cleanup()
     }

@@ -14,7 +14,8 @@
 -- checked before the first write; INCRBYFLOAT on a base (which writes nothing when it fails) is
 -- the only write that may still fail, and its failure drops that base. A base and a delta that
 -- are both small integers (the usual case) are added here and written with SET … KEEPTTL, which
--- costs Redis about half of INCRBYFLOAT and gives the same text.
+-- costs Redis about half of INCRBYFLOAT and gives the same text. (A write before a failure would
+-- stay, and the ack's retry would add its delta again.)
 --@include checks
 local prefix, batchId, now = ARGV[1], ARGV[2], ARGV[3]
 expectType(KEYS[2], 'set')
@@ -39,23 +40,24 @@ local flushed = #batch.counters + #batch.updates + #batch.inserts - (#ARGV - 3)
 
 -- Bases to move forward ({member, delta}) and bad ones to drop ({member, reason}).
 local moves, drops = {}, {}
+-- JSON text of the value (or of the raw text): cjson reads "[1e400]" but cannot write it back.
 local function shown(value)
   local ok, decoded = pcall(cjson.decode, value)
-  return string.sub(cjson.encode((ok and type(decoded) ~= 'number') and decoded or value), 1, 40)
+  local encoded, text = pcall(cjson.encode, (ok and type(decoded) ~= 'number') and decoded or value)
+  return string.sub(encoded and text or cjson.encode(value), 1, 40)
 end
 -- Bases are read a slice of 1000 at a time (MGET); only a base MGET cannot read (absent, or a key
--- of another type) is looked at alone. A base is written once it is read (integers) or after all
--- are read (the moves below); a member named twice takes the general way the second time, so no
--- write is based on a value read before an earlier write of the same key.
+-- of another type) is looked at alone. Nothing is written before all are read and checked; a
+-- member named twice takes the general way the second time (its sum is set before the moves).
 local ACK_SLICE = 1000
 -- An integer INCRBYFLOAT reads as Lua does and a sum of two Lua adds exactly: at most 15
 -- characters, no leading zero, no "-0" (a sum of two stays below 2^53, where a double is exact).
 local function smallInteger(s)
   return type(s) == 'string' and #s <= 15 and (s == '0' or string.find(s, '^%-?[1-9]%d*$') ~= nil)
 end
--- Bases whose delta and value are both small integers are written as they are read (the sum,
--- keeping the key's TTL): that SET cannot fail. The rest go the general way below.
-local kept, written = {}, {}
+-- Bases whose delta and value are both small integers get their sum (written below, keeping the
+-- key's TTL: that SET cannot fail). The rest go the general way.
+local kept, written, sums = {}, {}, {}
 for _, entry in ipairs(batch.counters) do
   if not dead[entry[1]] then
     kept[#kept + 1] = entry
@@ -74,7 +76,7 @@ for from = 1, #kept, ACK_SLICE do
     local value = values[j - from + 1]
     if value and not written[key] and smallInteger(value) and smallInteger(delta) then
       written[key] = true
-      redis.call('SET', key, string.format('%.0f', tonumber(value) + tonumber(delta)), 'KEEPTTL')
+      sums[#sums + 1] = {key, string.format('%.0f', tonumber(value) + tonumber(delta))}
     else
       if type(delta) == 'number' then
         delta = string.format('%.17g', delta)
@@ -109,6 +111,9 @@ end
 
 redis.call('HINCRBY', statsKey, 'flushed', flushed)
 redis.call('DEL', prefix .. ':ifd:' .. batchId)
+for _, sum in ipairs(sums) do
+  redis.call('SET', sum[1], sum[2], 'KEEPTTL')
+end
 for _, move in ipairs(moves) do
   local ok, value = pcall(redis.call, 'INCRBYFLOAT', prefix .. ':b:' .. move[1], move[2])
   if not ok then

@@ -24,6 +24,7 @@ const server = spawn(
   ['--tool=callgrind', `--callgrind-out-file=${join(dir, 'cg.out')}`, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
   {stdio: 'ignore'},
 )
+process.on('exit', () => server.kill('SIGKILL'))
 // Refused until valgrind has started the server: ioredis retries until it is ready.
 const redis = new Redis({port, retryStrategy: () => 200})
 redis.on('error', () => {})

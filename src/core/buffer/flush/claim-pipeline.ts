@@ -176,7 +176,9 @@ export class ClaimPipeline {
     // Claiming (state work) overlaps applying the previous batch (database work); at most one
     // batch waits to be applied, and batches are applied in the order they were claimed.
     const previous = this.applying
-    const {batch, quarantined} = await stepsFor(this.ipc).claim(this.keys.prefix, {batchId: newBatchId(), table, createdAt: Date.now(), counters, updates, maxInserts})
+    const redis = this.ipc.driver === 'redis'
+    const claimed = await stepsFor(this.ipc).claim(this.keys.prefix, {batchId: newBatchId(), table, createdAt: Date.now(), counters, updates, maxInserts, markFence: redis})
+    const {batch, quarantined} = claimed
     this.run.quarantined.push(...quarantined)
     if (!batch) {
       await previous
@@ -185,8 +187,9 @@ export class ClaimPipeline {
     // The claim mark (redis driver): the fence counter moved past this claim. The commit records
     // it, so a store restored from a snapshot taken before the claim (mid-flush, its counter below
     // the mark) holds these writes as pending again and is refused, whatever lease it issues next.
-    // The memory driver's checkpoint mirrors every claim, so it needs none.
-    const mark = this.ipc.driver === 'redis' ? await this.ipc.incrBy(this.keys.flushFence, 1) : 0
+    // The memory driver's checkpoint mirrors every claim, so it needs none. The claim step takes it
+    // itself (a separate INCR waited behind the ack of the batch before, on the path to the apply).
+    const mark = redis ? (claimed.mark ?? (await this.ipc.incrBy(this.keys.flushFence, 1))) : 0
     failpoint('after-claim')
     // A clean batch's ack (state work) overlaps applying the next one: the next apply waits for
     // this batch's commit, and for the ack of the batch before it (at most one ack outstanding).

@@ -35,6 +35,8 @@ export type BadKind = 'c' | 'u' | 'q' | 'if'
 export interface ClaimResult {
   batch: StoredBatch | null
   quarantined: QuarantinedKey[]
+  /** Redis, when asked (`markFence`) and a batch was claimed: the flush fence counter, moved past this claim in the same step. */
+  mark?: number
 }
 
 export interface ClaimRequest {
@@ -44,6 +46,8 @@ export interface ClaimRequest {
   counters: string[]
   updates: string[]
   maxInserts: number
+  /** Redis: move the flush fence counter past this claim (its claim mark) in the same step; the memory driver has none. */
+  markFence?: boolean
 }
 
 export type RequeueEntry = {kind: 'counter'; deltas: Array<[string, number]>} | {kind: 'update'; member: string; fields: Record<string, Json>} | {kind: 'insert'; row: Json}

@@ -15,7 +15,7 @@ const SCRIPTS = {
   increment: 1,
   update: 5,
   insert: 4,
-  claim: 7,
+  claim: 8,
   quarantine: 4,
   ack: 2,
   readCounter: 4,
@@ -103,8 +103,8 @@ export function redisSteps(ipc: Ipc, scripts: ScriptHost): BufferSteps {
     },
     claim: async (prefix, request) => {
       const k = KeySpace.of(prefix)
-      // KEYS: the four indexes (counters, updates, queues, in flight), the batch, the table's generation, its queue;
-      // ARGV: prefix, batch id, created at, table, most rows, then N and N counter members, then M and M update members.
+      // KEYS: the four indexes (counters, updates, queues, in flight), the batch, the table's generation, its queue, the flush fence;
+      // ARGV: prefix, batch id, created at, table, most rows, then N and N counter members, then M and M update members, then "1" to mark.
       const raw = await run<string | null>(
         'claim',
         [
@@ -115,6 +115,7 @@ export function redisSteps(ipc: Ipc, scripts: ScriptHost): BufferSteps {
           k.batch(request.batchId),
           k.generation(request.table),
           k.queue(request.table),
+          k.flushFence,
           prefix,
           request.batchId,
           request.createdAt,
@@ -124,13 +125,15 @@ export function redisSteps(ipc: Ipc, scripts: ScriptHost): BufferSteps {
           ...request.counters,
           request.updates.length,
           ...request.updates,
+          request.markFence ? '1' : '0',
         ],
         request.table,
       )
       if (!raw) return {batch: null, quarantined: []}
-      const answer = JSON.parse(raw) as {empty?: boolean; quarantined?: unknown}
+      const answer = JSON.parse(raw) as {empty?: boolean; quarantined?: unknown; mark?: unknown}
       const quarantined = emptyArray<[string, string]>(answer.quarantined).map(([key, reason]) => ({key, reason}))
-      return {batch: answer.empty ? null : decodeBatch(answer), quarantined}
+      const batch = answer.empty ? null : decodeBatch(answer)
+      return typeof answer.mark === 'number' ? {batch, quarantined, mark: answer.mark} : {batch, quarantined}
     },
     quarantine: async (prefix, kind, member, reason) => {
       const k = KeySpace.of(prefix)

@@ -7,13 +7,16 @@
 -- KEYS[5]  {prefix}:if:{batchId}       the batch (JSON)
 -- KEYS[6]  {prefix}:gen:{table}        generation of the table (guards base caching)
 -- KEYS[7]  {prefix}:q:{table}          the table's queue
+-- KEYS[8]  {prefix}:lock:flush:fence    the flush fence counter (the claim mark, see ARGV last)
 -- ARGV[1]  prefix
 -- ARGV[2]  batch id
 -- ARGV[3]  created at (ms)
 -- ARGV[4]  table member ({connection}:{table})
 -- ARGV[5]  most queued rows to take
 -- ARGV[6]  number of counter members N, then N counter members,
---          then the number of update members M, then M update members
+--          then the number of update members M, then M update members,
+--          then "1" to move the fence counter past this claim when it claims a batch (the mark,
+--          answered as "mark": in this very step, so that no snapshot holds the claim without it)
 -- Also reads and writes {prefix}:ut:{table} (update times, moved into the batch as the third
 -- item of an update), {prefix}:ifd:{batchId}, {prefix}:bad:…, {prefix}:idx:bad.
 -- Counter deltas and update times travel as the text Redis stores (exact), not as Lua numbers.
@@ -43,6 +46,10 @@ for k = 1, 4 do
   expectType(KEYS[k], 'set')
 end
 expectInteger(KEYS[6])
+local markFence = ARGV[8 + tonumber(ARGV[6]) + tonumber(ARGV[7 + tonumber(ARGV[6])])] == '1'
+if markFence then
+  expectInteger(KEYS[8])
+end
 expectType(prefix .. ':idx:bad', 'hash')
 expectType(prefix .. ':bad:q:' .. ARGV[4], 'list')
 expectType(prefix .. ':ifd:' .. batchId, 'hash')
@@ -612,10 +619,14 @@ redis.call('SET', KEYS[5], batch)
 for i = 1, #deltas, 1000 do
   redis.call('HSET', prefix .. ':ifd:' .. batchId, unpack(deltas, i, math.min(i + 999, #deltas)))
 end
+local answer = batch
 if #quarantined > 0 then
   -- The stored batch does not carry them; only this answer does.
-  batch = string.sub(batch, 1, -2) .. ',"quarantined":' .. cjson.encode(quarantined) .. '}'
+  answer = string.sub(answer, 1, -2) .. ',"quarantined":' .. cjson.encode(quarantined) .. '}'
 end
 redis.call('SADD', KEYS[4], batchId)
 redis.call('INCR', KEYS[6])
-return batch
+if markFence then
+  answer = string.sub(answer, 1, -2) .. ',"mark":' .. redis.call('INCR', KEYS[8]) .. '}'
+end
+return answer

@@ -1,0 +1,76 @@
+import {Redis} from 'ioredis'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {KeySpace} from '../../../../src/core/buffer/keys.js'
+import {stepsFor} from '../../../../src/core/buffer/steps/index.js'
+import {parseConfig} from '../../../../src/core/config/load.js'
+import {createIpc} from '../../../../src/core/ipc/create.js'
+import {deleteMatching} from '../../../../src/core/ipc/cursor.js'
+import type {Ipc} from '../../../../src/core/ipc/types.js'
+import {available, uniquePrefix, urls} from '../../../support/services.js'
+
+const redisUp = await available('redis')
+
+/**
+ * The claim mark (redis): the flush fence counter moved past a claim, in the claim step itself, so
+ * that no snapshot of Redis holds the claim without the mark, and the flush does not wait for a
+ * separate INCR queued behind the ack of the batch before.
+ */
+describe.skipIf(!redisUp)('claim on redis: the mark', () => {
+  const root = uniquePrefix('wbmark')
+  let ipc: Ipc
+  let raw: Redis
+  let n = 0
+  beforeAll(async () => {
+    ipc = await createIpc(parseConfig({ipc: {driver: 'redis', redis: urls.redis}}).ipc)
+    raw = new Redis(urls.redis)
+  })
+  afterAll(async () => {
+    await deleteMatching(ipc, `${root}*`).catch(() => {})
+    raw?.disconnect()
+    await ipc?.close()
+  })
+  const request = (counters: string[], markFence?: boolean) => ({
+    batchId: `b${n}`,
+    table: 'default:posts',
+    createdAt: 1,
+    counters,
+    updates: [],
+    maxInserts: 0,
+    ...(markFence === undefined ? {} : {markFence}),
+  })
+
+  it('moves the fence counter past the claim and answers it; not asked, or nothing claimed, it stays', async () => {
+    const p = `${root}_${n++}`
+    const fence = KeySpace.of(p).flushFence
+    const steps = stepsFor(ipc)
+    await raw.set(fence, '41')
+    await steps.increment(p, 'default:posts:1:views', 2)
+    const marked = await steps.claim(p, request(['default:posts:1:views'], true))
+    expect(marked.mark).toBe(42)
+    expect(marked.batch?.counters).toEqual([['default:posts:1:views', 2]])
+    expect(await raw.get(fence)).toBe('42')
+
+    const nothing = await steps.claim(p, request(['default:posts:1:views'], true))
+    expect(nothing).toEqual({batch: null, quarantined: []})
+    expect(await raw.get(fence)).toBe('42')
+
+    await steps.increment(p, 'default:posts:2:views', 1)
+    const unmarked = await steps.claim(p, request(['default:posts:2:views']))
+    expect(unmarked.mark).toBeUndefined()
+    expect(unmarked.batch?.counters).toEqual([['default:posts:2:views', 1]])
+    expect(await raw.get(fence)).toBe('42')
+  })
+
+  it('a fence counter that is not an integer fails the claim before it takes anything', async () => {
+    const p = `${root}_${n++}`
+    const fence = KeySpace.of(p).flushFence
+    const steps = stepsFor(ipc)
+    await raw.set(fence, 'not a number')
+    await steps.increment(p, 'default:posts:1:views', 3)
+    await expect(steps.claim(p, request(['default:posts:1:views'], true))).rejects.toMatchObject({name: 'WrongType', key: fence})
+    expect(await raw.get(`${p}:c:default:posts:1:views`)).toBe('3')
+    expect(await raw.smembers(`${p}:idx:counters`)).toEqual(['default:posts:1:views'])
+    expect(await raw.smembers(`${p}:idx:inflight`)).toEqual([])
+  })
+})

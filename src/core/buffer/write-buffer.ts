@@ -158,8 +158,10 @@ export class WriteBuffer {
     // Most calls name a handful of tables: their validated handles are kept.
     let handle = this.tables.get(table)
     if (!handle) {
-      handle = new TableBuffer(this, 'default', table, true)
-      if (this.tables.size < 1000) this.tables.set(table, handle)
+      // Only a kept handle caches rows: cachedRow() can drop only the caches of the handles kept here.
+      const kept = this.tables.size < 1000
+      handle = new TableBuffer(this, 'default', table, kept)
+      if (kept) this.tables.set(table, handle)
     }
     return handle
   }
@@ -386,10 +388,16 @@ export class RowBuffer {
   /** No base was cached: the total is read from the database (and the base cached) before the write counts as done. */
   private coldTotal(member: string, r: IncrementResult): Promise<number> {
     const wb = this.wb
-    // The delta is stored now; a failed read of the total must not invite a retry.
-    const total = wb.totals.read(this.connection, wb.databases.get(this.connection), member, r.reading).catch((error: unknown) => {
-      throw new TotalUnavailable(member, error)
-    })
+    let total: Promise<number>
+    try {
+      // The delta is stored now; a failed read of the total must not invite a retry.
+      total = wb.totals.read(this.connection, wb.databases.get(this.connection), member, r.reading).catch((error: unknown) => {
+        throw new TotalUnavailable(member, error)
+      })
+    } catch (error) {
+      // A connection that is not configured throws here: the write still ends, or close() would wait for it forever.
+      total = Promise.reject(error)
+    }
     const done = () => wb.written()
     total.then(done, done)
     return total

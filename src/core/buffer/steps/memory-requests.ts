@@ -40,7 +40,9 @@ export function memoryRequests(ipc: Ipc, call: Call): BufferSteps {
         for (let i = 0; i < batch.length; i++) {
           const live = answer[4 * i]
           if (typeof live === 'number') batch[i].resolve(incrementAnswer(live, answer[4 * i + 1] as number | null, answer[4 * i + 2] as number, answer[4 * i + 3] as string[] | null))
-          else batch[i].reject(reviveError(live as SerializedError))
+          else if (live !== null && typeof live === 'object') batch[i].reject(reviveError(live as SerializedError))
+          // A total that is not a number travels as null (JSON has no Infinity): this increment alone fails.
+          else batch[i].reject(new CorruptValue("the memory primary's answer to increment", `its total ${String(live)} is not a number`))
         }
       },
       (error: unknown) => {

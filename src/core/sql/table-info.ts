@@ -99,7 +99,9 @@ async function postgresInfo(knex: Knex | Knex.Transaction, table: string): Promi
     if (rule && (row.deterministic ?? 'true') === 'true') keyRules[row.name] = rule
   }
   return {
-    types: nameMap(rows.map((row) => [row.name, row.type])),
+    // A type's name goes into the statements' text, where knex reads ? and ?? as placeholders: a
+    // name holding one (a quoted enum or domain name) is escaped for knex.
+    types: nameMap(rows.map((row) => [row.name, row.type.replaceAll('?', '\\?')])),
     uniqueKeys: (unique.rows as Array<{columns: string[]}>).map((row) => row.columns),
     keyRules,
   }

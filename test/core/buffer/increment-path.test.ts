@@ -67,4 +67,17 @@ describe('increment path, memory driver + sqlite', () => {
     ])
     expect(await within(app.close(), 5000)).not.toBe('pending')
   })
+
+  it('a member that is not a string (sent by another process) fails alone and names no key of another member', async () => {
+    db = await openTestDb('sqlite')
+    const prefix = uniquePrefix()
+    const wb = await openEngine(engineConfig('memory', db.url, prefix), {checkpoint: false})
+    opened.push(wb)
+    const call = (args: unknown[]) => (wb.ipc as unknown as {stepHost: {call(name: string, args: unknown[]): Promise<unknown[]>}}).stepHost.call('increment', args)
+    const answer = await call([prefix, ['default:posts:2:views'], 5, 'default:posts:1:views', 1])
+    expect(answer[0]).toMatchObject({name: 'InvalidArgument'})
+    expect(answer.slice(4)).toEqual([1, null, 0, ['0']])
+    expect(await wb.ipc.get(`${prefix}:c:default:posts:2:views`)).toBeNull()
+    expect((await wb.ipc.smembers(`${prefix}:idx:counters`)).sort()).toEqual(['default:posts:1:views'])
+  })
 })

@@ -169,3 +169,33 @@ describe.each(['sqlite', 'postgres', 'mysql'] as DialectName[])('column names th
     }
   })
 })
+
+describe('PostgreSQL type names that hold a question mark', () => {
+  it.skipIf(!dialectsUp.postgres)('are escaped for knex: the values bind where they belong', async () => {
+    const db = await openTestDb('postgres')
+    const table = `${uniquePrefix()}_qtype`
+    const type = `${table}_mo?od??`
+    db.created.push(table)
+    try {
+      await db.knex.raw(`CREATE TYPE "${type.replaceAll('?', '\\?')}" AS ENUM ('sad', 'ok', 'happy')`)
+      await db.knex.raw(`CREATE TABLE "${table}" (id integer PRIMARY KEY, mood "${type.replaceAll('?', '\\?')}" NOT NULL DEFAULT 'ok', hits integer NOT NULL DEFAULT 0)`)
+      await db.knex(table).insert([{id: 1}, {id: 2}])
+      const entries: Entry[] = [
+        {kind: 'update', member: '', where: {id: 1}, fields: {mood: 'happy'}},
+        {kind: 'counter', members: [], where: {id: 2}, deltas: {hits: 3}},
+        ...Array.from({length: 70}, (_, i): Entry => ({kind: 'insert', row: {id: 10 + i, mood: i % 2 ? 'sad' : 'happy'}})),
+      ]
+      await db.knex.transaction((trx) => applyEntries(trx, 'postgres', table, entries, 1000, db.knex))
+      const rows = (await db.knex(table).select('id', 'mood', 'hits').orderBy('id')) as Array<{id: number; mood: string; hits: number}>
+      expect(rows.slice(0, 2)).toEqual([
+        {id: 1, mood: 'happy', hits: 0},
+        {id: 2, mood: 'ok', hits: 3},
+      ])
+      expect(rows.slice(2).map((r) => r.mood)).toEqual(Array.from({length: 70}, (_, i) => (i % 2 ? 'sad' : 'happy')))
+    } finally {
+      await db.knex.schema.dropTableIfExists(table)
+      await db.knex.raw(`DROP TYPE IF EXISTS "${type.replaceAll('?', '\\?')}"`)
+      await db.cleanup()
+    }
+  })
+})

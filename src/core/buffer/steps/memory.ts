@@ -1,9 +1,9 @@
 import {KeySpace} from '../keys.js'
-import {CorruptValue, WrongType} from '../../errors.js'
+import {CorruptValue, InvalidArgument, WrongType} from '../../errors.js'
 import type {Json} from '../../ipc/types.js'
 import type {MemoryStore} from '../../ipc/memory/store.js'
 import {serializeError} from '../../ipc/memory/protocol.js'
-import {assertFiniteNumber} from '../../ipc/validate.js'
+import {assertFiniteNumber, describe} from '../../ipc/validate.js'
 import {registerSteps, type MemoryStep} from '../../ipc/memory/step-registry.js'
 import {chunkSha} from '../../streams/chunk.js'
 import type {BadKind, CounterReading, RequeueEntry} from './contract.js'
@@ -39,7 +39,9 @@ export function increment(store: MemoryStore, prefix: string, ...items: Array<st
     const delta = items[i + 1] as number
     const o = i * 2
     try {
-      // Another process may send anything: a delta that is not a number would be joined as text.
+      // Another process may send anything: a delta that is not a number would be joined as text,
+      // and a member that is not a string (an array, say) would name the key of another.
+      if (typeof member !== 'string') throw new InvalidArgument('member', `expected a counter member (a string), got ${describe(member)}`)
       assertFiniteNumber(delta, 'delta')
       const k = counterKeys(keys, member)
       let table = tables.get(k.table)

@@ -12,9 +12,10 @@ export interface CounterKeys {
   generation: string
 }
 
-/** Members whose keys are kept, per prefix: a hot set of counters, bounded in memory (dropped whole when full). */
+/** Members whose keys are kept, over every prefix: a hot set of counters, bounded in memory (dropped whole when full). */
 const MAX_MEMBERS = 50_000
-const known = new WeakMap<KeySpace, Map<string, CounterKeys>>()
+const known = new Map<KeySpace, Map<string, CounterKeys>>()
+let kept = 0
 
 /**
  * A counter member's keys, built once: a key string that is used again keeps its hash, while a
@@ -22,11 +23,15 @@ const known = new WeakMap<KeySpace, Map<string, CounterKeys>>()
  * the lookup itself, measured), and an increment looks up about ten keys.
  */
 export function counterKeys(keys: KeySpace, member: string): CounterKeys {
-  let members = known.get(keys)
-  if (!members) known.set(keys, (members = new Map()))
-  let found = members.get(member)
+  let found = known.get(keys)?.get(member)
   if (!found) {
-    if (members.size >= MAX_MEMBERS) members.clear()
+    if (kept >= MAX_MEMBERS) {
+      known.clear()
+      kept = 0
+    }
+    let members = known.get(keys)
+    if (!members) known.set(keys, (members = new Map()))
+    kept++
     const table = tableOf(member)
     found = {counter: keys.counter(member), base: keys.base(member), table, age: keys.age(table), stats: keys.stats(table), generation: keys.generation(table)}
     members.set(member, found)

@@ -45,3 +45,43 @@ describe.each(['postgres', 'sqlite'] as DialectName[])('a flush lease that ran o
     expect((await db.knex(posts).where({id: 1}).first('title')).title).toBe('v1')
   })
 })
+
+/**
+ * The window after that check: a holder paused between its own lease check and its claim, past its
+ * lease, while the next holder has claimed but not yet committed. Had the paused one claimed, its
+ * claim mark would be above the new holder's fence, and once it committed, the new holder's commit
+ * would look like a store rolled back to before the mark (refused, exit 7, until an operator
+ * steps in). The claim step checks the lease itself: the paused holder claims nothing.
+ */
+describe.each(['postgres', 'sqlite'] as DialectName[])('a flush lease that ran out between its check and the claim, redis + %s', (dialect) => {
+  const up = driversUp.redis && dialectsUp[dialect]
+  const prefix = uniquePrefix()
+  let db: TestDb
+  let config: WbcConfigInput
+  let wb: WriteBuffer
+
+  redisEngineFor(dialect, up, prefix, (opened) => ({db, config, wb} = opened))
+
+  it.skipIf(!up)('claims nothing; the next holder commits (no rollback alarm) and every increment lands once', async () => {
+    const posts = `${prefix}_w`
+    await createPostsTable(db, posts, 3)
+    await wb.table(posts).where(1).increment('views', 1)
+    const paused = startFixture('flush-once.ts', {WBC_TEST_CONFIG: JSON.stringify(config), WBC_FAILPOINT: 'before-claim-step:stop', LEASE_TTL_MS: '1000', NO_FINAL_FLUSH: '1'})
+    await until(() => stopped(paused.child.pid!), 15_000, 'the first flusher to stop right before its claim')
+    await sleep(1200) // Its lease runs out while it is stopped.
+    const next = startFixture('flush-once.ts', {WBC_TEST_CONFIG: JSON.stringify(config), WBC_FAILPOINT: 'after-claim:stop', NO_FINAL_FLUSH: '1'})
+    await until(() => stopped(next.child.pid!), 15_000, 'the next holder to stop after its claim')
+    await wb.table(posts).where(1).increment('views', 10) // Something for the paused one to claim.
+    paused.child.kill('SIGCONT')
+    const first = await paused.exit
+    expect(first.code).toBe(0)
+    expect(JSON.parse(first.stdout.trim().split('\n')[0])).toMatchObject({status: 'partial', reason: 'lease-lost', tables: []})
+    next.child.kill('SIGCONT')
+    const second = await next.exit
+    expect(second.code).toBe(0)
+    expect(JSON.parse(second.stdout.trim().split('\n')[0])).toMatchObject({status: 'ok'})
+    expect((await db.knex(posts).where({id: 1}).first('views')).views).toBe(1)
+    expect((await wb.flush()).status).toBe('ok')
+    expect((await db.knex(posts).where({id: 1}).first('views')).views).toBe(11)
+  })
+})

@@ -177,7 +177,23 @@ export class ClaimPipeline {
     // batch waits to be applied, and batches are applied in the order they were claimed.
     const previous = this.applying
     const redis = this.ipc.driver === 'redis'
-    const claimed = await stepsFor(this.ipc).claim(this.keys.prefix, {batchId: newBatchId(), table, createdAt: Date.now(), counters, updates, maxInserts, markFence: redis})
+    // After the lease check above: a pause here outlives the lease (the claim step checks it again).
+    failpoint('before-claim-step')
+    const claimed = await stepsFor(this.ipc).claim(this.keys.prefix, {
+      batchId: newBatchId(),
+      table,
+      createdAt: Date.now(),
+      counters,
+      updates,
+      maxInserts,
+      ...(redis ? {lease: this.lease.current.token} : {}),
+    })
+    if (claimed.leaseLost) {
+      // The lease was taken over between the check above and the claim: this run claims no more.
+      this.lease.lost = true
+      await previous
+      return false
+    }
     const {batch, quarantined} = claimed
     this.run.quarantined.push(...quarantined)
     if (!batch) {

@@ -35,8 +35,10 @@ export type BadKind = 'c' | 'u' | 'q' | 'if'
 export interface ClaimResult {
   batch: StoredBatch | null
   quarantined: QuarantinedKey[]
-  /** Redis, when asked (`markFence`) and a batch was claimed: the flush fence counter, moved past this claim in the same step. */
+  /** Redis, claiming under a lease (`lease`) and a batch was claimed: the flush fence counter, moved past this claim in the same step. */
   mark?: number
+  /** Redis, claiming under a lease: that lease no longer holds, so nothing was claimed. */
+  leaseLost?: boolean
 }
 
 export interface ClaimRequest {
@@ -46,8 +48,12 @@ export interface ClaimRequest {
   counters: string[]
   updates: string[]
   maxInserts: number
-  /** Redis: move the flush fence counter past this claim (its claim mark) in the same step; the memory driver has none. */
-  markFence?: boolean
+  /**
+   * Redis: the token of the flush lease the claim is made under. Nothing is claimed unless it still
+   * holds, and a claim that takes a batch moves the flush fence counter past itself (its claim
+   * mark) in the same step. The memory driver takes no mark and ignores it.
+   */
+  lease?: string
 }
 
 export type RequeueEntry = {kind: 'counter'; deltas: Array<[string, number]>} | {kind: 'update'; member: string; fields: Record<string, Json>} | {kind: 'insert'; row: Json}

@@ -15,7 +15,7 @@ const SCRIPTS = {
   increment: 1,
   update: 5,
   insert: 4,
-  claim: 8,
+  claim: 9,
   quarantine: 4,
   ack: 2,
   readCounter: 4,
@@ -103,8 +103,8 @@ export function redisSteps(ipc: Ipc, scripts: ScriptHost): BufferSteps {
     },
     claim: async (prefix, request) => {
       const k = KeySpace.of(prefix)
-      // KEYS: the four indexes (counters, updates, queues, in flight), the batch, the table's generation, its queue, the flush fence;
-      // ARGV: prefix, batch id, created at, table, most rows, then N and N counter members, then M and M update members, then "1" to mark.
+      // KEYS: the four indexes (counters, updates, queues, in flight), the batch, the table's generation, its queue, the flush fence, the flush lease;
+      // ARGV: prefix, batch id, created at, table, most rows, then N and N counter members, then M and M update members, then the lease token or "".
       const raw = await run<string | null>(
         'claim',
         [
@@ -116,6 +116,7 @@ export function redisSteps(ipc: Ipc, scripts: ScriptHost): BufferSteps {
           k.generation(request.table),
           k.queue(request.table),
           k.flushFence,
+          k.flushLock,
           prefix,
           request.batchId,
           request.createdAt,
@@ -125,12 +126,13 @@ export function redisSteps(ipc: Ipc, scripts: ScriptHost): BufferSteps {
           ...request.counters,
           request.updates.length,
           ...request.updates,
-          request.markFence ? '1' : '0',
+          request.lease ?? '',
         ],
         request.table,
       )
       if (!raw) return {batch: null, quarantined: []}
-      const answer = JSON.parse(raw) as {empty?: boolean; quarantined?: unknown; mark?: unknown}
+      const answer = JSON.parse(raw) as {empty?: boolean; quarantined?: unknown; mark?: unknown; leaseLost?: unknown}
+      if (answer.leaseLost === true) return {batch: null, quarantined: [], leaseLost: true}
       const quarantined = emptyArray<[string, string]>(answer.quarantined).map(([key, reason]) => ({key, reason}))
       const batch = answer.empty ? null : decodeBatch(answer)
       return typeof answer.mark === 'number' ? {batch, quarantined, mark: answer.mark} : {batch, quarantined}

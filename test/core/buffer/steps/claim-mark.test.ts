@@ -14,7 +14,9 @@ const redisUp = await available('redis')
 /**
  * The claim mark (redis): the flush fence counter moved past a claim, in the claim step itself, so
  * that no snapshot of Redis holds the claim without the mark, and the flush does not wait for a
- * separate INCR queued behind the ack of the batch before.
+ * separate INCR queued behind the ack of the batch before. A claim made under a lease that no
+ * longer holds takes nothing (its mark would be above the new holder's fence, whose commits would
+ * then be refused as a rolled-back store).
  */
 describe.skipIf(!redisUp)('claim on redis: the mark', () => {
   const root = uniquePrefix('wbmark')
@@ -30,14 +32,14 @@ describe.skipIf(!redisUp)('claim on redis: the mark', () => {
     raw?.disconnect()
     await ipc?.close()
   })
-  const request = (counters: string[], markFence?: boolean) => ({
+  const request = (counters: string[], lease?: string) => ({
     batchId: `b${n}`,
     table: 'default:posts',
     createdAt: 1,
     counters,
     updates: [],
     maxInserts: 0,
-    ...(markFence === undefined ? {} : {markFence}),
+    ...(lease === undefined ? {} : {lease}),
   })
 
   it('moves the fence counter past the claim and answers it; not asked, or nothing claimed, it stays', async () => {
@@ -45,13 +47,14 @@ describe.skipIf(!redisUp)('claim on redis: the mark', () => {
     const fence = KeySpace.of(p).flushFence
     const steps = stepsFor(ipc)
     await raw.set(fence, '41')
+    await raw.set(KeySpace.of(p).flushLock, JSON.stringify({token: 't1', host: 'h', pid: 1, acquiredAt: 1, fence: 41, ttlMs: 60_000}), 'PX', 60_000)
     await steps.increment(p, 'default:posts:1:views', 2)
-    const marked = await steps.claim(p, request(['default:posts:1:views'], true))
+    const marked = await steps.claim(p, request(['default:posts:1:views'], 't1'))
     expect(marked.mark).toBe(42)
     expect(marked.batch?.counters).toEqual([['default:posts:1:views', 2]])
     expect(await raw.get(fence)).toBe('42')
 
-    const nothing = await steps.claim(p, request(['default:posts:1:views'], true))
+    const nothing = await steps.claim(p, request(['default:posts:1:views'], 't1'))
     expect(nothing).toEqual({batch: null, quarantined: []})
     expect(await raw.get(fence)).toBe('42')
 
@@ -68,8 +71,27 @@ describe.skipIf(!redisUp)('claim on redis: the mark', () => {
     const steps = stepsFor(ipc)
     await raw.set(fence, 'not a number')
     await steps.increment(p, 'default:posts:1:views', 3)
-    await expect(steps.claim(p, request(['default:posts:1:views'], true))).rejects.toMatchObject({name: 'WrongType', key: fence})
+    await raw.set(KeySpace.of(p).flushLock, JSON.stringify({token: 't1'}))
+    await expect(steps.claim(p, request(['default:posts:1:views'], 't1'))).rejects.toMatchObject({name: 'WrongType', key: fence})
     expect(await raw.get(`${p}:c:default:posts:1:views`)).toBe('3')
+    expect(await raw.smembers(`${p}:idx:counters`)).toEqual(['default:posts:1:views'])
+    expect(await raw.smembers(`${p}:idx:inflight`)).toEqual([])
+  })
+
+  it.each([
+    ['taken over by another holder', JSON.stringify({token: 'other', host: 'h', pid: 2, acquiredAt: 1, fence: 50, ttlMs: 60_000})],
+    ['released (no lease)', null],
+    ['a lease record that is not JSON', 'garbage'],
+  ])('a lease %s: nothing is claimed, the fence does not move', async (_case, record) => {
+    const p = `${root}_${n++}`
+    const keys = KeySpace.of(p)
+    const steps = stepsFor(ipc)
+    await raw.set(keys.flushFence, '50')
+    if (record !== null) await raw.set(keys.flushLock, record)
+    await steps.increment(p, 'default:posts:1:views', 4)
+    expect(await steps.claim(p, request(['default:posts:1:views'], 't1'))).toEqual({batch: null, quarantined: [], leaseLost: true})
+    expect(await raw.get(keys.flushFence)).toBe('50')
+    expect(await raw.get(`${p}:c:default:posts:1:views`)).toBe('4')
     expect(await raw.smembers(`${p}:idx:counters`)).toEqual(['default:posts:1:views'])
     expect(await raw.smembers(`${p}:idx:inflight`)).toEqual([])
   })

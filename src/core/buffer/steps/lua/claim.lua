@@ -8,6 +8,7 @@
 -- KEYS[6]  {prefix}:gen:{table}        generation of the table (guards base caching)
 -- KEYS[7]  {prefix}:q:{table}          the table's queue
 -- KEYS[8]  {prefix}:lock:flush:fence    the flush fence counter (the claim mark, see ARGV last)
+-- KEYS[9]  {prefix}:lock:flush          the flush lease (its record names its holder's token)
 -- ARGV[1]  prefix
 -- ARGV[2]  batch id
 -- ARGV[3]  created at (ms)
@@ -15,8 +16,11 @@
 -- ARGV[5]  most queued rows to take
 -- ARGV[6]  number of counter members N, then N counter members,
 --          then the number of update members M, then M update members,
---          then "1" to move the fence counter past this claim when it claims a batch (the mark,
---          answered as "mark": in this very step, so that no snapshot holds the claim without it)
+--          then the flush lease's token, or "" for none. With a token, nothing is claimed unless
+--          that lease still holds (answers {"leaseLost":true}), and a claim that takes a batch moves
+--          the fence counter past itself (the mark, answered as "mark"): in this very step, so that
+--          no snapshot holds the claim without it, and no holder that lost its lease gets a mark
+--          above the fence of the lease that replaced it (whose commits would then look rolled back).
 -- Also reads and writes {prefix}:ut:{table} (update times, moved into the batch as the third
 -- item of an update), {prefix}:ifd:{batchId}, {prefix}:bad:…, {prefix}:idx:bad.
 -- Counter deltas and update times travel as the text Redis stores (exact), not as Lua numbers.
@@ -46,9 +50,15 @@ for k = 1, 4 do
   expectType(KEYS[k], 'set')
 end
 expectInteger(KEYS[6])
-local markFence = ARGV[8 + tonumber(ARGV[6]) + tonumber(ARGV[7 + tonumber(ARGV[6])])] == '1'
+local leaseToken = ARGV[8 + tonumber(ARGV[6]) + tonumber(ARGV[7 + tonumber(ARGV[6])])] or ''
+local markFence = leaseToken ~= ''
 if markFence then
   expectInteger(KEYS[8])
+  local record = redis.call('GET', KEYS[9])
+  local ok, lease = pcall(cjson.decode, record or 'null')
+  if not ok or type(lease) ~= 'table' or lease.token ~= leaseToken then
+    return cjson.encode({leaseLost = true})
+  end
 end
 expectType(prefix .. ':idx:bad', 'hash')
 expectType(prefix .. ':bad:q:' .. ARGV[4], 'list')

@@ -64,6 +64,13 @@ export function increment(store: MemoryStore, prefix: string, ...items: Array<st
         reading = [String(store.get(k.generation) ?? 0)]
         if (byBatch) for (const [id, value] of Object.entries(byBatch)) reading.push(id, value)
       }
+      // As lua/increment.lua: a counter this delta would take past the largest double is left as it is.
+      if (Math.abs(delta) >= 1e15) {
+        const current = store.get(k.counter)
+        if (typeof current === 'number' && !Number.isFinite(current + delta)) {
+          throw new InvalidArgument('delta', `adding ${String(delta)} would take the counter beyond the largest finite number (${k.counter})`)
+        }
+      }
       // The first write: incrBy writes nothing when it throws.
       out[o] = store.incrBy(k.counter, delta)
       store.sadd(keys.countersIndex, [member])

@@ -5,7 +5,7 @@ import {readFileSync} from 'node:fs'
 import {Redis, type RedisOptions} from './ioredis.js'
 
 import {maskText} from '../../config/mask.js'
-import {AuthenticationFailed, CorruptValue, ExitCode, ServiceUnavailable, WbcError, WrongType} from '../../errors.js'
+import {AuthenticationFailed, CorruptValue, ExitCode, InvalidArgument, ServiceUnavailable, WbcError, WrongType} from '../../errors.js'
 import {toLease, toLeaseRecord, type StoredLease} from '../../locks/lease-record.js'
 import {fenceKeyOf, type IpcDriver, type LeaseClaim} from '../driver.js'
 import type {Json, Lease, LeaseRecord, ScanPage, UnlockResult} from '../types.js'
@@ -278,6 +278,9 @@ export class RedisDriver implements IpcDriver {
     if (checked) return new WrongType(checked[3], checked[2].replace(/^an? /, ''), checked[1].replace(/^an? /, ''))
     const corrupt = /^CORRUPT wbc: (.*?) \| (.*)$/s.exec(message)
     if (corrupt) return new CorruptValue(corrupt[2], corrupt[1])
+    // A step refused an argument that would take a stored number out of range (see buffer/steps/lua/increment.lua).
+    const range = /^RANGE wbc: (.*?) \| (.*?)(?: script: [0-9a-f]+, on @user_script:\d+\.)?$/s.exec(message)
+    if (range) return new InvalidArgument('delta', `${range[2]} (${range[1]})`)
     if (message.startsWith('WRONGTYPE') || /not a valid float/.test(message)) {
       let actual = 'non-numeric value'
       if (message.startsWith('WRONGTYPE')) actual = await this.redis.type(key).catch(() => 'value of another type')

@@ -72,6 +72,14 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'increment: a delta that would take the counter past the largest double is refused, the counter left as it was',
+    // (Negative: a large positive value reads as a time in these dumps.)
+    seed: (_ipc, p, s) => s.increment(p, member, -1e308),
+    run: (s, p) => s.increment(p, member, -1e308),
+    reply: {error: 'InvalidArgument', key: undefined},
+    keys: {'P:c:default:posts:1:views': {type: 'string', value: -1e308}, 'P:stats:default:posts': {type: 'hash', value: {writes: 1}}},
+  },
+  {
     name: 'increment: answers the cached base and the in-flight sum',
     seed: async (ipc, p, s) => {
       await s.increment(p, member, 2)

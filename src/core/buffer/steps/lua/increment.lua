@@ -19,7 +19,10 @@
 -- A cached base that is not a finite number (or a key of another type) reads as absent.
 -- Everything that can fail is checked before an increment's first write (INCRBYFLOAT, which
 -- itself writes nothing when it fails); a table whose stamp keys cannot be written fails its
--- increments before any of them is applied.
+-- increments before any of them is applied. INCRBYFLOAT adds in long double, so a counter can
+-- grow past the largest double (which the engine would read as Infinity, and the next claim set
+-- aside with every delta in it): a delta of 1e15 or more (no smaller one can take a finite
+-- counter there) has the counter read first and put back, the increment refused, when it would.
 --@include checks
 --@include inflight
 --@include stamp
@@ -61,7 +64,18 @@ for i = 0, n - 1 do
         reading[#reading + 1] = item
       end
     end
-    local live = redis.call('INCRBYFLOAT', prefix .. ':c:' .. member, ARGV[a + 1])
+    local counter = prefix .. ':c:' .. member
+    local big = math.abs(tonumber(ARGV[a + 1]) or 0) >= 1e15
+    local before = big and readOf('string', 'GET', counter)
+    local live = redis.call('INCRBYFLOAT', counter, ARGV[a + 1])
+    if big and not finiteNumber(live) then
+      if before then
+        redis.call('SET', counter, before, 'KEEPTTL')
+      else
+        redis.call('DEL', counter)
+      end
+      error({err = 'RANGE wbc: ' .. counter .. ' | adding ' .. ARGV[a + 1] .. ' would take the counter beyond the largest finite number'})
+    end
     redis.call('SADD', KEYS[1], member)
     return {live, base, table.concat(inflight, ','), reading}
   end)

@@ -179,15 +179,13 @@ export class ClaimPipeline {
     const redis = this.ipc.driver === 'redis'
     // After the lease check above: a pause here outlives the lease (the claim step checks it again).
     failpoint('before-claim-step')
-    const claimed = await stepsFor(this.ipc).claim(this.keys.prefix, {
-      batchId: newBatchId(),
-      table,
-      createdAt: Date.now(),
-      counters,
-      updates,
-      maxInserts,
-      ...(redis ? {lease: this.lease.current.token} : {}),
-    })
+    const claimUnder = (token: string) =>
+      stepsFor(this.ipc).claim(this.keys.prefix, {batchId: newBatchId(), table, createdAt: Date.now(), counters, updates, maxInserts, ...(redis ? {lease: token} : {})})
+    const token = this.lease.current.token
+    let claimed = await claimUnder(token)
+    // This run may have taken its lease again meanwhile (the fence catching up, moveFencePast):
+    // the claim went under the token it replaced, and is made once more under the current one.
+    if (claimed.leaseLost && !this.lease.lost && this.lease.current.token !== token) claimed = await claimUnder(this.lease.current.token)
     if (claimed.leaseLost) {
       // The lease was taken over between the check above and the claim: this run claims no more.
       this.lease.lost = true

@@ -1,43 +1,53 @@
 import type {IncrementResult} from './contract.js'
 
-/** One increment waiting for its turn in a batched script call. */
+/** One increment waiting for its turn in a batched step call. */
 export interface QueuedIncrement {
-  prefix: string
-  table: string
-  delta: number
   member: string
+  delta: number
   resolve: (value: IncrementResult) => void
   reject: (error: unknown) => void
 }
 
-/** Most increments in one script call: smaller calls overlap (Redis runs one while the next is built); 16 measured best. */
-const MAX_BATCH = 16
+/** How a driver batches: the most increments in one call, and when a batch is sent. */
+export interface BatchingPolicy {
+  maxBatch: number
+  /** Runs the send of what was gathered: on a later turn (setImmediate) or once the microtasks run (queueMicrotask). */
+  schedule: (drain: () => void) => void
+}
 
 /**
- * Gathers the increments issued during one turn of the event loop and sends them as one script
- * call (Redis runs it as one step; each increment in it is still applied and answered on its
- * own). With many concurrent callers this turns N round trips and N script runs into one.
+ * Gathers the increments issued together and sends them as one step call per prefix (the step
+ * runs as one; each increment in it is still applied and answered on its own). With many
+ * concurrent callers this turns N round trips and N step runs into one. `send` settles each
+ * increment of its batch; an error it throws fails the whole batch.
  */
 export class IncrementBatcher {
-  private queue: QueuedIncrement[] = []
+  private queued = new Map<string, QueuedIncrement[]>()
 
-  constructor(private readonly send: (batch: QueuedIncrement[]) => Promise<void>) {}
+  constructor(
+    private readonly send: (prefix: string, batch: QueuedIncrement[]) => Promise<void>,
+    private readonly policy: BatchingPolicy,
+  ) {}
 
-  add(item: Omit<QueuedIncrement, 'resolve' | 'reject'>): Promise<IncrementResult> {
+  add(prefix: string, member: string, delta: number): Promise<IncrementResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({prefix: item.prefix, table: item.table, delta: item.delta, member: item.member, resolve, reject})
-      if (this.queue.length === 1) setImmediate(this.drain)
+      if (this.queued.size === 0) this.policy.schedule(this.drain)
+      let items = this.queued.get(prefix)
+      if (!items) this.queued.set(prefix, (items = []))
+      items.push({member, delta, resolve, reject})
     })
   }
 
   private readonly drain = () => {
-    const queue = this.queue
-    this.queue = []
-    for (let i = 0; i < queue.length; i += MAX_BATCH) {
-      const batch = queue.slice(i, i + MAX_BATCH)
-      this.send(batch).catch((error: unknown) => {
-        for (const item of batch) item.reject(error)
-      })
+    const queued = this.queued
+    this.queued = new Map()
+    for (const [prefix, items] of queued) {
+      for (let i = 0; i < items.length; i += this.policy.maxBatch) {
+        const batch = items.slice(i, i + this.policy.maxBatch)
+        this.send(prefix, batch).catch((error: unknown) => {
+          for (const item of batch) item.reject(error)
+        })
+      }
     }
   }
 }

@@ -1,22 +1,12 @@
 import {CorruptValue} from '../../errors.js'
 import type {Ipc} from '../../ipc/types.js'
 import {reviveError, type SerializedError} from '../../ipc/memory/protocol.js'
-import type {BufferSteps, IncrementResult} from './contract.js'
-import {incrementAnswer} from './increment-batch.js'
+import type {BufferSteps} from './contract.js'
+import {incrementAnswer, IncrementBatcher, type QueuedIncrement} from './increment-batch.js'
 import type {MemoryStepName} from './memory.js'
 import {readBatch} from './read-batch.js'
 
 type Call = (name: string, args: unknown[], options?: {timed?: boolean}) => Promise<unknown>
-
-/** Most increments in one request: large enough for a busy turn, far below a socket's request size limit. */
-const MAX_BATCH = 512
-
-interface QueuedIncrement {
-  member: string
-  delta: number
-  resolve: (value: IncrementResult) => void
-  reject: (error: unknown) => void
-}
 
 /**
  * The steps on the memory driver: one request each to the primary, which runs the function
@@ -26,44 +16,26 @@ interface QueuedIncrement {
  */
 export function memoryRequests(ipc: Ipc, call: Call): BufferSteps {
   const step = <T>(name: MemoryStepName, args: unknown[], options?: {timed?: boolean}) => call(name, args, options) as Promise<T>
-  const queued = new Map<string, QueuedIncrement[]>()
 
-  const send = (prefix: string, batch: QueuedIncrement[]) => {
+  const send = async (prefix: string, batch: QueuedIncrement[]): Promise<void> => {
     const args: unknown[] = [prefix]
     for (const item of batch) args.push(item.member, item.delta)
-    step<unknown[]>('increment', args).then(
-      (answer) => {
-        if (!Array.isArray(answer) || answer.length !== 4 * batch.length) {
-          for (const item of batch) item.reject(new CorruptValue("the memory primary's answer to increment", 'it is not four items per increment'))
-          return
-        }
-        for (let i = 0; i < batch.length; i++) {
-          const live = answer[4 * i]
-          if (typeof live === 'number') batch[i].resolve(incrementAnswer(live, answer[4 * i + 1] as number | null, answer[4 * i + 2] as number, answer[4 * i + 3] as string[] | null))
-          else if (live !== null && typeof live === 'object') batch[i].reject(reviveError(live as SerializedError))
-          // A total that is not a number travels as null (JSON has no Infinity): this increment alone fails.
-          else batch[i].reject(new CorruptValue("the memory primary's answer to increment", `its total ${String(live)} is not a number`))
-        }
-      },
-      (error: unknown) => {
-        for (const item of batch) item.reject(error)
-      },
-    )
+    const answer = await step<unknown[]>('increment', args)
+    if (!Array.isArray(answer) || answer.length !== 4 * batch.length) throw new CorruptValue("the memory primary's answer to increment", 'it is not four items per increment')
+    for (let i = 0; i < batch.length; i++) {
+      const live = answer[4 * i]
+      if (typeof live === 'number') batch[i].resolve(incrementAnswer(live, answer[4 * i + 1] as number | null, answer[4 * i + 2] as number, answer[4 * i + 3] as string[] | null))
+      else if (live !== null && typeof live === 'object') batch[i].reject(reviveError(live as SerializedError))
+      // A total that is not a number travels as null (JSON has no Infinity): this increment alone fails.
+      else batch[i].reject(new CorruptValue("the memory primary's answer to increment", `its total ${String(live)} is not a number`))
+    }
   }
-  const drain = () => {
-    for (const [prefix, items] of queued) for (let i = 0; i < items.length; i += MAX_BATCH) send(prefix, items.slice(i, i + MAX_BATCH))
-    queued.clear()
-  }
-  const increment = (prefix: string, member: string, delta: number) =>
-    new Promise<IncrementResult>((resolve, reject) => {
-      if (queued.size === 0) queueMicrotask(drain)
-      let items = queued.get(prefix)
-      if (!items) queued.set(prefix, (items = []))
-      items.push({member, delta, resolve, reject})
-    })
+  // At most 512 per request (far below a socket's request size limit), sent once the microtasks
+  // have run: the primary answers on a later turn anyway.
+  const increments = new IncrementBatcher(send, {maxBatch: 512, schedule: queueMicrotask})
 
   return {
-    increment,
+    increment: (prefix, member, delta) => increments.add(prefix, member, delta),
     update: (prefix, member, fields) => step('update', [prefix, member, fields]),
     insert: (prefix, table, rows) => step('insert', [prefix, table, rows]),
     // A claim is answered once the checkpoint holds it: it may wait even in the primary's own process.

@@ -53,20 +53,15 @@ export function redisSteps(ipc: Ipc, scripts: ScriptHost): BufferSteps {
   const run = <T>(step: ScriptName, args: Array<string | number>, key: string, expected?: string) => scripts.run<T>(scriptName(step), args, key, expected)
 
   /** One script call for a batch of increments; each caller gets its own answer or error. */
-  const sendIncrements = async (batch: QueuedIncrement[]): Promise<void> => {
-    // One call per prefix (almost always one): the counter index is per prefix.
-    const prefixes = new Set(batch.map((item) => item.prefix))
-    if (prefixes.size > 1) {
-      await Promise.all([...prefixes].map((prefix) => sendIncrements(batch.filter((item) => item.prefix === prefix))))
-      return
-    }
-    const k = KeySpace.of(batch[0].prefix)
+  const sendIncrements = async (prefix: string, batch: QueuedIncrement[]): Promise<void> => {
+    const k = KeySpace.of(prefix)
     const tables = new Map<string, number>()
     // KEYS[1] counter index; ARGV: now, prefix, n, then (delta, member, table number) per increment, then the tables.
     const args: Array<string | number> = [k.countersIndex, Date.now(), k.prefix, batch.length]
     for (const item of batch) {
-      let t = tables.get(item.table)
-      if (t === undefined) tables.set(item.table, (t = tables.size + 1))
+      const table = tableOf(item.member)
+      let t = tables.get(table)
+      if (t === undefined) tables.set(table, (t = tables.size + 1))
       args.push(item.delta, item.member, t)
     }
     args.push(...tables.keys())
@@ -85,10 +80,11 @@ export function redisSteps(ipc: Ipc, scripts: ScriptHost): BufferSteps {
       else batch[i].reject(await scripts.error(k.counter(batch[i].member), String(live), 'number'))
     }
   }
-  const increments = new IncrementBatcher(sendIncrements)
+  // Calls of 16 overlap best (Redis runs one while the next is built), sent on the next turn.
+  const increments = new IncrementBatcher(sendIncrements, {maxBatch: 16, schedule: setImmediate})
 
   return {
-    increment: (prefix, member, delta) => increments.add({prefix, table: tableOf(member), delta, member}),
+    increment: (prefix, member, delta) => increments.add(prefix, member, delta),
     update: async (prefix, member, fields) => {
       const k = KeySpace.of(prefix)
       const flat = Object.entries(fields).flatMap(([field, value]) => [field, JSON.stringify(value)])

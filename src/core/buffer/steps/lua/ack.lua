@@ -40,12 +40,6 @@ local flushed = #batch.counters + #batch.updates + #batch.inserts - (#ARGV - 3)
 
 -- Bases to move forward ({member, delta}) and bad ones to drop ({member, reason}).
 local moves, drops = {}, {}
--- JSON text of the value (or of the raw text): cjson reads "[1e400]" but cannot write it back.
-local function shown(value)
-  local ok, decoded = pcall(cjson.decode, value)
-  local encoded, text = pcall(cjson.encode, (ok and type(decoded) ~= 'number') and decoded or value)
-  return string.sub(encoded and text or cjson.encode(value), 1, 40)
-end
 -- Bases are read a slice of 1000 at a time (MGET); only a base MGET cannot read (absent, or a key
 -- of another type) is looked at alone. Nothing is written before all are read and checked; a
 -- member named twice takes the general way the second time (its sum is set before the moves).
@@ -84,13 +78,13 @@ for from = 1, #kept, ACK_SLICE do
       local found = value and 'string' or redis.call('TYPE', key).ok
       if found ~= 'none' and not finiteNumber(delta) then
         -- A batch written by someone else (null, an object, text): the base cannot follow it.
-        local what = type(delta) == 'string' and shown(delta) or (delta == cjson.null and 'null' or 'a ' .. type(delta))
+        local what = type(delta) == 'string' and shownValue(delta) or (delta == cjson.null and 'null' or 'a ' .. type(delta))
         drops[#drops + 1] = {member, 'batch delta ' .. what .. ' is not a number'}
       elseif found == 'string' then
         if finiteNumber(value) then
           moves[#moves + 1] = {member, delta}
         else
-          drops[#drops + 1] = {member, 'cached base holds ' .. shown(value) .. ', not a number'}
+          drops[#drops + 1] = {member, 'cached base holds ' .. shownValue(value) .. ', not a number'}
         end
       elseif found ~= 'none' then
         drops[#drops + 1] = {member, 'cached base holds a ' .. found .. ', not a number'}

@@ -457,14 +457,7 @@ for from = 1, #counterMembers, CLAIM_SLICE do
       -- finiteNumber, not tonumber: Lua reads "0x1p4" or "-0x10", which the engine cannot (NaN).
       local delta = finiteNumber(value)
       if not delta then
-        -- Shown as JSON text of the value (or of the raw text when it is not JSON, or when cjson
-        -- cannot write it back: "[1e400]" would fail the claim after its SREM).
-        local ok, decoded = pcall(cjson.decode, value)
-        local encoded, shown = pcall(cjson.encode, (ok and type(decoded) ~= 'number') and decoded or value)
-        if not encoded then
-          shown = cjson.encode(value)
-        end
-        quarantine('c', member, 'holds ' .. string.sub(shown, 1, 40) .. ', not a number')
+        quarantine('c', member, 'holds ' .. shownValue(value) .. ', not a number')
       else
         taken[#taken + 1] = key
         if delta ~= 0 then

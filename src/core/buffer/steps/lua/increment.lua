@@ -21,8 +21,11 @@
 -- itself writes nothing when it fails); a table whose stamp keys cannot be written fails its
 -- increments before any of them is applied. INCRBYFLOAT adds in long double, so a counter can
 -- grow past the largest double (which the engine would read as Infinity, and the next claim set
--- aside with every delta in it): a delta of 1e15 or more (no smaller one can take a finite
--- counter there) has the counter read first and put back, the increment refused, when it would.
+-- aside with every delta in it): a delta of 1e15 or more has the counter read first and put
+-- back, the increment refused, when it would. A smaller delta cannot take a counter wbc wrote
+-- there; text written by someone else at the very edge (DBL_MAX + half a unit, as a long double)
+-- can still tip over, and the claim then sets that key aside (reading every counter first would
+-- cost every increment a GET).
 --@include checks
 --@include inflight
 --@include stamp

@@ -105,3 +105,12 @@ local function liveDelta(key)
   end
   return v
 end
+
+-- A stored value as it is named in a reason, at most 40 bytes: the JSON it holds written again
+-- (a number as its own text), else the raw text as a JSON string, also when cjson reads the value
+-- but cannot write it back ("[1e400]": the step would fail after its first writes).
+local function shownValue(value)
+  local ok, decoded = pcall(cjson.decode, value)
+  local encoded, text = pcall(cjson.encode, (ok and type(decoded) ~= 'number') and decoded or value)
+  return string.sub(encoded and text or cjson.encode(value), 1, 40)
+end

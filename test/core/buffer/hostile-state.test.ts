@@ -170,7 +170,16 @@ describe.each(cases)('hostile state on $driver + $dialect', ({dialect, driver}) 
     expect(new Set(doctor.badKeys.map((b) => b.key))).toEqual(expectedDoctor)
     expect(doctor.total).toBe(expectedDoctor.size)
 
+    // A batch whose only problem is a row, written as the memory claim writes batches: the row
+    // joins the queue's bad rows, and the rest of the batch (nothing) is applied. On redis it is not
+    // a batch the claim wrote (rows not kept as text): rewriting it could change its numbers, so
+    // it is set aside whole.
+    const hostileRow = {user_id: 1, action: 'bad', seq: 999, 'seq") VALUES (1); --': 1}
+    if (driver === 'memory') delete bad['if:000-hostile-c']
     const report = await wb.flush()
+    const badRows = await wb.ipc.lrange(`${prefix}:bad:q:${L}`, 0, -1)
+    expect(badRows.filter((row) => JSON.stringify(row) === JSON.stringify(hostileRow))).toHaveLength(driver === 'memory' ? 1 : 0)
+    expect(badRows).toHaveLength(names.filter(Boolean).length + 4 + (driver === 'memory' ? 1 : 0))
     expect(report.status).toBe('partial')
     expect(report.tables.map((t) => [t.table, t.error ?? null, t.deadLettered])).toEqual(
       expect.arrayContaining([

@@ -172,9 +172,16 @@ describe('the claim checks names the same way on redis and on memory', () => {
     }
     const result = await stepsFor(redis.ipc).claim(prefix, {batchId: '0002', table, createdAt: 1, counters: [], updates: members, maxInserts: 1000})
     const expectedBad = lenient.map((_, i) => ({key: `u:${table}:${i + 1}`, reason: 'field v is not JSON'}))
-    expect(result.quarantined).toEqual([...expectedBad, {key: `q:${table}`, reason: `${lenient.length} queued row(s) not a JSON object`}])
+    expect(result.quarantined).toEqual(expectedBad)
     expect(result.batch?.updates.map(([member, fields]) => [member, fields.v])).toEqual(strict.map((value, i) => [`${table}:${lenient.length + i + 1}`, JSON.parse(value)]))
-    expect(result.batch?.inserts).toEqual(strict.map((value) => ({v: JSON.parse(value)})))
+    // Rows are taken as they are: the ones JSON.parse refuses stay their text, and setAsideRows
+    // (which the flusher calls on finding them) moves exactly those aside.
+    expect(result.batch?.inserts).toEqual([...lenient.map((value) => `{"v":${value}}`), ...strict.map((value) => ({v: JSON.parse(value)}))])
+    expect(await stepsFor(redis.ipc).setAsideRows(prefix, '0002', table)).toEqual({setAside: lenient.length, reason: `${lenient.length} queued row(s) not a JSON object`, left: 2 * strict.length})
+    const rewritten = await stepsFor(redis.ipc).readBatch(prefix, '0002')
+    expect(rewritten?.inserts).toEqual(strict.map((value) => ({v: JSON.parse(value)})))
+    // Nothing else in the batch changed with the rewrite.
+    expect({...rewritten, inserts: []}).toEqual({...result.batch, inserts: []})
     expect(await raw.lrange(`${prefix}:bad:q:${table}`, 0, -1)).toEqual(lenient.map((value) => `{"v":${value}}`))
   })
 })

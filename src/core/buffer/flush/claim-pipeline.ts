@@ -4,11 +4,15 @@ import {WbcError} from '../../errors.js'
 import {failpoint} from '../../failpoints.js'
 import type {Ipc} from '../../ipc/types.js'
 import {parseMember, parseTableMember, type KeySpace} from '../keys.js'
+import {isObject, rowProblem} from '../names.js'
 import {stepsFor, type BadKind, type StoredBatch} from '../steps/index.js'
 import {inflightIds, SCAN_COUNT, scanAll} from './inflight.js'
 import type {PreparedBatch} from './apply-batch.js'
 import type {RunLease} from './lease.js'
 import type {FlushRun} from './run.js'
+
+/** An error that comes from what the state holds (not from reaching the store): the batch is what is wrong. */
+const isStateProblem = (error: unknown): error is WbcError => error instanceof WbcError && error.code !== 'SERVICE_UNAVAILABLE' && error.code !== 'REQUEST_TIMEOUT'
 
 const newBatchId = () => `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(5).toString('hex')}`
 
@@ -77,11 +81,17 @@ export class ClaimPipeline {
         }
         batch = read
       } catch (error) {
-        // Not a batch wbc wrote (or damaged): set aside with the reason, the rest goes on.
-        if (!(error instanceof WbcError) || error.code === 'SERVICE_UNAVAILABLE' || error.code === 'REQUEST_TIMEOUT') throw error
-        await this.quarantine('if', id, `the batch cannot be read: ${error.message}`)
-        await this.ipc.del(this.keys.inflightDeltas(id))
-        continue
+        if (!isStateProblem(error)) throw error
+        // Its bad queued rows (a claim died before setting them aside) go first; a batch that still
+        // cannot be read (not one wbc wrote, or damaged) is set aside whole. The rest goes on.
+        const raw = await this.ipc.get(this.keys.batch(id)).catch((again: unknown) => {
+          if (isStateProblem(again)) return null
+          throw again
+        })
+        const table = isObject(raw) && typeof raw.table === 'string' && parseTableMember(raw.table) ? raw.table : null
+        const rest = await this.withoutBadRows(id, table, error)
+        if (!rest) continue
+        batch = rest
       }
       const parsed = parseTableMember(batch.table)
       if (parsed) this.run.progress('recover', parsed.connection, parsed.table, {of: {index: index + 1, total: sorted.length}})
@@ -192,11 +202,15 @@ export class ClaimPipeline {
       await previous
       return false
     }
-    const {batch, quarantined} = claimed
+    const {quarantined} = claimed
     this.run.quarantined.push(...quarantined)
+    let batch = claimed.batch
+    // The claim takes queued rows unchecked (checking them cost Redis three times what taking them
+    // does): a bad one is set aside before the batch is applied.
+    if (batch && batch.inserts.some((row) => rowProblem(row) !== null)) batch = await this.withoutBadRows(batch.id, table)
     if (!batch) {
       await previous
-      return quarantined.length > 0
+      return claimed.batch !== null || quarantined.length > 0
     }
     // The claim mark (redis driver): the fence counter moved past this claim. The commit records
     // it, so a store restored from a snapshot taken before the claim (mid-flush, its counter below
@@ -223,6 +237,39 @@ export class ClaimPipeline {
   async applied(): Promise<void> {
     await this.applying
     await this.acked
+  }
+
+  /**
+   * An in-flight batch after its bad queued rows are set aside, read again and checked whole; null
+   * when nothing of it is left to apply (then acknowledged) or it is gone. A batch that still cannot
+   * be applied (or whose table is unknown: null) is set aside whole, with `problem` or what its
+   * reading found.
+   */
+  private async withoutBadRows(id: string, table: string | null, problem?: WbcError): Promise<StoredBatch | null> {
+    const steps = stepsFor(this.ipc)
+    let why = problem
+    if (table !== null) {
+      try {
+        const answer = await steps.setAsideRows(this.keys.prefix, id, table)
+        if (answer === null) return null
+        if ('setAside' in answer) {
+          if (answer.reason) this.run.quarantined.push({key: `q:${table}`, reason: answer.reason})
+          if (answer.left === 0) {
+            await steps.ack(this.keys.prefix, id, [])
+            return null
+          }
+        }
+        const batch = await steps.readBatch(this.keys.prefix, id)
+        if (batch === null) await this.ipc.srem(this.keys.inflightIndex, id)
+        return batch
+      } catch (error) {
+        if (!isStateProblem(error)) throw error
+        why = error
+      }
+    }
+    await this.quarantine('if', id, `the batch cannot be read: ${why?.message ?? 'its table is not {connection}:{table}'}`)
+    await this.ipc.del(this.keys.inflightDeltas(id))
+    return null
   }
 
   /** An index member whose name does not parse can never be applied: it moves aside, named in the report. */

@@ -13,11 +13,13 @@ export const emptyArray = <T>(value: unknown): T[] => (Array.isArray(value) ? (v
  * the ack address a batch by its inner id, so a batch whose inner id names another batch would be
  * recorded, and acknowledged, as that one (which is then lost).
  */
-export function decodeBatch(raw: unknown, key = 'in-flight batch', id?: string): StoredBatch {
+export function decodeBatch(raw: unknown, key = 'in-flight batch', id?: string, check: {rows: boolean} = {rows: true}): StoredBatch {
   const decoded = decodeBatchShape(raw, key, id)
   // Anyone able to write under the prefix can write a batch: every name in it is checked before
-  // any of it is applied (the flusher quarantines a batch that throws here, whole).
-  const problem = batchProblem(decoded)
+  // any of it is applied (the flusher first sets bad queued rows aside, then quarantines a batch
+  // that still throws here, whole). A fresh claim's rows are checked by the flusher itself
+  // (`rows: false`): the claim takes them unchecked.
+  const problem = batchProblem(decoded, check)
   if (problem) throw new CorruptValue(key, problem)
   return decoded
 }
@@ -37,7 +39,7 @@ export function decodeBatchShape(raw: unknown, key = 'in-flight batch', id?: str
 }
 
 /** Why a decoded batch cannot be applied (the first problem found), or null. */
-export function batchProblem(batch: StoredBatch): string | null {
+export function batchProblem(batch: StoredBatch, check: {rows: boolean} = {rows: true}): string | null {
   if (!parseTableMember(batch.table)) return `its table "${shown(batch.table)}" is not {connection}:{table}`
   const inTable = (member: string) => member.startsWith(`${batch.table}:`)
   for (const pair of batch.counters as unknown[]) {
@@ -55,11 +57,20 @@ export function batchProblem(batch: StoredBatch): string | null {
     if (problem) return `update "${shown(member)}": ${problem}`
     if (!inTable(member)) return `update "${shown(member)}" is not of the batch's table`
   }
-  for (const [index, row] of batch.inserts.entries()) {
+  for (const [index, row] of check.rows ? batch.inserts.entries() : []) {
     const problem = rowProblem(row)
     if (problem) return `queued row ${index} ${problem.reason}`
   }
   return null
+}
+
+function parsedRow(row: Json): Json {
+  if (typeof row !== 'string') return row
+  try {
+    return JSON.parse(row) as Json
+  } catch {
+    return row
+  }
 }
 
 /**
@@ -81,6 +92,8 @@ function decodeParts(batch: StoredBatch & {encoded?: boolean}): StoredBatch {
     const time = typeof at === 'number' || typeof at === 'string' ? Number(at) : NaN
     return Number.isFinite(time) && at !== '' ? [member, fields, time] : [member, fields]
   })
-  if (batch.encoded) inserts = inserts.map((row) => JSON.parse(row as string) as Json)
+  // A row that does not parse stays its text (a string: rowProblem's "not an object"), so that it
+  // can be set aside alone instead of making the whole batch unreadable.
+  if (batch.encoded) inserts = inserts.map(parsedRow)
   return {id: batch.id, table: batch.table, createdAt: Number(batch.createdAt), counters, updates, inserts}
 }

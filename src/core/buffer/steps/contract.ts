@@ -41,6 +41,9 @@ export interface ClaimResult {
   leaseLost?: boolean
 }
 
+/** What setAsideRows did: `foreign` for a batch it cannot rewrite unchanged (the flusher sets such a batch aside whole). */
+export type RowsSetAside = {setAside: number; reason?: string; left: number} | {foreign: true}
+
 export interface ClaimRequest {
   batchId: string
   table: string
@@ -92,10 +95,19 @@ export interface BufferSteps {
   /** Appends rows to a table's queue; returns the queue length. */
   insert(prefix: string, table: string, rows: Json[]): Promise<number>
   /**
-   * Moves the given keys (and up to maxInserts queued rows) into a new in-flight batch; content that
-   * cannot be flushed moves to `{prefix}:bad:*` instead (listed in `{prefix}:idx:bad`).
+   * Moves the given keys (and up to maxInserts queued rows) into a new in-flight batch; keys whose
+   * content cannot be flushed move to `{prefix}:bad:*` instead (listed in `{prefix}:idx:bad`).
+   * Queued rows are taken as they are (see setAsideRows).
    */
   claim(prefix: string, request: ClaimRequest): Promise<ClaimResult>
+  /**
+   * Moves the queued rows of an in-flight batch that cannot be inserted (not a JSON object, no
+   * columns, a name that is not a column name) to `{prefix}:bad:q:{table}`, noted in
+   * `{prefix}:idx:bad`; the batch keeps the rest (`left`: its entries after). The claim takes rows
+   * unchecked: the flusher checks them and calls this for a batch with a bad one. Null when the
+   * batch is gone.
+   */
+  setAsideRows(prefix: string, batchId: string, table: string): Promise<RowsSetAside | null>
   /** Moves an index member that does not parse (and its key, if any) to `{prefix}:bad:*`. */
   quarantine(prefix: string, kind: BadKind, member: string, reason: string): Promise<void>
   /**

@@ -40,6 +40,7 @@ export function memoryRequests(ipc: Ipc, call: Call): BufferSteps {
     insert: (prefix, table, rows) => step('insert', [prefix, table, rows]),
     // A claim is answered once the checkpoint holds it: it may wait even in the primary's own process.
     claim: (prefix, request) => step('claim', [prefix, request], {timed: true}),
+    setAsideRows: (prefix, batchId, table) => step('setAsideRows', [prefix, batchId, table]),
     quarantine: (prefix, kind, member, reason) => step('quarantine', [prefix, kind, member, reason]),
     ack: (prefix, batchId, deadMembers) => step('ack', [prefix, batchId, deadMembers]),
     readCounter: (prefix, member) => step('readCounter', [prefix, member]),

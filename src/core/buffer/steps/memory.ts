@@ -11,6 +11,7 @@ import {ack} from './memory/ack.js'
 import {expectStampable, expectStampableKeys, expectType, finiteAt, inflightOf, liveAt, moveToBad, recordUpdateTime, stamp, stampKeys, sum, tableOf} from './memory/checks.js'
 import {counterKeys} from './memory/counter-keys.js'
 import {claim} from './memory/claim.js'
+import {setAsideRows} from './memory/set-aside-rows.js'
 
 /*
  * The write buffer's atomic steps on the memory driver, one function per step, each named as its
@@ -206,6 +207,7 @@ export const memorySteps = {
   update: {durability: 'write-behind', run: update},
   insert: {durability: 'write-behind', run: insert},
   claim: {durability: 'before-reply', run: claim},
+  setAsideRows: {durability: 'before-reply', run: setAsideRows},
   quarantine: {durability: 'before-reply', run: quarantine},
   ack: {durability: 'mirrored', run: ack},
   readCounter: {durability: 'before-reply', run: readCounter},

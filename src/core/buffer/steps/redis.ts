@@ -5,7 +5,7 @@ import {finiteNumber} from '../../ipc/finite-number.js'
 import type {Ipc, ScriptHost} from '../../ipc/types.js'
 import {KeySpace} from '../keys.js'
 import {decodeBatch, emptyArray} from './batch-format.js'
-import type {BufferSteps, CounterReading} from './contract.js'
+import type {BufferSteps, CounterReading, RowsSetAside} from './contract.js'
 import {incrementAnswer, IncrementBatcher, type QueuedIncrement} from './increment-batch.js'
 import {stepLua} from './lua.js'
 import {readBatch} from './read-batch.js'
@@ -16,6 +16,7 @@ const SCRIPTS = {
   update: 5,
   insert: 4,
   claim: 9,
+  setAsideRows: 3,
   quarantine: 4,
   ack: 2,
   readCounter: 4,
@@ -130,8 +131,14 @@ export function redisSteps(ipc: Ipc, scripts: ScriptHost): BufferSteps {
       const answer = JSON.parse(raw) as {empty?: boolean; quarantined?: unknown; mark?: unknown; leaseLost?: unknown}
       if (answer.leaseLost === true) return {batch: null, quarantined: [], leaseLost: true}
       const quarantined = emptyArray<[string, string]>(answer.quarantined).map(([key, reason]) => ({key, reason}))
-      const batch = answer.empty ? null : decodeBatch(answer)
+      const batch = answer.empty ? null : decodeBatch(answer, undefined, undefined, {rows: false})
       return typeof answer.mark === 'number' ? {batch, quarantined, mark: answer.mark} : {batch, quarantined}
+    },
+    setAsideRows: async (prefix, batchId, table) => {
+      const k = KeySpace.of(prefix)
+      // KEYS: the batch, the table's bad rows, the bad-key index; ARGV: table, now.
+      const raw = await run<string | null>('setAsideRows', [k.batch(batchId), k.bad(`q:${table}`), k.badIndex, table, Date.now()], k.batch(batchId))
+      return raw ? (JSON.parse(raw) as RowsSetAside) : null
     },
     quarantine: async (prefix, kind, member, reason) => {
       const k = KeySpace.of(prefix)

@@ -25,10 +25,11 @@
 -- item of an update), {prefix}:ifd:{batchId}, {prefix}:bad:…, {prefix}:idx:bad.
 -- Counter deltas and update times travel as the text Redis stores (exact), not as Lua numbers.
 -- Keys whose content cannot be flushed (a counter that is not a number, a key of the wrong type,
--- a field or row that is not JSON) move to {prefix}:bad:{kind}:{member}, recorded in the hash
+-- a field that is not JSON) move to {prefix}:bad:{kind}:{member}, recorded in the hash
 -- {prefix}:idx:bad, so that they never hold up the rest. So do keys whose names could not be
 -- written as SQL: a member whose where is not a flat JSON object of column names and scalars (or
--- is empty), an update field or a queued row's column that is not an identifier.
+-- is empty), an update field that is not an identifier. Queued rows are taken unchecked (see
+-- setAsideRows.lua).
 -- Returns the batch JSON (with the keys it quarantined), or false when nothing was claimed or moved.
 --@include checks
 local prefix, batchId = ARGV[1], ARGV[2]
@@ -61,14 +62,11 @@ if markFence then
   end
 end
 expectType(prefix .. ':idx:bad', 'hash')
-expectType(prefix .. ':bad:q:' .. ARGV[4], 'list')
 expectType(prefix .. ':ifd:' .. batchId, 'hash')
 -- Name checks: the same rules and reasons as src/core/buffer/names.ts (keep them identical).
 local NOT_OBJECT = 'the where is not a JSON object of column values'
 
-local function isIdentifier(name)
-  return #name <= 63 and string.find(name, '^[A-Za-z_][A-Za-z0-9_]*$') ~= nil
-end
+--@include identifier
 
 -- At most 40 bytes of a name, cut at a UTF-8 character boundary.
 local function shown(name)
@@ -308,116 +306,7 @@ local function memberProblem(member, withColumn)
   return whereProblem(string.sub(member, second + 1, whereEnd))
 end
 
--- cjson also reads hex, inf, nan, "+1", "01", "1." and raw control characters inside strings,
--- which the engine's JSON.parse refuses (a claimed batch holding them would be unreadable). A
--- cjson instance of this script's own refuses the first four; the last two are looked for with
--- fast plain searches, and only a text where they might be is checked token by token.
-local strictCjson = cjson.new()
-strictCjson.decode_invalid_numbers(false)
-local CONTROLS = {}
-for c = 0, 31 do
-  CONTROLS[#CONTROLS + 1] = string.char(c)
-end
-
-local function mayBeLenient(text)
-  for _, c in ipairs(CONTROLS) do
-    if string.find(text, c, 1, true) then
-      return true
-    end
-  end
-  local k = 1
-  while true do
-    local j = string.find(text, '.', k, true)
-    if not j then
-      return false
-    end
-    local b = string.byte(text, j + 1)
-    if not b or b < 48 or b > 57 then
-      return true
-    end
-    k = j + 1
-  end
-end
-
--- The token-by-token check (the text already decoded): every string free of raw control
--- characters, every other token a literal or a strict number.
-local function strictTokens(text)
-  local controls = string.find(text, '[%z\1-\31]') ~= nil
-  local rest = string.gsub(string.gsub(text, '\\.', ''), '"[^"]*"', '"')
-  if controls then
-    local _, all = string.gsub(text, '[%z\1-\31]', '')
-    local _, outside = string.gsub(rest, '[%z\1-\31]', '')
-    if all ~= outside then
-      return false
-    end
-  end
-  rest = ' ' .. rest .. ' '
-  return not (string.find(rest, '[xXiI]') or string.find(rest, '[nN][aA]') or string.find(rest, '[^eE]%+')
-    or string.find(rest, '[^%d%.eE%-%+]0%d') or string.find(rest, '[^eE]%-0%d') or string.find(rest, '%.[^%d]'))
-end
-
-local function isStrict(text)
-  return not mayBeLenient(text) or strictTokens(text)
-end
-
--- True when every (decoded) text is strict: looked at as one text first (nothing the checks look
--- for spans the space between two texts), then one by one.
-local function allStrict(texts)
-  return #texts == 0 or not mayBeLenient(table.concat(texts, ' '))
-end
-
--- nil for a queued row that can be inserted; 'object' when it is not a JSON object, 'names' when
--- it has no columns or a key that is not an identifier. (Strictness is checked by the caller.)
-local function rowProblem(row)
-  if not string.match(row, '^%s*{') then
-    return 'object'
-  end
-  local ok, decoded = pcall(strictCjson.decode, row)
-  if not ok or type(decoded) ~= 'table' then
-    return 'object'
-  end
-  if next(decoded) == nil then
-    return 'names'
-  end
-  for name in pairs(decoded) do
-    if type(name) ~= 'string' or not isIdentifier(name) then
-      return 'names'
-    end
-  end
-  return nil
-end
-
--- True when rowProblem would find nothing in any of the rows: each row decoded strictly on its own,
--- all inside one pcall (a row that fails sends them all to rowProblem, which names the bad ones),
--- and each column name checked once per claim. A row's value that decodes to a table whose keys
--- are all identifiers (strings) is an object with columns, not an array.
-local identifiers = {}
-local function checkAllRows(rows)
-  for _, row in ipairs(rows) do
-    if string.byte(row, 1) ~= 123 then
-      return false
-    end
-    local value = strictCjson.decode(row)
-    if type(value) ~= 'table' or next(value) == nil then
-      return false
-    end
-    for name in pairs(value) do
-      local fine = identifiers[name]
-      if fine == nil then
-        fine = type(name) == 'string' and isIdentifier(name)
-        identifiers[name] = fine
-      end
-      if not fine then
-        return false
-      end
-    end
-  end
-  return true
-end
-local function allRowsFine(rows)
-  local ok, fine = pcall(checkAllRows, rows)
-  return ok and fine
-end
+--@include strict
 
 local n = tonumber(ARGV[6])
 -- Counters are read, taken out of the index and deleted a slice of 1000 keys at a time (MGET,
@@ -551,56 +440,12 @@ if maxInserts > 0 then
     redis.call('SREM', KEYS[3], ARGV[4])
     quarantine('q', ARGV[4], 'holds a ' .. queueType .. ', not a list')
   else
-    local rows = redis.call('LRANGE', KEYS[7], 0, maxInserts - 1)
-    if #rows > 0 then
-      redis.call('LTRIM', KEYS[7], #rows, -1)
-    end
-    -- A row is a JSON object of columns: it starts with "{", decodes strictly, and its keys are identifiers.
-    local problems, candidates = {}, {}
-    if allRowsFine(rows) then
-      for r, row in ipairs(rows) do
-        problems[r] = false
-        candidates[r] = row
-      end
-    else
-      for r, row in ipairs(rows) do
-        problems[r] = rowProblem(row) or false
-        if not problems[r] then
-          candidates[#candidates + 1] = row
-        end
-      end
-    end
-    if not allStrict(candidates) then
-      for r, row in ipairs(rows) do
-        if not problems[r] and not isStrict(row) then
-          problems[r] = 'object'
-        end
-      end
-    end
-    local badRows, notObjects = 0, 0
-    for r, row in ipairs(rows) do
-      local problem = problems[r]
-      if not problem then
-        inserts[#inserts + 1] = row
-      else
-        redis.call('RPUSH', prefix .. ':bad:q:' .. ARGV[4], row)
-        badRows = badRows + 1
-        if problem == 'object' then
-          notObjects = notObjects + 1
-        end
-      end
-    end
-    if badRows > 0 then
-      local parts = {}
-      if notObjects > 0 then
-        parts[#parts + 1] = notObjects .. ' queued row(s) not a JSON object'
-      end
-      if badRows > notObjects then
-        parts[#parts + 1] = (badRows - notObjects) .. ' queued row(s) without columns or with a name that is not a column name'
-      end
-      local reason = table.concat(parts, '; ')
-      redis.call('HSET', prefix .. ':idx:bad', 'q:' .. ARGV[4], cjson.encode({reason = reason, at = tonumber(now)}))
-      quarantined[#quarantined + 1] = {'q:' .. ARGV[4], reason}
+    -- Rows move as they are: the engine checks them (JSON.parse is the reader that counts) and sets
+    -- aside the bad ones with setAsideRows before the batch is applied. Checking each row here cost
+    -- Redis three times what taking it does.
+    inserts = redis.call('LRANGE', KEYS[7], 0, maxInserts - 1)
+    if #inserts > 0 then
+      redis.call('LTRIM', KEYS[7], #inserts, -1)
     end
     if redis.call('LLEN', KEYS[7]) == 0 then
       redis.call('SREM', KEYS[3], ARGV[4])

@@ -1,5 +1,5 @@
 import {KeySpace} from '../../keys.js'
-import {badRowsReason, fieldsProblem, memberProblem, rowProblem} from '../../names.js'
+import {fieldsProblem, memberProblem} from '../../names.js'
 import {ExitCode, WbcError} from '../../../errors.js'
 import type {Json} from '../../../ipc/types.js'
 import type {MemoryStore, StoredEntry} from '../../../ipc/memory/store.js'
@@ -20,7 +20,6 @@ export function claim(store: MemoryStore, prefix: string, request: ClaimRequest)
   for (const index of [keys.countersIndex, keys.updatesIndex, keys.queuesIndex, keys.inflightIndex]) expectType(store, index, 'set')
   expectInteger(store, keys.generation(request.table))
   expectType(store, keys.badIndex, 'hash')
-  expectType(store, keys.bad(`q:${request.table}`), 'list')
   expectType(store, keys.inflightDeltas(request.batchId), 'hash')
   const batch: StoredBatch = {id: request.batchId, table: request.table, createdAt: request.createdAt, counters: [], updates: [], inserts: []}
   const quarantined: QuarantinedKey[] = []
@@ -81,17 +80,8 @@ export function claim(store: MemoryStore, prefix: string, request: ClaimRequest)
     store.srem(keys.queuesIndex, [request.table])
     quarantine('q', request.table, `holds a ${queueType}, not a list`)
   } else if (request.maxInserts > 0) {
-    const rows = store.lpop(keys.queue(request.table), request.maxInserts)
-    const problems = rows.map(rowProblem)
-    batch.inserts = rows.filter((_, i) => !problems[i])
-    const bad = rows.filter((_, i) => problems[i])
-    if (bad.length > 0) {
-      store.rpush(keys.bad(`q:${request.table}`), bad)
-      const notObjects = problems.filter((p) => p?.notObject).length
-      const reason = badRowsReason(notObjects, bad.length - notObjects)
-      recordBad(store, keys, `q:${request.table}`, reason, request.createdAt)
-      quarantined.push({key: `q:${request.table}`, reason})
-    }
+    // Taken as they are, as the redis step takes them: the flusher checks them (setAsideRows).
+    batch.inserts = store.lpop(keys.queue(request.table), request.maxInserts)
     if (store.llen(keys.queue(request.table)) === 0) store.srem(keys.queuesIndex, [request.table])
   }
   const empty = batch.counters.length + batch.updates.length + batch.inserts.length === 0

@@ -250,7 +250,9 @@ export class ClaimPipeline {
     let why = problem
     if (table !== null) {
       try {
+        failpoint('before-set-aside-rows')
         const answer = await steps.setAsideRows(this.keys.prefix, id, table)
+        failpoint('after-set-aside-rows')
         if (answer === null) return null
         if ('setAside' in answer) {
           if (answer.reason) this.run.quarantined.push({key: `q:${table}`, reason: answer.reason})

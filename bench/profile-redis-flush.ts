@@ -2,8 +2,9 @@
  * Profiling aid (#16): one flush of N pending counters on the redis driver, one per row, their
  * bases cached by the increments that made them, into PostgreSQL; and, in the same run, the
  * set-based limit it is measured against (one `UPDATE … FROM unnest($1::int[], $2::int[])` of N
- * rows, best of three).
- * Usage: [TRACE=1] node --import tsx bench/profile-redis-flush.ts [N] [runs]
+ * rows, best of three). KIND=inserts: N queued rows of two columns instead, measured against one
+ * `INSERT … SELECT FROM unnest(…)` of N rows.
+ * Usage: [TRACE=1] [KIND=inserts] node --import tsx bench/profile-redis-flush.ts [N] [runs]
  * TRACE=1 prints when each claim, transaction and ack ran (ms since the flush started);
  * PROFILE=path writes a CPU profile of the (last) flush alone.
  */
@@ -22,6 +23,7 @@ const url = process.env.WBC_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/t
 const redisUrl = process.env.WBC_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const table = `prflush${process.pid}`
 const db = knexFactory({...resolveConnection('p', url).knex, pool: {min: 0, max: 4}})
+const inserts = process.env.KIND === 'inserts'
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 /** Rows per second of one set-based counter UPDATE of every row (the limit), best of three. */
@@ -31,7 +33,8 @@ async function unnestLimit(): Promise<number> {
   let best = Infinity
   for (let i = 0; i < 3; i++) {
     const start = process.hrtime.bigint()
-    await db.raw(`UPDATE ?? AS t SET views = t.views + u.d FROM unnest(?::int[], ?::int[]) AS u(id, d) WHERE t.id = u.id`, [table, ids, deltas])
+    if (inserts) await db.raw(`INSERT INTO ?? (user_id, action) SELECT * FROM unnest(?::int[], ?::text[])`, [table, ids, ids.map(() => 'view')])
+    else await db.raw(`UPDATE ?? AS t SET views = t.views + u.d FROM unnest(?::int[], ?::int[]) AS u(id, d) WHERE t.id = u.id`, [table, ids, deltas])
     best = Math.min(best, Number(process.hrtime.bigint() - start) / 1e9)
   }
   return count / best
@@ -57,10 +60,16 @@ const results: Array<{flush: number; limit: number}> = []
 for (let run = 0; run < runs; run++) {
   await db.schema.dropTableIfExists(table)
   await db.schema.createTable(table, (t) => {
-    t.integer('id').primary()
-    t.integer('views').notNullable().defaultTo(0)
+    if (inserts) {
+      t.increments('id')
+      t.integer('user_id').notNullable()
+      t.string('action', 40).notNullable()
+    } else {
+      t.integer('id').primary()
+      t.integer('views').notNullable().defaultTo(0)
+    }
   })
-  for (let i = 0; i < count; i += 5000) await db(table).insert(Array.from({length: Math.min(5000, count - i)}, (_, j) => ({id: i + j + 1})))
+  if (!inserts) for (let i = 0; i < count; i += 5000) await db(table).insert(Array.from({length: Math.min(5000, count - i)}, (_, j) => ({id: i + j + 1})))
   const prefix = `${table}r${run}`
   const events: string[] = []
   let t0 = 0
@@ -78,10 +87,12 @@ for (let run = 0; run < runs; run++) {
   for (let i = 0; i < count; i += 1000)
     await Promise.all(
       Array.from({length: Math.min(1000, count - i)}, (_, j) =>
-        wb
-          .table(table)
-          .where(i + j + 1)
-          .increment('views'),
+        inserts
+          ? wb.table(table).insert({user_id: i + j, action: 'view'})
+          : wb
+              .table(table)
+              .where(i + j + 1)
+              .increment('views'),
       ),
     )
   t0 = performance.now()
@@ -91,7 +102,7 @@ for (let run = 0; run < runs; run++) {
     steps.claim = async (...args) => {
       const s = performance.now() - t0
       const r = await claim(...args)
-      events.push(`claim ${s.toFixed(0)}-${(performance.now() - t0).toFixed(0)} (${r.batch?.counters.length ?? 0} rows)`)
+      events.push(`claim ${s.toFixed(0)}-${(performance.now() - t0).toFixed(0)} (${(r.batch?.counters.length ?? 0) + (r.batch?.inserts.length ?? 0)} rows)`)
       return r
     }
     const ack = steps.ack.bind(steps)
@@ -117,7 +128,7 @@ for (let run = 0; run < runs; run++) {
   if (session) writeFileSync(process.env.PROFILE!, JSON.stringify(((await post('Profiler.stop')) as {profile: unknown}).profile))
   if (process.env.TRACE) console.log(events.join('\n'))
   await wb.close()
-  const [{sum}] = await db(table).sum({sum: 'views'})
+  const [{sum}] = inserts ? await db(table).count({sum: '*'}) : await db(table).sum({sum: 'views'})
   if (Number(sum) !== count || report.status !== 'ok') throw new Error(`wrong total ${sum} (status ${report.status})`)
   const limit = await unnestLimit()
   results.push({flush: count / seconds, limit})

@@ -4,8 +4,8 @@ import {WbcError} from '../../errors.js'
 import {failpoint} from '../../failpoints.js'
 import type {Ipc} from '../../ipc/types.js'
 import {parseMember, parseTableMember, type KeySpace} from '../keys.js'
-import {isObject, rowProblem} from '../names.js'
-import {stepsFor, type BadKind, type StoredBatch} from '../steps/index.js'
+import {isObject} from '../names.js'
+import {badRowsOf, stepsFor, type BadKind, type StoredBatch} from '../steps/index.js'
 import {inflightIds, SCAN_COUNT, scanAll} from './inflight.js'
 import type {PreparedBatch} from './apply-batch.js'
 import type {RunLease} from './lease.js'
@@ -207,7 +207,7 @@ export class ClaimPipeline {
     let batch = claimed.batch
     // The claim takes queued rows unchecked (checking them cost Redis three times what taking them
     // does): a bad one is set aside before the batch is applied.
-    if (batch && batch.inserts.some((row) => rowProblem(row) !== null)) batch = await this.withoutBadRows(batch.id, table)
+    if (batch && badRowsOf(batch)) batch = await this.withoutBadRows(batch.id, table, undefined, batch)
     if (!batch) {
       await previous
       return claimed.batch !== null || quarantined.length > 0
@@ -241,28 +241,37 @@ export class ClaimPipeline {
 
   /**
    * An in-flight batch after its bad queued rows are set aside, read again and checked whole; null
-   * when nothing of it is left to apply (then acknowledged) or it is gone. A batch that still cannot
-   * be applied (or whose table is unknown: null) is set aside whole, with `problem` or what its
-   * reading found.
+   * when nothing of it is left to apply (then acknowledged) or it is gone. `claimed`: the batch as
+   * the claim answered it (else it is read). A batch that still cannot be applied (or whose table
+   * is unknown: null) is set aside whole, with `problem` or what its reading found.
    */
-  private async withoutBadRows(id: string, table: string | null, problem?: WbcError): Promise<StoredBatch | null> {
+  private async withoutBadRows(id: string, table: string | null, problem?: WbcError, claimed?: StoredBatch): Promise<StoredBatch | null> {
     const steps = stepsFor(this.ipc)
     let why = problem
     if (table !== null) {
       try {
-        failpoint('before-set-aside-rows')
-        const answer = await steps.setAsideRows(this.keys.prefix, id, table)
-        failpoint('after-set-aside-rows')
-        if (answer === null) return null
-        if ('setAside' in answer) {
-          if (answer.reason) this.run.quarantined.push({key: `q:${table}`, reason: answer.reason})
-          if (answer.left === 0) {
-            await steps.ack(this.keys.prefix, id, [])
-            return null
-          }
+        let read: StoredBatch | null = claimed ?? (await steps.readBatch(this.keys.prefix, id, {rows: false}))
+        // The rows set aside are the ones this check names, by position in the batch as read: the
+        // step moves exactly those (or nothing, when the batch changed meanwhile: read again, once).
+        for (let attempt = 0; read && attempt < 2; attempt++) {
+          const bad = badRowsOf(read)
+          if (!bad) break
+          failpoint('before-set-aside-rows')
+          const answer = await steps.setAsideRows(this.keys.prefix, id, table, bad)
+          failpoint('after-set-aside-rows')
+          if (answer === null) read = null
+          else if ('setAside' in answer) {
+            this.run.quarantined.push({key: `q:${table}`, reason: bad.reason})
+            if (answer.left === 0) {
+              await steps.ack(this.keys.prefix, id, [])
+              return null
+            }
+            break
+          } else if ('foreign' in answer) break
+          else read = await steps.readBatch(this.keys.prefix, id, {rows: false})
         }
-        const batch = await steps.readBatch(this.keys.prefix, id)
-        if (batch === null) await this.ipc.srem(this.keys.inflightIndex, id)
+        const batch = read && (await steps.readBatch(this.keys.prefix, id))
+        if (!batch) await this.ipc.srem(this.keys.inflightIndex, id)
         return batch
       } catch (error) {
         if (!isStateProblem(error)) throw error

@@ -1,8 +1,8 @@
 import {CorruptValue} from '../../errors.js'
 import type {Json} from '../../ipc/types.js'
 import {parseTableMember} from '../keys.js'
-import {fieldsProblem, isObject, memberProblem, rowProblem, shown} from '../names.js'
-import type {StoredBatch} from './contract.js'
+import {badRowsReason, fieldsProblem, isObject, memberProblem, rowProblem, shown} from '../names.js'
+import type {BadRows, StoredBatch} from './contract.js'
 
 export const emptyArray = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : [])
 
@@ -62,6 +62,19 @@ export function batchProblem(batch: StoredBatch, check: {rows: boolean} = {rows:
     if (problem) return `queued row ${index} ${problem.reason}`
   }
   return null
+}
+
+/** The queued rows of a batch that cannot be inserted (what setAsideRows moves), or null when every one can. */
+export function badRowsOf(batch: StoredBatch): BadRows | null {
+  const positions: number[] = []
+  let notObjects = 0
+  for (let r = 0; r < batch.inserts.length; r++) {
+    const problem = rowProblem(batch.inserts[r])
+    if (!problem) continue
+    positions.push(r)
+    if (problem.notObject) notObjects++
+  }
+  return positions.length === 0 ? null : {count: batch.inserts.length, positions, reason: badRowsReason(notObjects, positions.length - notObjects)}
 }
 
 function parsedRow(row: Json): Json {

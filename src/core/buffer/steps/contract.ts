@@ -41,8 +41,21 @@ export interface ClaimResult {
   leaseLost?: boolean
 }
 
-/** What setAsideRows did: `foreign` for a batch it cannot rewrite unchanged (the flusher sets such a batch aside whole). */
-export type RowsSetAside = {setAside: number; reason?: string; left: number} | {foreign: true}
+/** Which queued rows of a batch setAsideRows moves: the flusher's own verdict on the batch as it read it. */
+export interface BadRows {
+  /** How many queued rows the batch held when read (only setAsideRows removes rows: its version). */
+  count: number
+  /** Positions (from 0, ascending) of the rows to set aside. */
+  positions: number[]
+  /** Recorded in `{prefix}:idx:bad` for the table's bad rows. */
+  reason: string
+}
+
+/**
+ * What setAsideRows did: `left` is the batch's entries after; `foreign` for a batch it cannot
+ * rewrite unchanged, `changed` for one that no longer holds `count` rows (nothing written either way).
+ */
+export type RowsSetAside = {setAside: number; left: number} | {foreign: true} | {changed: true}
 
 export interface ClaimRequest {
   batchId: string
@@ -101,13 +114,13 @@ export interface BufferSteps {
    */
   claim(prefix: string, request: ClaimRequest): Promise<ClaimResult>
   /**
-   * Moves the queued rows of an in-flight batch that cannot be inserted (not a JSON object, no
-   * columns, a name that is not a column name) to `{prefix}:bad:q:{table}`, noted in
-   * `{prefix}:idx:bad`; the batch keeps the rest (`left`: its entries after). The claim takes rows
-   * unchecked: the flusher checks them and calls this for a batch with a bad one. Null when the
-   * batch is gone.
+   * Moves the queued rows of an in-flight batch that the flusher found cannot be inserted (not a
+   * JSON object, no columns, a name that is not a column name), named by position, to the end of
+   * `{prefix}:bad:q:{table}`, noted in `{prefix}:idx:bad`; the batch keeps the rest. The claim
+   * takes rows unchecked: the flusher checks them and calls this for a batch with a bad one. Null
+   * when the batch is gone.
    */
-  setAsideRows(prefix: string, batchId: string, table: string): Promise<RowsSetAside | null>
+  setAsideRows(prefix: string, batchId: string, table: string, rows: BadRows): Promise<RowsSetAside | null>
   /** Moves an index member that does not parse (and its key, if any) to `{prefix}:bad:*`. */
   quarantine(prefix: string, kind: BadKind, member: string, reason: string): Promise<void>
   /**
@@ -125,9 +138,10 @@ export interface BufferSteps {
   compactChunk(key: string, position: number, sha: string, mask: string): Promise<number>
   /**
    * One in-flight batch by the id it is kept under, decoded and checked (CorruptValue for a batch
-   * that cannot be applied: the flusher quarantines it); null when it is gone.
+   * that cannot be applied: the flusher quarantines it); null when it is gone. `rows: false` leaves
+   * its queued rows unchecked (a row JSON.parse refuses stays its text), for setAsideRows.
    */
-  readBatch(prefix: string, batchId: string): Promise<StoredBatch | null>
+  readBatch(prefix: string, batchId: string, check?: {rows: boolean}): Promise<StoredBatch | null>
   /**
    * After a flush drained a table: forget its pending-since time when nothing was written since
    * `flushStart`, else move it to `flushStart` (the oldest write left is younger than that).

@@ -6,7 +6,7 @@ import './memory.js'
 import {redisSteps} from './redis.js'
 
 export type * from './contract.js'
-export {decodeBatch, decodeBatchShape, batchProblem} from './batch-format.js'
+export {badRowsOf, decodeBatch, decodeBatchShape, batchProblem} from './batch-format.js'
 
 const known = new WeakMap<Ipc, BufferSteps>()
 

@@ -40,7 +40,7 @@ export function memoryRequests(ipc: Ipc, call: Call): BufferSteps {
     insert: (prefix, table, rows) => step('insert', [prefix, table, rows]),
     // A claim is answered once the checkpoint holds it: it may wait even in the primary's own process.
     claim: (prefix, request) => step('claim', [prefix, request], {timed: true}),
-    setAsideRows: (prefix, batchId, table) => step('setAsideRows', [prefix, batchId, table]),
+    setAsideRows: (prefix, batchId, table, rows) => step('setAsideRows', [prefix, batchId, table, rows]),
     quarantine: (prefix, kind, member, reason) => step('quarantine', [prefix, kind, member, reason]),
     ack: (prefix, batchId, deadMembers) => step('ack', [prefix, batchId, deadMembers]),
     readCounter: (prefix, member) => step('readCounter', [prefix, member]),
@@ -48,6 +48,6 @@ export function memoryRequests(ipc: Ipc, call: Call): BufferSteps {
     requeue: (prefix, table, id, entry) => step('requeue', [prefix, table, id, entry]),
     compactChunk: (key, position, sha, mask) => step('compactChunk', [key, position, sha, mask]),
     cacheBase: (prefix, member, generation, base, ttlMs) => step('cacheBase', [prefix, member, generation, base, ttlMs]),
-    readBatch: (prefix, batchId) => readBatch(ipc, prefix, batchId),
+    readBatch: (prefix, batchId, check) => readBatch(ipc, prefix, batchId, check),
   }
 }

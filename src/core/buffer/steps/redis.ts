@@ -134,10 +134,14 @@ export function redisSteps(ipc: Ipc, scripts: ScriptHost): BufferSteps {
       const batch = answer.empty ? null : decodeBatch(answer, undefined, undefined, {rows: false})
       return typeof answer.mark === 'number' ? {batch, quarantined, mark: answer.mark} : {batch, quarantined}
     },
-    setAsideRows: async (prefix, batchId, table) => {
+    setAsideRows: async (prefix, batchId, table, rows) => {
       const k = KeySpace.of(prefix)
-      // KEYS: the batch, the table's bad rows, the bad-key index; ARGV: table, now.
-      const raw = await run<string | null>('setAsideRows', [k.batch(batchId), k.bad(`q:${table}`), k.badIndex, table, Date.now()], k.batch(batchId))
+      // KEYS: the batch, the table's bad rows, the bad-key index; ARGV: table, now, row count, reason, positions.
+      const raw = await run<string | null>(
+        'setAsideRows',
+        [k.batch(batchId), k.bad(`q:${table}`), k.badIndex, table, Date.now(), rows.count, rows.reason, ...rows.positions],
+        k.batch(batchId),
+      )
       return raw ? (JSON.parse(raw) as RowsSetAside) : null
     },
     quarantine: async (prefix, kind, member, reason) => {
@@ -193,6 +197,6 @@ export function redisSteps(ipc: Ipc, scripts: ScriptHost): BufferSteps {
       )
       return {cached: cached === 1, live: Number(live ?? 0), inflight: sumDeltas(inflight)}
     },
-    readBatch: (prefix, batchId) => readBatch(ipc, prefix, batchId),
+    readBatch: (prefix, batchId, check) => readBatch(ipc, prefix, batchId, check),
   }
 }

@@ -201,53 +201,73 @@ const CASES: Case[] = [
   },
   // setAsideRows
   {
-    name: 'setAsideRows: the rows that cannot be inserted go to the bad rows in order, with their reason; the batch keeps the rest',
+    name: 'setAsideRows: the rows named go to the end of the bad rows in order, with the reason; the batch keeps the rest',
     seed: async (ipc, p, s) => {
       await s.increment(p, member, 2)
+      await ipc.rpush(`${p}:bad:q:${table}`, 'older')
       await ipc.rpush(`${p}:q:${table}`, {id: 1}, 'not a row', {}, {'bad name': 1}, [1], {id: 2, __proto__x: 'y'}, {id: 3})
       await ipc.sadd(`${p}:idx:queues`, table)
       await claimOf(p, s, 'b1', {maxInserts: 10})
     },
-    run: (s, p) => s.setAsideRows(p, 'b1', table),
-    reply: {setAside: 4, reason: '2 queued row(s) not a JSON object; 2 queued row(s) without columns or with a name that is not a column name', left: 4},
+    run: (s, p) => s.setAsideRows(p, 'b1', table, {count: 7, positions: [1, 2, 3, 4], reason: 'four bad rows'}),
+    reply: {setAside: 4, left: 4},
     keys: {
-      'P:bad:q:default:posts': {type: 'list', value: ['not a row', {}, {'bad name': 1}, [1]]},
-      'P:idx:bad': {type: 'hash', value: {'q:default:posts': {reason: '2 queued row(s) not a JSON object; 2 queued row(s) without columns or with a name that is not a column name', at: 'T'}}},
+      'P:bad:q:default:posts': {type: 'list', value: ['older', 'not a row', {}, {'bad name': 1}, [1]]},
+      'P:idx:bad': {type: 'hash', value: {'q:default:posts': {reason: 'four bad rows', at: 'T'}}},
       'P:if:b1': {type: 'string', value: {id: 'b1', table, createdAt: 1, counters: [[member, 2]], updates: [], inserts: [{id: 1}, {id: 2, __proto__x: 'y'}, {id: 3}]}},
       'P:idx:inflight': {type: 'set', value: ['b1']},
     },
   },
   {
-    name: 'setAsideRows: a batch of good rows is left as it is',
+    name: 'setAsideRows: no position named leaves the batch as it is',
     seed: async (ipc, p, s) => {
       await ipc.rpush(`${p}:q:${table}`, {id: 1}, {id: 2})
       await ipc.sadd(`${p}:idx:queues`, table)
       await claimOf(p, s, 'b1', {counters: [], maxInserts: 10})
     },
-    run: (s, p) => s.setAsideRows(p, 'b1', table),
+    run: (s, p) => s.setAsideRows(p, 'b1', table, {count: 2, positions: [], reason: 'none'}),
     reply: {setAside: 0, left: 2},
     keys: {'P:bad:q:default:posts': undefined, 'P:idx:bad': undefined, 'P:if:b1': {type: 'string', value: {id: 'b1', table, createdAt: 1, counters: [], updates: [], inserts: [{id: 1}, {id: 2}]}}},
   },
   {
-    name: 'setAsideRows: a batch of bad rows only is left with nothing (left 0), still in flight',
+    name: 'setAsideRows: every row named leaves the batch with nothing (left 0), still in flight',
     seed: async (ipc, p, s) => {
       await ipc.rpush(`${p}:q:${table}`, 7, 'x')
       await ipc.sadd(`${p}:idx:queues`, table)
       await claimOf(p, s, 'b1', {counters: [], maxInserts: 10})
     },
-    run: (s, p) => s.setAsideRows(p, 'b1', table),
-    reply: {setAside: 2, reason: '2 queued row(s) not a JSON object', left: 0},
+    run: (s, p) => s.setAsideRows(p, 'b1', table, {count: 2, positions: [0, 1], reason: '2 queued row(s) not a JSON object'}),
+    reply: {setAside: 2, left: 0},
     keys: {'P:bad:q:default:posts': {type: 'list', value: [7, 'x']}, 'P:if:b1': {type: 'string', value: {id: 'b1', table, createdAt: 1, counters: [], updates: [], inserts: []}}},
   },
+  ...[
+    ['another row count than the batch holds', {count: 3, positions: [1], reason: 'r'}],
+    ['a position past the rows', {count: 2, positions: [2], reason: 'r'}],
+    ['positions out of order', {count: 2, positions: [1, 0], reason: 'r'}],
+    ['a position named twice', {count: 2, positions: [1, 1], reason: 'r'}],
+    ['a position that is not an integer', {count: 2, positions: [0.5], reason: 'r'}],
+  ].map(
+    ([what, rows]): Case => ({
+      name: `setAsideRows: ${what as string} names rows of another batch: changed, nothing written`,
+      seed: async (ipc, p, s) => {
+        await ipc.rpush(`${p}:q:${table}`, {id: 1}, 'x')
+        await ipc.sadd(`${p}:idx:queues`, table)
+        await claimOf(p, s, 'b1', {counters: [], maxInserts: 10})
+      },
+      run: (s, p) => s.setAsideRows(p, 'b1', table, rows as {count: number; positions: number[]; reason: string}),
+      reply: {changed: true},
+      keys: {'P:bad:q:default:posts': undefined, 'P:idx:bad': undefined, 'P:if:b1': {type: 'string', value: {id: 'b1', table, createdAt: 1, counters: [], updates: [], inserts: [{id: 1}, 'x']}}},
+    }),
+  ),
   {
     name: 'setAsideRows: a batch that is gone answers null',
-    run: (s, p) => s.setAsideRows(p, 'b1', table),
+    run: (s, p) => s.setAsideRows(p, 'b1', table, {count: 1, positions: [0], reason: 'r'}),
     reply: null,
   },
   {
     name: 'setAsideRows: a batch of another table is foreign: nothing is written',
     seed: (ipc, p) => ipc.set(`${p}:if:b1`, {id: 'b1', table: 'default:other', createdAt: 1, counters: [], updates: [], inserts: ['x']}),
-    run: (s, p) => s.setAsideRows(p, 'b1', table),
+    run: (s, p) => s.setAsideRows(p, 'b1', table, {count: 1, positions: [0], reason: 'r'}),
     reply: {foreign: true},
     keys: {'P:bad:q:default:posts': undefined, 'P:idx:bad': undefined},
   },
@@ -259,7 +279,7 @@ const CASES: Case[] = [
       await ipc.sadd(`${p}:idx:queues`, table)
       await claimOf(p, s, 'b1', {counters: [], maxInserts: 10})
     },
-    run: (s, p) => s.setAsideRows(p, 'b1', table),
+    run: (s, p) => s.setAsideRows(p, 'b1', table, {count: 2, positions: [1], reason: 'r'}),
     reply: {error: 'WrongType', key: `P:bad:q:${table}`},
     keys: {'P:bad:q:default:posts': {type: 'string', value: 'taken'}, 'P:if:b1': {type: 'string', value: {id: 'b1', table, createdAt: 1, counters: [], updates: [], inserts: [{id: 1}, 'x']}}},
   },

@@ -1,23 +1,24 @@
--- Sets aside the queued rows of an in-flight batch that cannot be inserted, in one step: they move,
--- in order, to the end of the table's list of bad rows, with the reason in the bad-key index, and
--- the batch keeps the rest. The claim takes queued rows unchecked; the engine checks every row it
--- claims and calls this only for a batch where it found a bad one.
+-- Sets aside the queued rows of an in-flight batch that the engine found cannot be inserted, in one
+-- step: they move, in order, to the end of the table's list of bad rows, with the reason in the
+-- bad-key index, and the batch keeps the rest. The claim takes queued rows unchecked; the engine
+-- checks each row it claims as it will read it (JSON.parse) and names the bad ones by position, so
+-- that what is set aside is exactly what the engine could not insert (a check of Lua's own would
+-- disagree with JSON.parse on some texts).
 -- KEYS[1]  {prefix}:if:{batchId}          the batch (JSON, as the claim stored it)
 -- KEYS[2]  {prefix}:bad:q:{table}          the table's bad rows (list)
 -- KEYS[3]  {prefix}:idx:bad                the bad-key index (hash)
 -- ARGV[1]  table member ({connection}:{table}): the batch's own
 -- ARGV[2]  now (ms)
--- A row is bad when it is not a JSON object read as strictly as the engine's JSON.parse reads it,
--- has no columns, or has a column whose name is not an identifier (src/core/buffer/names.ts
--- rowProblem; the reasons are badRowsReason's).
+-- ARGV[3]  how many queued rows the batch held when the engine read it. Only this step removes
+--          rows from a batch, so a batch holding another number is not the one the positions
+--          were read from (answers {"changed":true}, writes nothing).
+-- ARGV[4]  the reason recorded for the table's bad rows
+-- ARGV[5..] positions (from 0, ascending) of the rows to set aside
 -- Returns false when the batch is gone; {"foreign":true} when it is not a batch the claim wrote
--- (not JSON, another table, rows not kept as JSON text): nothing is written, the engine sets such
--- a batch aside whole; else {"setAside":n,"reason":…,"left":entries left in the batch}.
--- Rewriting the batch changes nothing else in it: counter deltas, update fields and times are
--- text in a batch the claim wrote, and its createdAt an integer of 13 digits (cjson keeps 14).
+-- (not JSON, another table, rows not kept as JSON text, numbers that cjson would not write back
+-- as they are): nothing is written, the engine sets such a batch aside whole; else
+-- {"setAside":n,"left":entries left in the batch}.
 --@include checks
---@include identifier
---@include strict
 local raw = redis.call('GET', KEYS[1])
 if not raw then
   return false
@@ -58,60 +59,39 @@ end
 if not keepsAsWritten() then
   return cjson.encode({foreign = true})
 end
-expectType(KEYS[2], 'list')
-expectType(KEYS[3], 'hash')
-
--- 'object' when the row is not a JSON object, 'names' when it has no columns or a key that is not
--- an identifier, nil when it can be inserted.
-local function rowProblem(row)
-  if not string.match(row, '^%s*{') then
-    return 'object'
+local count = #batch.inserts
+-- Positions that are not integers ascending within the rows cannot name rows of this batch.
+local named, last = {}, -1
+for i = 5, #ARGV do
+  local position = tonumber(ARGV[i])
+  if not position or position ~= math.floor(position) or position <= last or position >= count then
+    return cjson.encode({changed = true})
   end
-  local decoded
-  ok, decoded = pcall(strictCjson.decode, row)
-  if not ok or type(decoded) ~= 'table' or not isStrict(row) then
-    return 'object'
-  end
-  if next(decoded) == nil then
-    return 'names'
-  end
-  for name in pairs(decoded) do
-    if type(name) ~= 'string' or not isIdentifier(name) then
-      return 'names'
-    end
-  end
-  return nil
+  named[position + 1] = true
+  last = position
 end
-
-local kept, bad, notObjects = {}, {}, 0
-for _, row in ipairs(batch.inserts) do
-  local problem = rowProblem(row)
-  if not problem then
-    kept[#kept + 1] = row
-  else
-    bad[#bad + 1] = row
-    if problem == 'object' then
-      notObjects = notObjects + 1
-    end
-  end
+if count ~= tonumber(ARGV[3]) then
+  return cjson.encode({changed = true})
 end
-local left = #batch.counters + #batch.updates + #kept
-if #bad == 0 then
+local left = #batch.counters + #batch.updates + count - (#ARGV - 4)
+if #ARGV == 4 then
   return cjson.encode({setAside = 0, left = left})
 end
-local parts = {}
-if notObjects > 0 then
-  parts[#parts + 1] = notObjects .. ' queued row(s) not a JSON object'
+expectType(KEYS[2], 'list')
+expectType(KEYS[3], 'hash')
+local kept, bad = {}, {}
+for r, row in ipairs(batch.inserts) do
+  if named[r] then
+    bad[#bad + 1] = row
+  else
+    kept[#kept + 1] = row
+  end
 end
-if #bad > notObjects then
-  parts[#parts + 1] = (#bad - notObjects) .. ' queued row(s) without columns or with a name that is not a column name'
-end
-local reason = table.concat(parts, '; ')
 -- In slices: Lua's unpack stops at a few thousand values.
 for i = 1, #bad, 1000 do
   redis.call('RPUSH', KEYS[2], unpack(bad, i, math.min(i + 999, #bad)))
 end
-redis.call('HSET', KEYS[3], 'q:' .. ARGV[1], cjson.encode({reason = reason, at = tonumber(ARGV[2])}))
+redis.call('HSET', KEYS[3], 'q:' .. ARGV[1], cjson.encode({reason = ARGV[4], at = tonumber(ARGV[2])}))
 batch.inserts = kept
 redis.call('SET', KEYS[1], cjson.encode(batch))
-return cjson.encode({setAside = #bad, reason = reason, left = left})
+return cjson.encode({setAside = #bad, left = left})

@@ -1,12 +1,12 @@
 import {KeySpace} from '../../keys.js'
-import {badRowsReason, isObject, rowProblem} from '../../names.js'
+import {isObject} from '../../names.js'
 import type {Json} from '../../../ipc/types.js'
 import type {MemoryStore} from '../../../ipc/memory/store.js'
-import type {RowsSetAside} from '../contract.js'
+import type {BadRows, RowsSetAside} from '../contract.js'
 import {expectType, recordBad} from './checks.js'
 
-/** The memory twin of lua/setAsideRows.lua: moves a batch's queued rows that cannot be inserted to the table's bad rows. */
-export function setAsideRows(store: MemoryStore, prefix: string, batchId: string, table: string, now = Date.now()): RowsSetAside | null {
+/** The memory twin of lua/setAsideRows.lua: moves the named queued rows of a batch to the table's bad rows. */
+export function setAsideRows(store: MemoryStore, prefix: string, batchId: string, table: string, rows: BadRows, now = Date.now()): RowsSetAside | null {
   const keys = KeySpace.of(prefix)
   const batch = store.get(keys.batch(batchId))
   if (batch === null) return null
@@ -14,24 +14,24 @@ export function setAsideRows(store: MemoryStore, prefix: string, batchId: string
   if (!isObject(batch) || batch.table !== table || batch.encoded !== undefined || !Array.isArray(batch.inserts) || !Array.isArray(batch.counters) || !Array.isArray(batch.updates)) {
     return {foreign: true}
   }
+  const count = batch.inserts.length
+  const named = new Set<number>()
+  let last = -1
+  for (const position of rows.positions) {
+    if (!Number.isInteger(position) || position <= last || position >= count) return {changed: true}
+    named.add(position)
+    last = position
+  }
+  if (count !== rows.count) return {changed: true}
+  const left = batch.counters.length + batch.updates.length + count - named.size
+  if (named.size === 0) return {setAside: 0, left}
   expectType(store, keys.bad(`q:${table}`), 'list')
   expectType(store, keys.badIndex, 'hash')
   const kept: Json[] = []
   const bad: Json[] = []
-  let notObjects = 0
-  for (const row of batch.inserts) {
-    const problem = rowProblem(row)
-    if (!problem) kept.push(row)
-    else {
-      bad.push(row)
-      if (problem.notObject) notObjects++
-    }
-  }
-  const left = batch.counters.length + batch.updates.length + kept.length
-  if (bad.length === 0) return {setAside: 0, left}
-  const reason = badRowsReason(notObjects, bad.length - notObjects)
+  batch.inserts.forEach((row, r) => (named.has(r) ? bad : kept).push(row))
   store.rpush(keys.bad(`q:${table}`), bad)
-  recordBad(store, keys, `q:${table}`, reason, now)
+  recordBad(store, keys, `q:${table}`, rows.reason, now)
   store.set(keys.batch(batchId), {...batch, inserts: kept}, 0)
-  return {setAside: bad.length, reason, left}
+  return {setAside: bad.length, left}
 }

@@ -1,9 +1,10 @@
 -- JSON text as strictly as the engine's JSON.parse reads it (included by the steps that check it).
 -- No KEYS or ARGV of its own.
--- cjson also reads hex, inf, nan, "+1", "01", "1." and raw control characters inside strings,
--- which the engine's JSON.parse refuses (a claimed batch holding them would be unreadable). A
--- cjson instance of this script's own refuses the first four; the last two are looked for with
--- fast plain searches, and only a text where they might be is checked token by token.
+-- cjson also reads hex, inf, nan, "+1", "01", "1.", "-.5", raw control characters inside strings
+-- and a NUL after the value (where its reading stops), which the engine's JSON.parse refuses (a
+-- claimed batch holding them would be unreadable). A cjson instance of this script's own refuses
+-- the first four; the rest are looked for with fast plain searches, and only a text where they
+-- might be is checked token by token.
 local strictCjson = cjson.new()
 strictCjson.decode_invalid_numbers(false)
 local CONTROLS = {}
@@ -23,8 +24,8 @@ local function mayBeLenient(text)
     if not j then
       return false
     end
-    local b = string.byte(text, j + 1)
-    if not b or b < 48 or b > 57 then
+    local before, after = string.byte(text, j - 1), string.byte(text, j + 1)
+    if not after or after < 48 or after > 57 or not before or before < 48 or before > 57 then
       return true
     end
     k = j + 1
@@ -39,13 +40,15 @@ local function strictTokens(text)
   if controls then
     local _, all = string.gsub(text, '[%z\1-\31]', '')
     local _, outside = string.gsub(rest, '[%z\1-\31]', '')
-    if all ~= outside then
+    -- Inside a string, or outside one other than the white space JSON allows (tab, LF, CR).
+    if all ~= outside or string.find(rest, '[%z\1-\8\11\12\14-\31]') then
       return false
     end
   end
   rest = ' ' .. rest .. ' '
   return not (string.find(rest, '[xXiI]') or string.find(rest, '[nN][aA]') or string.find(rest, '[^eE]%+')
-    or string.find(rest, '[^%d%.eE%-%+]0%d') or string.find(rest, '[^eE]%-0%d') or string.find(rest, '%.[^%d]'))
+    or string.find(rest, '[^%d%.eE%-%+]0%d') or string.find(rest, '[^eE]%-0%d') or string.find(rest, '%.[^%d]')
+    or string.find(rest, '[^%d]%.'))
 end
 
 local function isStrict(text)

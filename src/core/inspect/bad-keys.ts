@@ -1,4 +1,5 @@
 import {KeySpace, parseMember} from '../buffer/keys.js'
+import {badRowsOf, stepsFor} from '../buffer/steps/index.js'
 import {fieldsProblem, rowProblem, whereProblem} from '../buffer/names.js'
 import type {Ipc, Json} from '../ipc/types.js'
 import {BAD_KEYS_LISTED, readStatus, type BadKey} from './status.js'
@@ -68,6 +69,16 @@ export async function scanBadKeys(ipc: Ipc, prefix: string): Promise<BadKeyScan>
       }
       return null
     })
+  }
+  // A batch in flight whose only bad content is queued rows (the status walk names the others).
+  for (const id of await ipc.smembers(keys.inflightIndex)) {
+    const batch = await stepsFor(ipc)
+      .readBatch(prefix, id, {rows: false})
+      .catch(() => null)
+    const bad = batch && badRowsOf(batch)
+    if (!bad) continue
+    const first = rowProblem(batch.inserts[bad.positions[0]])!
+    add(keys.batch(id), `queued row ${bad.positions[0]} ${first.reason} (${bad.positions.length} such row(s)); the next flush sets them aside and applies the rest`)
   }
   return {badKeys, total}
 }

@@ -1,6 +1,6 @@
 import {entriesOf} from '../buffer/entries.js'
 import {KeySpace, parseMember, parseTableMember} from '../buffer/keys.js'
-import {stepsFor, type StoredBatch} from '../buffer/steps/index.js'
+import {badRowsOf, stepsFor, type StoredBatch} from '../buffer/steps/index.js'
 import type {WbcConfig} from '../config/schema.js'
 import {CorruptValue} from '../errors.js'
 import type {Ipc, Json} from '../ipc/types.js'
@@ -148,7 +148,13 @@ async function inflightBatches(ipc: Ipc, keys: KeySpace): Promise<StoredBatch[]>
   const batches: StoredBatch[] = []
   for (const id of (await ipc.smembers(keys.inflightIndex)).sort()) {
     try {
-      const batch = await stepsFor(ipc).readBatch(keys.prefix, id)
+      // As the flush applies it: without the queued rows it sets aside first.
+      const batch = await stepsFor(ipc).readBatch(keys.prefix, id, {rows: false})
+      const bad = batch && badRowsOf(batch)
+      if (batch && bad) {
+        const aside = new Set(bad.positions)
+        batch.inserts = batch.inserts.filter((_, r) => !aside.has(r))
+      }
       if (batch !== null && parseTableMember(batch.table)) batches.push(batch)
     } catch (error) {
       // A batch that cannot be read is quarantined by the flush, not applied.

@@ -143,7 +143,7 @@ async function namesInState(ipc: Ipc, prefix: string): Promise<StateNames> {
   for (const id of batches) {
     // A damaged batch (or one that cannot be read) names no table.
     const batch = await stepsFor(ipc)
-      .readBatch(keys.prefix, id)
+      .readBatch(keys.prefix, id, {rows: false})
       .catch(() => null)
     if (batch === null) continue
     try {

@@ -123,8 +123,9 @@ export async function readStatus(ipc: Ipc, prefix: string, filter: StatusFilter 
     batchIds.push(id)
   })
   for (const id of new Set(batchIds)) {
+    // Rows unchecked: a batch whose bad rows the next flush sets aside is still this table's batch.
     const batch = await stepsFor(ipc)
-      .readBatch(keys.prefix, id)
+      .readBatch(keys.prefix, id, {rows: false})
       .catch(unreadable(keys.batch(id)))
     if (batch === null) continue
     const parsed = parseTableMember(batch.table)

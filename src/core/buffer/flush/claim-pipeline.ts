@@ -248,6 +248,9 @@ export class ClaimPipeline {
   private async withoutBadRows(id: string, table: string | null, problem?: WbcError, claimed?: StoredBatch): Promise<StoredBatch | null> {
     const steps = stepsFor(this.ipc)
     let why = problem
+    // What the reason says: reading the batch, or moving its bad rows (a key of the wrong type where
+    // they go keeps the whole batch aside with them, good rows too: nothing is lost or stuck).
+    let doing = 'the batch cannot be read'
     if (table !== null) {
       try {
         let read: StoredBatch | null = claimed ?? (await steps.readBatch(this.keys.prefix, id, {rows: false}))
@@ -257,7 +260,9 @@ export class ClaimPipeline {
           const bad = badRowsOf(read)
           if (!bad) break
           failpoint('before-set-aside-rows')
+          doing = 'its bad queued rows cannot be set aside'
           const answer = await steps.setAsideRows(this.keys.prefix, id, table, bad)
+          doing = 'the batch cannot be read'
           failpoint('after-set-aside-rows')
           if (answer === null) read = null
           else if ('setAside' in answer) {
@@ -278,7 +283,7 @@ export class ClaimPipeline {
         why = error
       }
     }
-    await this.quarantine('if', id, `the batch cannot be read: ${why?.message ?? 'its table is not {connection}:{table}'}`)
+    await this.quarantine('if', id, `${doing}: ${why?.message ?? 'its table is not {connection}:{table}'}`)
     await this.ipc.del(this.keys.inflightDeltas(id))
     return null
   }

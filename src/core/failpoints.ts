@@ -2,7 +2,8 @@
  * Named points where a test can make this process die abruptly (SIGKILL), to prove that a crash
  * there loses nothing and applies nothing twice. Off unless WBC_FAILPOINT names the point.
  */
-export type Failpoint = 'after-claim' | 'mid-transaction' | 'after-commit' | 'during-checkpoint' | 'after-dead-ledger' | 'before-claim' | 'before-claim-step' | 'before-set-aside-rows' | 'after-set-aside-rows'
+export type Failpoint =
+  'after-claim' | 'mid-transaction' | 'after-commit' | 'during-checkpoint' | 'after-dead-ledger' | 'before-claim' | 'before-claim-step' | 'before-set-aside-rows' | 'after-set-aside-rows'
 
 /**
  * `WBC_FAILPOINT=after-claim` kills the process there; `WBC_FAILPOINT=after-claim:stop` stops it

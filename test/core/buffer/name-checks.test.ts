@@ -162,7 +162,21 @@ describe('the claim checks names the same way on redis and on memory', () => {
   it.skipIf(!up)('redis: JSON that cjson reads but JSON.parse refuses is set aside; strict JSON with the same characters is claimed', async () => {
     const table = 'default:lenient'
     const lenient = ['0x10', 'Infinity', '-Infinity', 'NaN', 'nan', '-inf', '01', '-01', '+1', '1.', '1.e5', '"a\tb"', '"a\u0001b"', '"a\nb"', '-.5', '1\u0000', '"a"\u0000', '1\u000b']
-    const strict = ['1e+05', '-0.5e-05', '0', '-0', '10.25', '"x.y: 0x10, Infinity, +1, 01"', '"tab\\tnewline\\n\\u0000"', '[0,10,-0.5]', '{"a":{"b":[true,false,null]}}', 'null', ' 1 ', '\t1\r\n', '[-0.5,1.25]']
+    const strict = [
+      '1e+05',
+      '-0.5e-05',
+      '0',
+      '-0',
+      '10.25',
+      '"x.y: 0x10, Infinity, +1, 01"',
+      '"tab\\tnewline\\n\\u0000"',
+      '[0,10,-0.5]',
+      '{"a":{"b":[true,false,null]}}',
+      'null',
+      ' 1 ',
+      '\t1\r\n',
+      '[-0.5,1.25]',
+    ]
     const members: string[] = []
     for (const [i, value] of [...lenient, ...strict].entries()) {
       const member = `${table}:${i + 1}`

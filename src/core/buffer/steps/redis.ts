@@ -137,11 +137,7 @@ export function redisSteps(ipc: Ipc, scripts: ScriptHost): BufferSteps {
     setAsideRows: async (prefix, batchId, table, rows) => {
       const k = KeySpace.of(prefix)
       // KEYS: the batch, the table's bad rows, the bad-key index; ARGV: table, now, row count, reason, positions.
-      const raw = await run<string | null>(
-        'setAsideRows',
-        [k.batch(batchId), k.bad(`q:${table}`), k.badIndex, table, Date.now(), rows.count, rows.reason, ...rows.positions],
-        k.batch(batchId),
-      )
+      const raw = await run<string | null>('setAsideRows', [k.batch(batchId), k.bad(`q:${table}`), k.badIndex, table, Date.now(), rows.count, rows.reason, ...rows.positions], k.batch(batchId))
       return raw ? (JSON.parse(raw) as RowsSetAside) : null
     },
     quarantine: async (prefix, kind, member, reason) => {

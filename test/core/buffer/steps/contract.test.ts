@@ -246,19 +246,17 @@ const CASES: Case[] = [
     ['positions out of order', {count: 2, positions: [1, 0], reason: 'r'}],
     ['a position named twice', {count: 2, positions: [1, 1], reason: 'r'}],
     ['a position that is not an integer', {count: 2, positions: [0.5], reason: 'r'}],
-  ].map(
-    ([what, rows]): Case => ({
-      name: `setAsideRows: ${what as string} names rows of another batch: changed, nothing written`,
-      seed: async (ipc, p, s) => {
-        await ipc.rpush(`${p}:q:${table}`, {id: 1}, 'x')
-        await ipc.sadd(`${p}:idx:queues`, table)
-        await claimOf(p, s, 'b1', {counters: [], maxInserts: 10})
-      },
-      run: (s, p) => s.setAsideRows(p, 'b1', table, rows as {count: number; positions: number[]; reason: string}),
-      reply: {changed: true},
-      keys: {'P:bad:q:default:posts': undefined, 'P:idx:bad': undefined, 'P:if:b1': {type: 'string', value: {id: 'b1', table, createdAt: 1, counters: [], updates: [], inserts: [{id: 1}, 'x']}}},
-    }),
-  ),
+  ].map(([what, rows]): Case => ({
+    name: `setAsideRows: ${what as string} names rows of another batch: changed, nothing written`,
+    seed: async (ipc, p, s) => {
+      await ipc.rpush(`${p}:q:${table}`, {id: 1}, 'x')
+      await ipc.sadd(`${p}:idx:queues`, table)
+      await claimOf(p, s, 'b1', {counters: [], maxInserts: 10})
+    },
+    run: (s, p) => s.setAsideRows(p, 'b1', table, rows as {count: number; positions: number[]; reason: string}),
+    reply: {changed: true},
+    keys: {'P:bad:q:default:posts': undefined, 'P:idx:bad': undefined, 'P:if:b1': {type: 'string', value: {id: 'b1', table, createdAt: 1, counters: [], updates: [], inserts: [{id: 1}, 'x']}}},
+  })),
   {
     name: 'setAsideRows: a batch that is gone answers null',
     run: (s, p) => s.setAsideRows(p, 'b1', table, {count: 1, positions: [0], reason: 'r'}),

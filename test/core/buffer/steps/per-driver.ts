@@ -229,14 +229,6 @@ export function bufferContract(context: () => {ipc: Ipc; prefix: string}): void 
             },
             (p: string) => `${p}:idx:bad`,
           ],
-          [
-            'list of bad queued rows not a list (a bad row to move)',
-            async (p: string) => {
-              await ipc.rpush(`${p}:q:${table}`, 'not a row')
-              await ipc.set(`${p}:bad:q:${table}`, 'x')
-            },
-            (p: string) => `${p}:bad:q:${table}`,
-          ],
         ] as const
       ).map(([name, setup, key]) => ({
         name: `claim: ${name}`,
@@ -249,6 +241,18 @@ export function bufferContract(context: () => {ipc: Ipc; prefix: string}): void 
         step: (p: string) => stepsFor(ipc).claim(p, {batchId: 'b1', table, createdAt: 1, counters: [member, `${table}:2:views`], updates: [row], maxInserts: 10}),
         key,
       })),
+      {
+        // The claim takes rows as they are; the step that moves the bad ones checks their list.
+        name: 'setAsideRows: list of bad queued rows not a list (a bad row to move)',
+        setup: async (p) => {
+          await stepsFor(ipc).insert(p, table, [{id: 1}])
+          await ipc.rpush(`${p}:q:${table}`, 'not a row')
+          await stepsFor(ipc).claim(p, {batchId: 'b1', table, createdAt: 1, counters: [], updates: [], maxInserts: 10})
+          await ipc.set(`${p}:bad:q:${table}`, 'x')
+        },
+        step: (p) => stepsFor(ipc).setAsideRows(p, 'b1', table, {count: 2, positions: [1], reason: '1 queued row(s) not a JSON object'}),
+        key: (p) => `${p}:bad:q:${table}`,
+      },
       {name: 'cacheBase: counter key holds a list', setup: (p) => ipc.rpush(`${p}:c:${member}`, 1), step: (p) => stepsFor(ipc).cacheBase(p, member, '0', 10, 60_000), key: (p) => `${p}:c:${member}`},
     ]
     cases.forEach((c, i) => {

@@ -78,7 +78,10 @@ export async function scanBadKeys(ipc: Ipc, prefix: string): Promise<BadKeyScan>
     const bad = batch && badRowsOf(batch)
     if (!bad) continue
     const first = rowProblem(batch.inserts[bad.positions[0]])!
-    add(keys.batch(id), `queued row ${bad.positions[0]} ${first.reason} (${bad.positions.length} such row(s)); the next flush sets them aside and applies the rest`)
+    add(
+      keys.batch(id),
+      `queued row ${bad.positions[0]} ${first.reason} (${bad.positions.length} such row(s)); the next flush sets them aside and applies the rest (a batch not written by wbc's claim is set aside whole)`,
+    )
   }
   return {badKeys, total}
 }

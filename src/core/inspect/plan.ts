@@ -1,5 +1,6 @@
 import {entriesOf} from '../buffer/entries.js'
 import {KeySpace, parseMember, parseTableMember} from '../buffer/keys.js'
+import {rowProblem} from '../buffer/names.js'
 import {badRowsOf, stepsFor, type StoredBatch} from '../buffer/steps/index.js'
 import type {WbcConfig} from '../config/schema.js'
 import {CorruptValue} from '../errors.js'
@@ -97,9 +98,10 @@ export async function planFlush(ipc: Ipc, config: WbcConfig, filter: StatusFilte
         add(emptyBatch(name, {counters}))
       }
       for (let start = 0; start < t.inserts.rows; start += batchSize) {
-        const inserts = await ipc.lrange<Json>(keys.queue(name), start, start + batchSize - 1)
-        if (inserts.length === 0) break
-        add(emptyBatch(name, {inserts}))
+        const rows = await queuedRows(ipc, keys.queue(name), start, start + batchSize - 1)
+        if (rows === null) break
+        // As the flush applies a claimed batch: without the rows it sets aside first.
+        add(emptyBatch(name, {inserts: rows.filter((row) => rowProblem(row) === null)}))
       }
       tables.push({...t, statements})
     }
@@ -107,6 +109,29 @@ export async function planFlush(ipc: Ipc, config: WbcConfig, filter: StatusFilte
     await dbs.close()
   }
   return {dryRun: true, tables}
+}
+
+/**
+ * Queued rows `start..stop` (null when there are none); a row that is not JSON (written by someone
+ * else: the flush sets it aside) is read as its own text, so the rest still plan.
+ */
+async function queuedRows(ipc: Ipc, key: string, start: number, stop: number): Promise<Json[] | null> {
+  let rows: Json[]
+  try {
+    rows = await ipc.lrange<Json>(key, start, stop)
+  } catch (error) {
+    if (!(error instanceof CorruptValue)) throw error
+    rows = []
+    for (let at = start; at <= stop; at++) {
+      const one = await ipc.lrange<Json>(key, at, at).catch((again: unknown) => {
+        if (again instanceof CorruptValue) return ['(not JSON)']
+        throw again
+      })
+      if (one.length === 0) break
+      rows.push(one[0])
+    }
+  }
+  return rows.length === 0 ? null : rows
 }
 
 /** Consecutive runs of the same SQL text are listed once, with how many times they run. */

@@ -78,6 +78,16 @@ describe.each(['postgres', 'mysql', 'sqlite'] as DialectName[])('bad queued rows
     await assertFinished(log, 50)
   })
 
+  it.skipIf(!up)('a dry run plans a queue holding bad rows as the flush applies it: the good rows', async () => {
+    const log = await queued(30)
+    const plan = await planFlush(wb.ipc, parseConfig(config), {table: log})
+    const planned = plan.tables.find((t) => t.table === log)!
+    expect(planned.statements.map((statement) => statement.kind)).toContain('insert')
+    expect(planned.inserts.rows).toBe(60 + BAD.length)
+    await wb.flush()
+    await assertFinished(log, 30)
+  })
+
   const flushInChild = (failpoint: string) => startFixture('flush-once.ts', {WBC_TEST_CONFIG: JSON.stringify(config), WBC_FAILPOINT: failpoint, LEASE_TTL_MS: '1000'})
 
   for (const [failpoint, good] of [

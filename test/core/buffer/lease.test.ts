@@ -17,7 +17,7 @@ const stopped = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split
  * claimed newer values of the same rows meanwhile, and an older batch applied after them would
  * overwrite them.
  */
-describe.each(['postgres', 'sqlite'] as DialectName[])('a flush lease that ran out between scan and claim, redis + %s', (dialect) => {
+describe.each(['postgres', 'sqlite'] as DialectName[])('a flush lease that ran out before the claim, redis + %s', (dialect) => {
   const up = driversUp.redis && dialectsUp[dialect]
   const prefix = uniquePrefix()
   let db: TestDb
@@ -26,7 +26,7 @@ describe.each(['postgres', 'sqlite'] as DialectName[])('a flush lease that ran o
 
   redisEngineFor(dialect, up, prefix, (opened) => ({db, config, wb} = opened))
 
-  it.skipIf(!up)('claims nothing and commits nothing once resumed; the next holder flushes', async () => {
+  it.skipIf(!up)('between scan and claim: claims nothing and commits nothing once resumed; the next holder flushes', async () => {
     const posts = `${prefix}_l`
     await createPostsTable(db, posts, 3)
     await wb.table(posts).where(1).update({title: 'v1'})
@@ -44,25 +44,15 @@ describe.each(['postgres', 'sqlite'] as DialectName[])('a flush lease that ran o
     expect((await wb.flush()).status).toBe('ok')
     expect((await db.knex(posts).where({id: 1}).first('title')).title).toBe('v1')
   })
-})
 
-/**
- * The window after that check: a holder paused between its own lease check and its claim, past its
- * lease, while the next holder has claimed but not yet committed. Had the paused one claimed, its
- * claim mark would be above the new holder's fence, and once it committed, the new holder's commit
- * would look like a store rolled back to before the mark (refused, exit 7, until an operator
- * steps in). The claim step checks the lease itself: the paused holder claims nothing.
- */
-describe.each(['postgres', 'sqlite'] as DialectName[])('a flush lease that ran out between its check and the claim, redis + %s', (dialect) => {
-  const up = driversUp.redis && dialectsUp[dialect]
-  const prefix = uniquePrefix()
-  let db: TestDb
-  let config: WbcConfigInput
-  let wb: WriteBuffer
-
-  redisEngineFor(dialect, up, prefix, (opened) => ({db, config, wb} = opened))
-
-  it.skipIf(!up)('claims nothing; the next holder commits (no rollback alarm) and every increment lands once', async () => {
+  /**
+   * The window after that check: a holder paused between its own lease check and its claim, past its
+   * lease, while the next holder has claimed but not yet committed. Had the paused one claimed, its
+   * claim mark would be above the new holder's fence, and once it committed, the new holder's commit
+   * would look like a store rolled back to before the mark (refused, exit 7, until an operator
+   * steps in). The claim step checks the lease itself: the paused holder claims nothing.
+   */
+  it.skipIf(!up)('between its check and the claim: claims nothing; the next holder commits (no rollback alarm) and every increment lands once', async () => {
     const posts = `${prefix}_w`
     await createPostsTable(db, posts, 3)
     await wb.table(posts).where(1).increment('views', 1)

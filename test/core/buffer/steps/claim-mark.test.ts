@@ -1,13 +1,9 @@
-import {Redis} from 'ioredis'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {KeySpace} from '../../../../src/core/buffer/keys.js'
 import {stepsFor} from '../../../../src/core/buffer/steps/index.js'
-import {parseConfig} from '../../../../src/core/config/load.js'
-import {createIpc} from '../../../../src/core/ipc/create.js'
-import {deleteMatching} from '../../../../src/core/ipc/cursor.js'
-import type {Ipc} from '../../../../src/core/ipc/types.js'
-import {available, uniquePrefix, urls} from '../../../support/services.js'
+import {redisStepsOn} from '../../../support/redis-steps.js'
+import {available, uniquePrefix} from '../../../support/services.js'
 
 const redisUp = await available('redis')
 
@@ -20,18 +16,8 @@ const redisUp = await available('redis')
  */
 describe.skipIf(!redisUp)('claim on redis: the mark', () => {
   const root = uniquePrefix('wbmark')
-  let ipc: Ipc
-  let raw: Redis
+  const state = redisStepsOn(root)
   let n = 0
-  beforeAll(async () => {
-    ipc = await createIpc(parseConfig({ipc: {driver: 'redis', redis: urls.redis}}).ipc)
-    raw = new Redis(urls.redis)
-  })
-  afterAll(async () => {
-    await deleteMatching(ipc, `${root}*`).catch(() => {})
-    raw?.disconnect()
-    await ipc?.close()
-  })
   const request = (counters: string[], lease?: string) => ({
     batchId: `b${n}`,
     table: 'default:posts',
@@ -45,37 +31,37 @@ describe.skipIf(!redisUp)('claim on redis: the mark', () => {
   it('moves the fence counter past the claim and answers it; not asked, or nothing claimed, it stays', async () => {
     const p = `${root}_${n++}`
     const fence = KeySpace.of(p).flushFence
-    const steps = stepsFor(ipc)
-    await raw.set(fence, '41')
-    await raw.set(KeySpace.of(p).flushLock, JSON.stringify({token: 't1', host: 'h', pid: 1, acquiredAt: 1, fence: 41, ttlMs: 60_000}), 'PX', 60_000)
+    const steps = stepsFor(state.ipc)
+    await state.raw.set(fence, '41')
+    await state.raw.set(KeySpace.of(p).flushLock, JSON.stringify({token: 't1', host: 'h', pid: 1, acquiredAt: 1, fence: 41, ttlMs: 60_000}), 'PX', 60_000)
     await steps.increment(p, 'default:posts:1:views', 2)
     const marked = await steps.claim(p, request(['default:posts:1:views'], 't1'))
     expect(marked.mark).toBe(42)
     expect(marked.batch?.counters).toEqual([['default:posts:1:views', 2]])
-    expect(await raw.get(fence)).toBe('42')
+    expect(await state.raw.get(fence)).toBe('42')
 
     const nothing = await steps.claim(p, request(['default:posts:1:views'], 't1'))
     expect(nothing).toEqual({batch: null, quarantined: []})
-    expect(await raw.get(fence)).toBe('42')
+    expect(await state.raw.get(fence)).toBe('42')
 
     await steps.increment(p, 'default:posts:2:views', 1)
     const unmarked = await steps.claim(p, request(['default:posts:2:views']))
     expect(unmarked.mark).toBeUndefined()
     expect(unmarked.batch?.counters).toEqual([['default:posts:2:views', 1]])
-    expect(await raw.get(fence)).toBe('42')
+    expect(await state.raw.get(fence)).toBe('42')
   })
 
   it('a fence counter that is not an integer fails the claim before it takes anything', async () => {
     const p = `${root}_${n++}`
     const fence = KeySpace.of(p).flushFence
-    const steps = stepsFor(ipc)
-    await raw.set(fence, 'not a number')
+    const steps = stepsFor(state.ipc)
+    await state.raw.set(fence, 'not a number')
     await steps.increment(p, 'default:posts:1:views', 3)
-    await raw.set(KeySpace.of(p).flushLock, JSON.stringify({token: 't1'}))
+    await state.raw.set(KeySpace.of(p).flushLock, JSON.stringify({token: 't1'}))
     await expect(steps.claim(p, request(['default:posts:1:views'], 't1'))).rejects.toMatchObject({name: 'WrongType', key: fence})
-    expect(await raw.get(`${p}:c:default:posts:1:views`)).toBe('3')
-    expect(await raw.smembers(`${p}:idx:counters`)).toEqual(['default:posts:1:views'])
-    expect(await raw.smembers(`${p}:idx:inflight`)).toEqual([])
+    expect(await state.raw.get(`${p}:c:default:posts:1:views`)).toBe('3')
+    expect(await state.raw.smembers(`${p}:idx:counters`)).toEqual(['default:posts:1:views'])
+    expect(await state.raw.smembers(`${p}:idx:inflight`)).toEqual([])
   })
 
   it.each([
@@ -85,14 +71,14 @@ describe.skipIf(!redisUp)('claim on redis: the mark', () => {
   ])('a lease %s: nothing is claimed, the fence does not move', async (_case, record) => {
     const p = `${root}_${n++}`
     const keys = KeySpace.of(p)
-    const steps = stepsFor(ipc)
-    await raw.set(keys.flushFence, '50')
-    if (record !== null) await raw.set(keys.flushLock, record)
+    const steps = stepsFor(state.ipc)
+    await state.raw.set(keys.flushFence, '50')
+    if (record !== null) await state.raw.set(keys.flushLock, record)
     await steps.increment(p, 'default:posts:1:views', 4)
     expect(await steps.claim(p, request(['default:posts:1:views'], 't1'))).toEqual({batch: null, quarantined: [], leaseLost: true})
-    expect(await raw.get(keys.flushFence)).toBe('50')
-    expect(await raw.get(`${p}:c:default:posts:1:views`)).toBe('4')
-    expect(await raw.smembers(`${p}:idx:counters`)).toEqual(['default:posts:1:views'])
-    expect(await raw.smembers(`${p}:idx:inflight`)).toEqual([])
+    expect(await state.raw.get(keys.flushFence)).toBe('50')
+    expect(await state.raw.get(`${p}:c:default:posts:1:views`)).toBe('4')
+    expect(await state.raw.smembers(`${p}:idx:counters`)).toEqual(['default:posts:1:views'])
+    expect(await state.raw.smembers(`${p}:idx:inflight`)).toEqual([])
   })
 })
